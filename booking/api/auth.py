@@ -1,0 +1,55 @@
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+
+class ObtainTokenView(APIView):
+    """Exchange a staff username and password for an API token."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "token"
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+        def validate(self, attrs: dict) -> dict:
+            user = authenticate(
+                request=self.context["request"],
+                username=attrs["username"],
+                password=attrs["password"],
+            )
+            # One message for every refusal, so the answer does not reveal which
+            # usernames exist or belong to staff.
+            if user is None or not user.is_active or not user.is_staff:
+                raise serializers.ValidationError(
+                    "Unable to log in with these credentials.", code="authorization"
+                )
+            attrs["user"] = user
+            return attrs
+
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: OutputSerializer},
+        auth=[],
+        examples=[
+            OpenApiExample("Staff login", value={"username": "reception", "password": "…"}),
+        ],
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        return Response(self.OutputSerializer({"token": token.key}).data)

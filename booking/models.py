@@ -1,0 +1,229 @@
+"""The clinic catalogue: locations, injection sites, clinicians and their schedules."""
+
+from datetime import time
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from phonenumber_field.modelfields import PhoneNumberField
+
+from booking.validators import validate_time_zone
+
+
+class Location(models.Model):
+    """A clinic building. Every wall-clock rule (hours, reminders) lives in its zone."""
+
+    name = models.CharField(max_length=100, unique=True)
+    address = models.TextField()
+    phone = PhoneNumberField()
+    time_zone = models.CharField(
+        max_length=64, validators=[validate_time_zone], help_text="IANA name, e.g. America/New_York"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+
+class SiteQuerySet(models.QuerySet["Site"]):
+    def active(self) -> "SiteQuerySet":
+        return self.filter(is_active=True)
+
+
+class Site(models.Model):
+    """An injection site: what a patient books by, with its booking rules."""
+
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=100)
+    duration_minutes = models.PositiveSmallIntegerField(help_text="Length of the consult.")
+    description = models.TextField(help_text="Shown to patients choosing a site.")
+    instructions = models.TextField(help_text="Preparation instructions sent to patients.")
+    is_active = models.BooleanField(default=True)
+    min_notice_hours = models.PositiveSmallIntegerField(
+        default=24, help_text="Earliest booking, cancellation or change before the visit."
+    )
+    max_advance_days = models.PositiveSmallIntegerField(
+        default=90, help_text="How far ahead patients may book."
+    )
+    slot_step_minutes = models.PositiveSmallIntegerField(
+        default=15, help_text="Start times are offered on this grid from the start of hours."
+    )
+    buffer_after_minutes = models.PositiveSmallIntegerField(
+        default=0, help_text="Time kept free after each consult (cleaning, notes)."
+    )
+
+    objects = SiteQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gt=0), name="site_duration_positive"
+            ),
+            models.CheckConstraint(condition=Q(slot_step_minutes__gt=0), name="site_step_positive"),
+            models.CheckConstraint(
+                condition=Q(max_advance_days__gt=0), name="site_max_advance_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Clinician(models.Model):
+    """A staff member who performs injections at some sites and locations."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="clinician"
+    )
+    display_name = models.CharField(max_length=100)
+    sites = models.ManyToManyField(Site, related_name="clinicians", blank=True)
+    locations = models.ManyToManyField(Location, related_name="clinicians", blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["display_name"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+def intervals_overlap(start_a: time, end_a: time, start_b: time, end_b: time) -> bool:
+    """Half-open intervals: 08:00-12:00 and 12:00-17:00 touch but do not overlap."""
+    return start_a < end_b and start_b < end_a
+
+
+class WorkingHours(models.Model):
+    """One interval of a clinician's regular week at a location, in local wall-clock time."""
+
+    clinician = models.ForeignKey(Clinician, on_delete=models.CASCADE, related_name="working_hours")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="working_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+
+    class Meta:
+        ordering = ["clinician", "weekday", "start_time"]
+        verbose_name_plural = "working hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_time__gt=F("start_time")), name="working_hours_end_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6), name="working_hours_weekday_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["clinician", "weekday", "start_time"], name="working_hours_unique_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clinician} {self.get_weekday_display()} {self.start_time}-{self.end_time}"
+
+    def clean(self) -> None:
+        if self.start_time and self.end_time and self.end_time <= self.start_time:
+            raise ValidationError({"end_time": "The end must be after the start."})
+        if self.clinician_id is None or self.weekday is None or not self.start_time:
+            return
+        # A clinician is in one place at a time, so intervals on the same weekday must not
+        # overlap at any location.
+        same_day = WorkingHours.objects.filter(
+            clinician_id=self.clinician_id, weekday=self.weekday
+        ).exclude(pk=self.pk)
+        for other in same_day:
+            if intervals_overlap(self.start_time, self.end_time, other.start_time, other.end_time):
+                raise ValidationError(
+                    f"These hours overlap {other.start_time:%H:%M}-{other.end_time:%H:%M} "
+                    f"on {self.get_weekday_display()}."
+                )
+
+
+class ScheduleException(models.Model):
+    """Hours on one date that replace the clinician's regular hours at that location.
+
+    Rows with times are the hours worked that day (extra or changed hours); a row
+    without times means not working at that location that day.
+    """
+
+    clinician = models.ForeignKey(
+        Clinician, on_delete=models.CASCADE, related_name="schedule_exceptions"
+    )
+    location = models.ForeignKey(
+        Location, on_delete=models.CASCADE, related_name="schedule_exceptions"
+    )
+    date = models.DateField()
+    start_time = models.TimeField(null=True, blank=True)
+    end_time = models.TimeField(null=True, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["date", "clinician", "start_time"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start_time__isnull=True, end_time__isnull=True)
+                | Q(
+                    start_time__isnull=False,
+                    end_time__isnull=False,
+                    end_time__gt=F("start_time"),
+                ),
+                name="schedule_exception_times_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.start_time is None:
+            return f"{self.clinician} off on {self.date}"
+        return f"{self.clinician} {self.date} {self.start_time}-{self.end_time}"
+
+    def clean(self) -> None:
+        if (self.start_time is None) != (self.end_time is None):
+            raise ValidationError("Give both a start and an end, or neither for a day off.")
+        if self.start_time and self.end_time and self.end_time <= self.start_time:
+            raise ValidationError({"end_time": "The end must be after the start."})
+
+
+class Block(models.Model):
+    """Time a clinician cannot be booked: time off, a meeting."""
+
+    class Kind(models.TextChoices):
+        TIME_OFF = "time_off", "Time off"
+        MEETING = "meeting", "Meeting"
+        OTHER = "other", "Other"
+
+    clinician = models.ForeignKey(Clinician, on_delete=models.CASCADE, related_name="blocks")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.OTHER)
+    reason = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["start"]
+        indexes = [models.Index(fields=["clinician", "start"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="block_end_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clinician}: {self.reason}"
+
+    def clean(self) -> None:
+        if self.start and self.end and self.end <= self.start:
+            raise ValidationError({"end": "The end must be after the start."})

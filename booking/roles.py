@@ -1,0 +1,81 @@
+"""Staff roles as Django groups.
+
+The groups and their permissions are written after every `migrate`, so a new model's
+permissions reach the roles with the migration that adds it, and a permission removed
+here is removed from the group too.
+"""
+
+from typing import Any
+
+from django.contrib.auth.models import (
+    AbstractBaseUser,
+    AnonymousUser,
+    Group,
+    Permission,
+    PermissionsMixin,
+)
+
+RECEPTION = "reception"
+CLINICIAN = "clinician"
+CLINIC_ADMIN = "clinic admin"
+STAFF_ROLES = (RECEPTION, CLINICIAN, CLINIC_ADMIN)
+
+ALL = ("view", "add", "change", "delete")
+VIEW = ("view",)
+
+# app_label.model -> actions, per role. Clinic admins get every permission of the
+# clinic's own apps (see _permissions_for).
+ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    RECEPTION: {
+        "booking.location": VIEW,
+        "booking.site": VIEW,
+        "booking.clinician": VIEW,
+        "booking.workinghours": ALL,
+        "booking.scheduleexception": ALL,
+        "booking.block": ALL,
+    },
+    CLINICIAN: {
+        "booking.location": VIEW,
+        "booking.site": VIEW,
+        "booking.clinician": VIEW,
+        "booking.workinghours": VIEW,
+        "booking.scheduleexception": VIEW,
+        "booking.block": VIEW,
+    },
+    CLINIC_ADMIN: {"auth.user": ALL, "auth.group": VIEW},
+}
+CLINIC_ADMIN_APPS = ("booking", "followup")
+
+
+def _permissions_for(role: str) -> list[Permission]:
+    wanted = [
+        (model.split(".")[0], f"{action}_{model.split('.')[1]}")
+        for model, actions in ROLE_PERMISSIONS[role].items()
+        for action in actions
+    ]
+    return [
+        permission
+        for permission in Permission.objects.select_related("content_type")
+        if (permission.content_type.app_label, permission.codename) in wanted
+        or (role == CLINIC_ADMIN and permission.content_type.app_label in CLINIC_ADMIN_APPS)
+    ]
+
+
+def sync_roles() -> None:
+    """Create the staff groups and set their permissions exactly (idempotent)."""
+    for role in STAFF_ROLES:
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.set(_permissions_for(role))
+
+
+def sync_roles_after_migrate(**kwargs: Any) -> None:
+    sync_roles()
+
+
+def has_role(user: AbstractBaseUser | AnonymousUser, *roles: str) -> bool:
+    """Whether an active staff user belongs to one of `roles` (superusers to all)."""
+    if not isinstance(user, PermissionsMixin) or not user.is_active:
+        return False
+    if not getattr(user, "is_staff", False):
+        return False
+    return user.is_superuser or user.groups.filter(name__in=roles).exists()

@@ -1,0 +1,18 @@
+"""Settings for the test suite: the real settings with a test key and fast hashing.
+
+DATABASE_URL and REDIS_URL are honoured as usual, so the suite runs on PostgreSQL and
+Redis when they are set (as in CI) and on SQLite and the filesystem broker otherwise.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
+os.environ.setdefault("STATIC_MANIFEST", "false")  # the manifest needs collectstatic
+
+from config.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Serve static files from the finders, as in development, so no collectstatic is needed.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

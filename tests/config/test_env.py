@@ -1,0 +1,116 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config import env
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class TestDatabaseUrl:
+    def test_it_reads_postgres(self):
+        config = env.database_config("postgres://clinic:secret@db.internal:5433/clinic")
+        assert config["ENGINE"] == "django.db.backends.postgresql"
+        assert (config["HOST"], config["PORT"], config["NAME"]) == ("db.internal", 5433, "clinic")
+        assert config["CONN_HEALTH_CHECKS"] is True
+
+    def test_it_reads_sqlite_with_serialising_options(self):
+        config = env.database_config("sqlite:////tmp/clinic.sqlite3")
+        assert config["ENGINE"] == "django.db.backends.sqlite3"
+        assert config["NAME"] == "/tmp/clinic.sqlite3"
+        assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+
+    @pytest.mark.parametrize(
+        ("url", "message"),
+        [
+            ("not-a-url", "must start with postgres://"),
+            ("mysql://root@localhost/clinic", "must start with postgres://"),
+            ("postgres://db:port/clinic", "malformed"),
+            ("postgres://db.internal:5432/", "names no database"),
+            ("postgres:///clinic", "names no host"),
+        ],
+    )
+    def test_it_rejects_malformed_urls(self, url, message):
+        with pytest.raises(ImproperlyConfigured, match=message):
+            env.database_config(url)
+
+
+class TestRedisUrl:
+    def test_it_accepts_a_redis_url(self):
+        assert env.redis_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+
+    @pytest.mark.parametrize(
+        ("url", "message"),
+        [
+            ("http://127.0.0.1:6379", "must start with redis://"),
+            ("redis://127.0.0.1:notaport/0", "bad port"),
+            ("redis://:6379/0", "names no host"),
+            ("redis://127.0.0.1:6379/first", "database must be a number"),
+        ],
+    )
+    def test_it_rejects_malformed_urls(self, url, message):
+        with pytest.raises(ImproperlyConfigured, match=message):
+            env.redis_url(url)
+
+
+def test_time_zone_accepts_iana_names_and_rejects_others():
+    assert env.time_zone("America/New_York") == "America/New_York"
+    with pytest.raises(ImproperlyConfigured, match="not an IANA time zone"):
+        env.time_zone("Eastern Standard Time")
+
+
+@pytest.mark.parametrize(
+    ("word", "value"), [("true", True), ("Yes", True), ("0", False), ("", False)]
+)
+def test_boolean_reads_plain_words(word, value):
+    assert env.boolean("DEBUG", word) is value
+
+
+def test_boolean_rejects_a_typo():
+    with pytest.raises(ImproperlyConfigured, match="DEBUG must be true or false"):
+        env.boolean("DEBUG", "ture")
+
+
+def _start_with(**variables: str) -> subprocess.CompletedProcess:
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key
+        not in {
+            "DATABASE_URL",
+            "REDIS_URL",
+            "TIME_ZONE",
+            "DEBUG",
+            "SECRET_KEY",
+            "DJANGO_SETTINGS_MODULE",
+        }
+    }
+    environment.update({"DEBUG": "true", **variables})
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"DATABASE_URL": "postgres//oops"}, "DATABASE_URL must start with postgres://"),
+        ({"REDIS_URL": "redis://localhost:xx"}, "REDIS_URL has a bad port"),
+        ({"TIME_ZONE": "Mars/Olympus"}, "TIME_ZONE is not an IANA time zone"),
+        ({"DEBUG": "false"}, "SECRET_KEY must be set when DEBUG is off"),
+    ],
+)
+def test_the_project_refuses_to_start_with_bad_settings(variables, message):
+    result = _start_with(**variables)
+    assert result.returncode != 0
+    assert message in result.stderr

@@ -1,0 +1,87 @@
+from datetime import time
+
+import factory
+from django.contrib.auth.models import User
+
+from booking.models import Block, Clinician, Location, ScheduleException, Site, WorkingHours
+
+PASSWORD = "correct horse battery staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory[User]):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.django.Password(PASSWORD)
+
+
+class LocationFactory(factory.django.DjangoModelFactory[Location]):
+    class Meta:
+        model = Location
+
+    name = factory.Sequence(lambda n: f"Clinic {n}")
+    address = "1 Main Street, Hartford, CT"
+    phone = "+18605550100"
+    time_zone = "America/New_York"
+
+
+class SiteFactory(factory.django.DjangoModelFactory[Site]):
+    class Meta:
+        model = Site
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"site-{n}")
+    name = factory.LazyAttribute(lambda site: site.slug.replace("-", " ").title())
+    duration_minutes = 30
+    description = "Test site"
+    instructions = "Bring your medicines."
+
+
+class ClinicianFactory(factory.django.DjangoModelFactory[Clinician]):
+    class Meta:
+        model = Clinician
+        skip_postgeneration_save = True
+
+    user = factory.SubFactory(UserFactory, is_staff=True)
+    display_name = factory.Sequence(lambda n: f"Dr. Test {n}")
+
+    @factory.post_generation
+    def sites(self, create: bool, extracted: list[Site] | None, **kwargs: object) -> None:
+        if create and extracted:
+            self.sites.set(extracted)
+
+    @factory.post_generation
+    def locations(self, create: bool, extracted: list[Location] | None, **kwargs: object) -> None:
+        if create and extracted:
+            self.locations.set(extracted)
+
+
+class WorkingHoursFactory(factory.django.DjangoModelFactory[WorkingHours]):
+    class Meta:
+        model = WorkingHours
+
+    clinician = factory.SubFactory(ClinicianFactory)
+    location = factory.SubFactory(LocationFactory)
+    weekday = 0
+    start_time = time(8)
+    end_time = time(17)
+
+
+class ScheduleExceptionFactory(factory.django.DjangoModelFactory[ScheduleException]):
+    class Meta:
+        model = ScheduleException
+
+    clinician = factory.SubFactory(ClinicianFactory)
+    location = factory.SubFactory(LocationFactory)
+
+
+class BlockFactory(factory.django.DjangoModelFactory[Block]):
+    class Meta:
+        model = Block
+
+    clinician = factory.SubFactory(ClinicianFactory)
+    reason = "Team meeting"
+    kind = Block.Kind.MEETING
