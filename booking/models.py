@@ -1,6 +1,7 @@
 """The clinic catalogue: locations, injection sites, clinicians and their schedules."""
 
-from datetime import time
+import uuid
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -227,3 +228,124 @@ class Block(models.Model):
     def clean(self) -> None:
         if self.start and self.end and self.end <= self.start:
             raise ValidationError({"end": "The end must be after the start."})
+
+
+class Patient(models.Model):
+    """A person who books; patients have no account. Matched by birth date plus contact."""
+
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    email = models.EmailField(blank=True, help_text="Stored lower-case, for matching.")
+    phone = PhoneNumberField(blank=True, help_text="Mobile, E.164.")
+    consent_email = models.BooleanField(default=False, help_text="Agreed to email reminders.")
+    consent_sms = models.BooleanField(default=False, help_text="Agreed to SMS reminders.")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        indexes = [
+            models.Index(fields=["date_of_birth", "email"]),
+            models.Index(fields=["date_of_birth", "phone"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(email="") | ~Q(phone=""), name="patient_has_email_or_phone"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class AppointmentStatus(models.TextChoices):
+    BOOKED = "booked", "Booked"
+    ARRIVED = "arrived", "Arrived"
+    COMPLETED = "completed", "Completed"
+    NO_SHOW = "no_show", "No-show"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# Statuses that hold the clinician's time. The PostgreSQL exclusion constraint in
+# migration 0004 names the same values: change both together.
+ACTIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED, AppointmentStatus.COMPLETED)
+
+
+class AppointmentSource(models.TextChoices):
+    ONLINE = "online", "Online"
+    RECEPTION = "reception", "Reception"
+
+
+class AppointmentQuerySet(models.QuerySet["Appointment"]):
+    def active(self) -> "AppointmentQuerySet":
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+    def overlapping(self, start: datetime, until: datetime) -> "AppointmentQuerySet":
+        """Appointments whose held time [start, blocked_until) meets [start, until)."""
+        return self.filter(start__lt=until, blocked_until__gt=start)
+
+
+class Appointment(models.Model):
+    """A booked consult.
+
+    `blocked_until` is the end plus the site's buffer: the time the clinician is held.
+    On PostgreSQL an exclusion constraint (migration 0004) forbids two active appointments
+    of one clinician whose [start, blocked_until) ranges overlap, whatever the code path.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="appointments")
+    clinician = models.ForeignKey(Clinician, on_delete=models.PROTECT, related_name="appointments")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="appointments")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    blocked_until = models.DateTimeField()
+    status = models.CharField(
+        max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED
+    )
+    cancellation_reason = models.CharField(max_length=500, blank=True)
+    source = models.CharField(max_length=20, choices=AppointmentSource.choices)
+    baseline_pain = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Pain (NRS 0-10) the patient reported when booking."
+    )
+    notes = models.TextField(blank=True, max_length=2000)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = AppointmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start"]
+        indexes = [models.Index(fields=["clinician", "start"]), models.Index(fields=["start"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gt=F("start")), name="appointment_end_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(blocked_until__gte=F("end")), name="appointment_buffer_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(baseline_pain__isnull=True)
+                | Q(baseline_pain__gte=0, baseline_pain__lte=10),
+                name="appointment_baseline_pain_0_10",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=AppointmentStatus.values), name="appointment_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site} with {self.clinician} at {self.start:%Y-%m-%d %H:%M} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def local_start(self) -> datetime:
+        return self.start.astimezone(self.location.zone)
+
+    @property
+    def local_end(self) -> datetime:
+        return self.end.astimezone(self.location.zone)

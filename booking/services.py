@@ -1,0 +1,322 @@
+"""Booking verbs: book, reschedule, cancel, arrive, no-show.
+
+Every caller (public API, patient pages, reception, admin) goes through these functions,
+so the rules live here once. On PostgreSQL the exclusion constraint is the real guard
+against double booking; the overlap check before the write gives the friendly answer in
+the common case and, on SQLite (whose transactions here BEGIN IMMEDIATE and so run one
+at a time), is the guard itself.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from booking.availability import Shift, Slot, bookable_window, nearest_free_slots, shifts_offering
+from booking.models import (
+    Appointment,
+    AppointmentSource,
+    AppointmentStatus,
+    Block,
+    Clinician,
+    Location,
+    Patient,
+    Site,
+)
+
+NO_OVERLAP_CONSTRAINT = "appointment_no_overlap_per_clinician"
+
+
+class BookingError(Exception):
+    """A booking request the clinic cannot accept; `message` can be shown to a patient."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotBookable(BookingError):
+    """The time can never be booked as asked: past, off the grid, outside the window."""
+
+
+class SlotTaken(BookingError):
+    """The time was free by the rules but someone else holds it now."""
+
+    def __init__(self, message: str, alternatives: list[Slot]) -> None:
+        super().__init__(message)
+        self.alternatives = alternatives
+
+
+class TooLateToChange(BookingError):
+    """A patient's change inside the site's minimum notice: they must call the clinic."""
+
+
+class TransitionNotAllowed(BookingError):
+    """The appointment's status does not allow this action."""
+
+
+@dataclass(frozen=True)
+class PatientDetails:
+    first_name: str
+    last_name: str
+    date_of_birth: date
+    email: str = ""
+    phone: str = ""  # E.164
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_or_create_patient(
+    details: PatientDetails, *, consent_email: bool, consent_sms: bool
+) -> Patient:
+    """The patient with this birth date and email or phone, else a new one.
+
+    A match gains any contact detail it lacked and the consents just given: the patient's
+    latest word on reminders is the one that counts.
+    """
+    email = normalise_email(details.email)
+    candidates = Patient.objects.filter(date_of_birth=details.date_of_birth).order_by("created")
+    patient = None
+    if email:
+        patient = candidates.filter(email=email).first()
+    if patient is None and details.phone:
+        patient = candidates.filter(phone=details.phone).first()
+    if patient is None:
+        return Patient.objects.create(
+            first_name=details.first_name.strip(),
+            last_name=details.last_name.strip(),
+            date_of_birth=details.date_of_birth,
+            email=email,
+            phone=details.phone,
+            consent_email=consent_email and bool(email),
+            consent_sms=consent_sms and bool(details.phone),
+        )
+    patient.email = patient.email or email
+    patient.phone = patient.phone or details.phone
+    patient.consent_email = consent_email and bool(patient.email)
+    patient.consent_sms = consent_sms and bool(patient.phone)
+    patient.save(update_fields=["email", "phone", "consent_email", "consent_sms"])
+    return patient
+
+
+def check_bookable_time(site: Site, start: datetime, *, now: datetime, online: bool) -> None:
+    """Raise NotBookable for a start in the past, inside the notice or beyond the advance."""
+    if start <= now:
+        raise NotBookable("That time has already passed. Please choose a later time.")
+    earliest, latest = bookable_window(site, now, with_notice=online)
+    if start < earliest:
+        raise NotBookable(
+            f"Online booking closes {site.min_notice_hours} hours before a visit. "
+            "Please choose a later time or call the clinic."
+        )
+    if start > latest:
+        raise NotBookable(
+            f"{site.name} consults can be booked up to {site.max_advance_days} days ahead."
+        )
+
+
+def _is_held(shift: Shift, start: datetime, until: datetime, exclude_pk: int | None) -> bool:
+    appointments = (
+        Appointment.objects.active()
+        .overlapping(start, until)
+        .filter(clinician=shift.clinician)
+        .exclude(pk=exclude_pk)
+    )
+    blocks = Block.objects.filter(clinician=shift.clinician, start__lt=until, end__gt=start)
+    return appointments.exists() or blocks.exists()
+
+
+def _is_overlap_violation(error: IntegrityError) -> bool:
+    return NO_OVERLAP_CONSTRAINT in str(error)
+
+
+def _claim(
+    *,
+    site: Site,
+    start: datetime,
+    clinician: Clinician | None,
+    location: Location | None,
+    exclude_pk: int | None,
+    online: bool,
+    now: datetime,
+    write: Callable[[Shift], Appointment],
+) -> Appointment:
+    """Write the appointment with the first clinician free at `start`, or raise.
+
+    Each try runs in its own transaction: the overlap check and the write are one unit,
+    and a lost race on PostgreSQL (the exclusion constraint) moves on to the next
+    clinician instead of failing the request.
+    """
+    check_bookable_time(site, start, now=now, online=online)
+    shifts = shifts_offering(
+        site=site,
+        start=start,
+        clinician_id=clinician.pk if clinician else None,
+        location_id=location.pk if location else None,
+    )
+    if not shifts:
+        raise NotBookable(
+            "That is not a time this consult can start. Please choose one of the times offered."
+        )
+    until = start + timedelta(minutes=site.duration_minutes + site.buffer_after_minutes)
+    for shift in shifts:
+        try:
+            with transaction.atomic():
+                if _is_held(shift, start, until, exclude_pk):
+                    continue
+                return write(shift)
+        except IntegrityError as error:
+            if not _is_overlap_violation(error):
+                raise
+    raise SlotTaken(
+        "Sorry, that time was just taken. Here are the nearest free times.",
+        alternatives=nearest_free_slots(
+            site=site,
+            around=start,
+            clinician_id=clinician.pk if clinician else None,
+            location_id=location.pk if location else None,
+            now=now,
+            with_notice=online,
+        ),
+    )
+
+
+def book_appointment(
+    *,
+    site: Site,
+    start: datetime,
+    patient: PatientDetails,
+    source: AppointmentSource,
+    clinician: Clinician | None = None,
+    location: Location | None = None,
+    baseline_pain: int | None = None,
+    consent_email: bool = False,
+    consent_sms: bool = False,
+    notes: str = "",
+    now: datetime | None = None,
+) -> Appointment:
+    """Book `start` for `patient`, or raise NotBookable or SlotTaken (with alternatives).
+
+    Without a clinician, the first clinician (by name) free at that time is chosen. Online
+    bookings keep the site's minimum notice; reception may book inside it.
+    """
+
+    def write(shift: Shift) -> Appointment:
+        return Appointment.objects.create(
+            site=site,
+            clinician=shift.clinician,
+            location=shift.location,
+            patient=find_or_create_patient(
+                patient, consent_email=consent_email, consent_sms=consent_sms
+            ),
+            start=start,
+            end=start + timedelta(minutes=site.duration_minutes),
+            blocked_until=start
+            + timedelta(minutes=site.duration_minutes + site.buffer_after_minutes),
+            source=source,
+            baseline_pain=baseline_pain,
+            notes=notes,
+        )
+
+    return _claim(
+        site=site,
+        start=start,
+        clinician=clinician,
+        location=location,
+        exclude_pk=None,
+        online=source == AppointmentSource.ONLINE,
+        now=now or timezone.now(),
+        write=write,
+    )
+
+
+def _check_patient_may_change(appointment: Appointment, now: datetime) -> None:
+    notice = timedelta(hours=appointment.site.min_notice_hours)
+    if appointment.start - now < notice:
+        raise TooLateToChange(
+            f"Your visit is less than {appointment.site.min_notice_hours} hours away, so it can "
+            f"no longer be changed online. Please call the clinic on "
+            f"{appointment.location.phone.as_national}."
+        )
+
+
+def _check_status(appointment: Appointment, allowed: set[str], action: str) -> None:
+    if appointment.status not in allowed:
+        raise TransitionNotAllowed(
+            f"A {appointment.get_status_display().lower()} appointment cannot be {action}."
+        )
+
+
+def reschedule_appointment(
+    *,
+    appointment: Appointment,
+    start: datetime,
+    by_patient: bool,
+    clinician: Clinician | None = None,
+    now: datetime | None = None,
+) -> Appointment:
+    """Move a booked appointment to `start` (same site and location), by the booking rules."""
+    now = now or timezone.now()
+    _check_status(appointment, {AppointmentStatus.BOOKED}, "rescheduled")
+    if by_patient:
+        _check_patient_may_change(appointment, now)
+    site = appointment.site
+
+    def write(shift: Shift) -> Appointment:
+        appointment.clinician = shift.clinician
+        appointment.start = start
+        appointment.end = start + timedelta(minutes=site.duration_minutes)
+        appointment.blocked_until = appointment.end + timedelta(minutes=site.buffer_after_minutes)
+        appointment.save(update_fields=["clinician", "start", "end", "blocked_until", "updated"])
+        return appointment
+
+    return _claim(
+        site=site,
+        start=start,
+        clinician=clinician,
+        location=appointment.location,
+        exclude_pk=appointment.pk,
+        online=by_patient,
+        now=now,
+        write=write,
+    )
+
+
+@transaction.atomic
+def cancel_appointment(
+    *, appointment: Appointment, reason: str = "", by_patient: bool, now: datetime | None = None
+) -> Appointment:
+    """Cancel a booked appointment, freeing its time; patients only outside the notice."""
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    _check_status(appointment, {AppointmentStatus.BOOKED}, "cancelled")
+    if by_patient:
+        _check_patient_may_change(appointment, now or timezone.now())
+    appointment.status = AppointmentStatus.CANCELLED
+    appointment.cancellation_reason = reason.strip()
+    appointment.save(update_fields=["status", "cancellation_reason", "updated"])
+    return appointment
+
+
+@transaction.atomic
+def mark_arrived(*, appointment: Appointment) -> Appointment:
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    _check_status(appointment, {AppointmentStatus.BOOKED}, "marked arrived")
+    appointment.status = AppointmentStatus.ARRIVED
+    appointment.save(update_fields=["status", "updated"])
+    return appointment
+
+
+@transaction.atomic
+def mark_no_show(*, appointment: Appointment, now: datetime | None = None) -> Appointment:
+    """A booked patient who did not come: only once the visit's start has passed."""
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    _check_status(appointment, {AppointmentStatus.BOOKED}, "marked as a no-show")
+    if appointment.start > (now or timezone.now()):
+        raise TransitionNotAllowed("A visit cannot be marked as a no-show before it starts.")
+    appointment.status = AppointmentStatus.NO_SHOW
+    appointment.save(update_fields=["status", "updated"])
+    return appointment
