@@ -120,12 +120,10 @@ def check_bookable_time(site: Site, start: datetime, *, now: datetime, online: b
 
 
 def _is_held(shift: Shift, start: datetime, until: datetime, exclude_pk: int | None) -> bool:
-    appointments = (
-        Appointment.objects.active()
-        .overlapping(start, until)
-        .filter(clinician=shift.clinician)
-        .exclude(pk=exclude_pk)
-    )
+    appointments = Appointment.objects.active().overlapping(start, until)
+    appointments = appointments.filter(clinician=shift.clinician)
+    if exclude_pk is not None:  # the appointment being moved does not hold its new time
+        appointments = appointments.exclude(pk=exclude_pk)
     blocks = Block.objects.filter(clinician=shift.clinician, start__lt=until, end__gt=start)
     return appointments.exists() or blocks.exists()
 
@@ -247,7 +245,8 @@ def _check_patient_may_change(appointment: Appointment, now: datetime) -> None:
 def _check_status(appointment: Appointment, allowed: set[str], action: str) -> None:
     if appointment.status not in allowed:
         raise TransitionNotAllowed(
-            f"A {appointment.get_status_display().lower()} appointment cannot be {action}."
+            f"This appointment cannot be {action}: its status is "
+            f"{appointment.get_status_display().lower()}."
         )
 
 

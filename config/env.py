@@ -97,3 +97,16 @@ def boolean(name: str, value: str) -> bool:
     if word in FALSE_WORDS:
         return False
     raise ImproperlyConfigured(f"{name} must be true or false (got {value!r}).")
+
+
+def throttle_rate(name: str, value: str) -> str | None:
+    """A DRF rate such as `30/min`; `0` (or empty) turns the throttle off (None)."""
+    rate = value.strip()
+    if rate in {"", "0"}:
+        return None
+    count, _, period = rate.partition("/")
+    if not count.isdigit() or int(count) < 1 or period[:1] not in {"s", "m", "h", "d"}:
+        raise ImproperlyConfigured(
+            f"{name} must look like 30/min, or 0 for no limit (got {value!r})."
+        )
+    return rate

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "booking.middleware.api_body_size_limit",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -153,8 +154,15 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"token": _get("TOKEN_RATE", "10/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env.throttle_rate("TOKEN_RATE", _get("TOKEN_RATE", "10/min")),
+        "public": env.throttle_rate("PUBLIC_API_RATE", _get("PUBLIC_API_RATE", "30/min")),
+    },
+    "NUM_PROXIES": int(_get("NUM_PROXIES", "0")),
 }
+# Largest request body the API reads; a larger one is refused with 413.
+API_MAX_BODY_BYTES = 64 * 1024
+PHONENUMBER_DEFAULT_REGION = _get("PHONE_REGION", "US")
 SPECTACULAR_SETTINGS = {
     "TITLE": f"{CLINIC_NAME} API",
     "DESCRIPTION": "Book injection consults by site, and manage the clinic's calendars.",

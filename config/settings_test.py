@@ -16,3 +16,12 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Serve static files from the finders, as in development, so no collectstatic is needed.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+# Tests clear the cache between them (throttle counters); with the Redis cache that would
+# flush the broker's database too, so the suite keeps its cache in memory.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# A file, not SQLite's shared in-memory database, so threads in the concurrency tests get
+# real connections with the same locking as the running product; one per test run.
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")  # noqa: F405
+    }

@@ -9,6 +9,7 @@ admin.site.site_header = admin.site.site_title = "Clinic administration"
 urlpatterns = [
     path("", pages.home, name="home"),
     path("healthz", pages.healthz, name="healthz"),
+    path("", include("booking.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("booking.api.urls")),

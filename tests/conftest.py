@@ -3,6 +3,7 @@ import os
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.core.cache import cache
 
 from booking.roles import CLINIC_ADMIN, CLINICIAN, RECEPTION
 from tests.factories import UserFactory
@@ -27,6 +28,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"REQUIRE_SERVICES is set but this test {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    # Throttle counters live in the cache; each test starts with none.
+    cache.clear()
 
 
 def _staff(username: str, role: str) -> User:

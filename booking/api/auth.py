@@ -17,7 +17,7 @@ class ObtainTokenView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "token"
 
-    class InputSerializer(serializers.Serializer):
+    class TokenRequestSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)
         password = serializers.CharField(max_length=128, trim_whitespace=False)
 
@@ -36,12 +36,12 @@ class ObtainTokenView(APIView):
             attrs["user"] = user
             return attrs
 
-    class OutputSerializer(serializers.Serializer):
+    class TokenSerializer(serializers.Serializer):
         token = serializers.CharField()
 
     @extend_schema(
-        request=InputSerializer,
-        responses={200: OutputSerializer},
+        request=TokenRequestSerializer,
+        responses={200: TokenSerializer},
         auth=[],
         examples=[
             OpenApiExample("Staff login", value={"username": "reception", "password": "…"}),
@@ -49,7 +49,7 @@ class ObtainTokenView(APIView):
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data, context={"request": request})
+        serializer = self.TokenRequestSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
-        return Response(self.OutputSerializer({"token": token.key}).data)
+        return Response(self.TokenSerializer({"token": token.key}).data)

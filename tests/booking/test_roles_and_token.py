@@ -1,6 +1,5 @@
 import pytest
 from django.contrib.auth.models import Group
-from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
@@ -13,7 +12,6 @@ TOKEN_URL = "/api/v1/auth/token/"
 
 @pytest.fixture
 def api():
-    cache.clear()  # throttle counters live in the cache
     return APIClient()
 
 

@@ -1,0 +1,57 @@
+"""Domain errors as HTTP answers, the same for every endpoint."""
+
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from booking.api.serializers import SlotSerializer
+from booking.services import BookingError, NotBookable, SlotTaken
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class SlotTakenSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    alternatives = SlotSerializer(many=True)
+
+
+def booking_error_response(error: BookingError) -> Response:
+    """400 for a time that cannot be booked as asked (a field error on `start`);
+    409 with the nearest free times when it was just taken; 409 for a change the
+    appointment's state or the notice period does not allow."""
+    if isinstance(error, NotBookable):
+        return Response({"start": [error.message]}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(error, SlotTaken):
+        alternatives = SlotSerializer(error.alternatives, many=True).data
+        return Response(
+            {"detail": error.message, "alternatives": alternatives},
+            status=status.HTTP_409_CONFLICT,
+        )
+    return Response({"detail": error.message}, status=status.HTTP_409_CONFLICT)
+
+
+SLOT_TAKEN_RESPONSE = OpenApiResponse(
+    SlotTakenSerializer,
+    description="The time was just taken; `alternatives` lists up to 5 nearest free times.",
+    examples=[
+        OpenApiExample(
+            "Taken",
+            value={
+                "detail": "Sorry, that time was just taken. Here are the nearest free times.",
+                "alternatives": [
+                    {
+                        "start": "2026-12-01T09:15:00-05:00",
+                        "end": "2026-12-01T10:00:00-05:00",
+                        "clinician": {"id": 1, "name": "Dr. Maya Patel"},
+                        "location": {"id": 1, "name": "Riverside Pain Clinic, Main Street"},
+                    }
+                ],
+            },
+        )
+    ],
+)
+CONFLICT_RESPONSE = OpenApiResponse(
+    DetailSerializer, description="Not allowed now: call the clinic, or the status forbids it."
+)

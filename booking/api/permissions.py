@@ -1,0 +1,14 @@
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from booking.roles import CLINIC_ADMIN, CLINICIAN, RECEPTION, has_role
+
+
+class IsClinicStaff(BasePermission):
+    """Reception, clinicians and clinic admins."""
+
+    message = "This is for clinic staff only."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return has_role(request.user, RECEPTION, CLINICIAN, CLINIC_ADMIN)

@@ -1,0 +1,178 @@
+"""Output shapes shared by the public and staff endpoints, and input fields they share."""
+
+from datetime import datetime
+from typing import Any
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from phonenumber_field.serializerfields import PhoneNumberField
+from rest_framework import serializers
+from rest_framework.request import Request
+
+from booking.availability import Slot
+from booking.links import manage_token
+from booking.models import Appointment, Clinician, Location, Site
+
+NAME_MAX = 100
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with a UTC offset: a bare local time is ambiguous across the clinic's zones."""
+
+    default_error_messages = {
+        "naive": "Give the time with its UTC offset, e.g. 2026-12-01T09:00:00-05:00.",
+    }
+
+    def to_internal_value(self, value: Any) -> datetime:
+        if isinstance(value, str):
+            try:
+                parsed = parse_datetime(value)
+            except ValueError:
+                parsed = None  # out-of-range parts: the parent field reports the format
+            if parsed is not None and timezone.is_naive(parsed):
+                self.fail("naive")
+        return super().to_internal_value(value)
+
+
+class ActiveSiteField(serializers.SlugRelatedField):
+    default_error_messages = {"does_not_exist": "There is no bookable site {slug_name}={value}."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(slug_field="slug", queryset=Site.objects.active(), **kwargs)
+
+
+class ActiveClinicianField(serializers.PrimaryKeyRelatedField):
+    default_error_messages = {"does_not_exist": "There is no clinician {pk_value}."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(queryset=Clinician.objects.filter(is_active=True), **kwargs)
+
+
+class LocationField(serializers.PrimaryKeyRelatedField):
+    default_error_messages = {"does_not_exist": "There is no location {pk_value}."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(queryset=Location.objects.all(), **kwargs)
+
+
+class PatientInputSerializer(serializers.Serializer):
+    first_name = serializers.CharField(max_length=NAME_MAX)
+    last_name = serializers.CharField(max_length=NAME_MAX)
+    date_of_birth = serializers.DateField()
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    phone = PhoneNumberField(required=False, allow_blank=True, default="")
+
+    def validate_date_of_birth(self, value: Any) -> Any:
+        today = timezone.localdate()
+        if value >= today or value.year < today.year - 125:
+            raise serializers.ValidationError("Enter a real date of birth.")
+        return value
+
+    def validate(self, attrs: dict) -> dict:
+        if not attrs.get("email") and not attrs.get("phone"):
+            raise serializers.ValidationError(
+                {"email": "Give an email address or a mobile number so we can reach you."}
+            )
+        attrs["phone"] = attrs["phone"].as_e164 if attrs.get("phone") else ""
+        return attrs
+
+
+class RemindersSerializer(serializers.Serializer):
+    email = serializers.BooleanField(default=False)
+    sms = serializers.BooleanField(default=False)
+
+
+class CancelRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class RescheduleRequestSerializer(serializers.Serializer):
+    start = AwareDateTimeField()
+    clinician = ActiveClinicianField(required=False)
+
+
+class NamedRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class SlotSerializer(serializers.Serializer):
+    """A free start time. Written by hand: availability can return thousands of slots."""
+
+    start = serializers.DateTimeField(help_text="Local time with the location's UTC offset.")
+    end = serializers.DateTimeField()
+    clinician = NamedRefSerializer()
+    location = NamedRefSerializer()
+
+    def to_representation(self, slot: Slot) -> dict:
+        return {
+            "start": slot.start.isoformat(),
+            "end": slot.end.isoformat(),
+            "clinician": {"id": slot.clinician_id, "name": slot.clinician_name},
+            "location": {"id": slot.location_id, "name": slot.location_name},
+        }
+
+
+def manage_url(request: Request, appointment: Appointment) -> str:
+    return request.build_absolute_uri(reverse("booking:manage", args=[manage_token(appointment)]))
+
+
+class AppointmentSerializer(serializers.Serializer):
+    """An appointment as the patient who booked it may see it."""
+
+    id = serializers.UUIDField(source="public_id")
+    status = serializers.CharField()
+    start = serializers.SerializerMethodField()
+    end = serializers.SerializerMethodField()
+    site = serializers.CharField(source="site.slug", help_text="The site's slug.")
+    clinician = serializers.SerializerMethodField()
+    location = serializers.SerializerMethodField()
+    manage_url = serializers.SerializerMethodField()
+
+    # Times carry the location's offset (DRF's DateTimeField would use the server's zone).
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_start(self, appointment: Appointment) -> str:
+        return appointment.local_start.isoformat()
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_end(self, appointment: Appointment) -> str:
+        return appointment.local_end.isoformat()
+
+    @extend_schema_field(NamedRefSerializer)
+    def get_clinician(self, appointment: Appointment) -> dict:
+        return {"id": appointment.clinician_id, "name": appointment.clinician.display_name}
+
+    @extend_schema_field(NamedRefSerializer)
+    def get_location(self, appointment: Appointment) -> dict:
+        return {"id": appointment.location_id, "name": appointment.location.name}
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_manage_url(self, appointment: Appointment) -> str:
+        return manage_url(self.context["request"], appointment)
+
+
+class StaffPatientSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    date_of_birth = serializers.DateField()
+    email = serializers.EmailField()
+    phone = serializers.CharField()
+    consent_email = serializers.BooleanField()
+    consent_sms = serializers.BooleanField()
+
+
+class StaffAppointmentSerializer(AppointmentSerializer):
+    """Everything reception needs about an appointment, patient included."""
+
+    patient = StaffPatientSerializer()
+    # The booking's channel (online, reception); shadows Field.source only on the class.
+    source = serializers.CharField()  # type: ignore[assignment]
+    baseline_pain = serializers.IntegerField(allow_null=True)
+    notes = serializers.CharField()
+    cancellation_reason = serializers.CharField()
+    created = serializers.DateTimeField()
+    updated = serializers.DateTimeField()

@@ -1,0 +1,159 @@
+"""Staff endpoints: the day's appointments and the actions reception takes on them."""
+
+import logging
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from booking.api.errors import CONFLICT_RESPONSE, SLOT_TAKEN_RESPONSE, booking_error_response
+from booking.api.permissions import IsClinicStaff
+from booking.api.serializers import (
+    ActiveClinicianField,
+    CancelRequestSerializer,
+    LocationField,
+    RescheduleRequestSerializer,
+    StaffAppointmentSerializer,
+)
+from booking.models import Appointment, AppointmentStatus, Location
+from booking.services import (
+    BookingError,
+    cancel_appointment,
+    mark_arrived,
+    mark_no_show,
+    reschedule_appointment,
+)
+
+audit = logging.getLogger("booking.audit")
+
+
+def _appointments() -> QuerySet[Appointment]:
+    return Appointment.objects.select_related("site", "clinician", "location", "patient")
+
+
+def _staff_answer(request: Request, appointment: Appointment) -> Response:
+    audit.info("%s viewed appointment %s", request.user, appointment.public_id)
+    return Response(StaffAppointmentSerializer(appointment, context={"request": request}).data)
+
+
+def _local_day_filter(day: date, locations: list[Location]) -> Q:
+    """Appointments starting on `day` as each location's clock reads it."""
+    query = Q(pk__in=[])
+    for location in locations:
+        start = datetime.combine(day, time(), tzinfo=location.zone)
+        query |= Q(location=location, start__gte=start, start__lt=start + timedelta(days=1))
+    return query
+
+
+class AppointmentListView(APIView):
+    permission_classes = [IsClinicStaff]
+
+    class AppointmentQuerySerializer(serializers.Serializer):
+        date = serializers.DateField(required=False, help_text="Local date; today by default.")
+        clinician = ActiveClinicianField(required=False)
+        location = LocationField(required=False)
+        status = serializers.ChoiceField(choices=AppointmentStatus.choices, required=False)
+
+    @extend_schema(
+        parameters=[AppointmentQuerySerializer],
+        responses={200: StaffAppointmentSerializer(many=True)},
+        tags=["staff"],
+    )
+    def get(self, request: Request) -> Response:
+        query = self.AppointmentQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        location = params.get("location")
+        locations = [location] if location else list(Location.objects.all())
+        appointments = _appointments().filter(
+            _local_day_filter(params.get("date", timezone.localdate()), locations)
+        )
+        if "clinician" in params:
+            appointments = appointments.filter(clinician=params["clinician"])
+        if "status" in params:
+            appointments = appointments.filter(status=params["status"])
+        audit.info("%s listed appointments %s", request.user, dict(request.query_params))
+        data = StaffAppointmentSerializer(
+            appointments.order_by("start", "clinician__display_name"),
+            many=True,
+            context={"request": request},
+        ).data
+        return Response(data)
+
+
+class AppointmentDetailView(APIView):
+    permission_classes = [IsClinicStaff]
+
+    @extend_schema(responses={200: StaffAppointmentSerializer}, tags=["staff"])
+    def get(self, request: Request, public_id: str) -> Response:
+        return _staff_answer(request, get_object_or_404(_appointments(), public_id=public_id))
+
+
+class AppointmentActionView(APIView):
+    """Base of the staff actions: find the appointment, act, answer with its new state."""
+
+    permission_classes = [IsClinicStaff]
+
+    request_serializer: type[serializers.Serializer] = serializers.Serializer
+
+    def act(self, appointment: Appointment, data: dict) -> Appointment:
+        raise NotImplementedError
+
+    def post(self, request: Request, public_id: str) -> Response:
+        appointment = get_object_or_404(_appointments(), public_id=public_id)
+        serializer = self.request_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            appointment = self.act(appointment, serializer.validated_data)
+        except BookingError as error:
+            return booking_error_response(error)
+        audit.info("%s %s appointment %s", request.user, type(self).__name__, public_id)
+        return _staff_answer(request, _appointments().get(pk=appointment.pk))
+
+
+ACTION_RESPONSES = {200: StaffAppointmentSerializer, 409: CONFLICT_RESPONSE}
+
+
+@extend_schema(request=CancelRequestSerializer, responses=ACTION_RESPONSES, tags=["staff"])
+class AppointmentCancelView(AppointmentActionView):
+    request_serializer = CancelRequestSerializer
+
+    def act(self, appointment: Appointment, data: dict) -> Appointment:
+        return cancel_appointment(
+            appointment=appointment, reason=data.get("reason", ""), by_patient=False
+        )
+
+
+@extend_schema(
+    request=RescheduleRequestSerializer,
+    responses={200: StaffAppointmentSerializer, 409: SLOT_TAKEN_RESPONSE},
+    tags=["staff"],
+)
+class AppointmentRescheduleView(AppointmentActionView):
+    request_serializer = RescheduleRequestSerializer
+
+    def act(self, appointment: Appointment, data: dict) -> Appointment:
+        return reschedule_appointment(
+            appointment=appointment,
+            start=data["start"],
+            clinician=data.get("clinician"),
+            by_patient=False,
+        )
+
+
+@extend_schema(request=None, responses=ACTION_RESPONSES, tags=["staff"])
+class AppointmentArriveView(AppointmentActionView):
+    def act(self, appointment: Appointment, data: dict) -> Appointment:
+        return mark_arrived(appointment=appointment)
+
+
+@extend_schema(request=None, responses=ACTION_RESPONSES, tags=["staff"])
+class AppointmentNoShowView(AppointmentActionView):
+    def act(self, appointment: Appointment, data: dict) -> Appointment:
+        return mark_no_show(appointment=appointment)
