@@ -1,5 +1,6 @@
 """Signed links that are keys: each scoped to one purpose and one appointment, expiring."""
 
+import uuid
 from datetime import datetime
 
 from django.core import signing
@@ -20,8 +21,8 @@ def appointment_for_manage_token(token: str, *, now: datetime | None = None) -> 
     A link works until the visit ends (its current end, so a reschedule extends it).
     """
     try:
-        public_id = signing.loads(token, salt=MANAGE_SALT)
-    except signing.BadSignature:
+        public_id = uuid.UUID(signing.loads(token, salt=MANAGE_SALT))
+    except (signing.BadSignature, TypeError, ValueError):
         return None
     appointment = (
         Appointment.objects.select_related("site", "clinician", "location", "patient")

@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -257,6 +258,11 @@ class Patient(models.Model):
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Matching compares emails exactly, so every path (admin included) stores them folded.
+        self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)
+
 
 class AppointmentStatus(models.TextChoices):
     BOOKED = "booked", "Booked"
@@ -310,6 +316,16 @@ class Appointment(models.Model):
         null=True, blank=True, help_text="Pain (NRS 0-10) the patient reported when booking."
     )
     notes = models.TextField(blank=True, max_length=2000)
+    booking_key = models.UUIDField(
+        null=True,
+        blank=True,
+        unique=True,
+        editable=False,
+        help_text="Set by the booking form, so a form submitted twice books once.",
+    )
+    calendar_sequence = models.PositiveIntegerField(
+        default=0, help_text="iCalendar SEQUENCE: raised on every change sent to the patient."
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -349,3 +365,72 @@ class Appointment(models.Model):
     @property
     def local_end(self) -> datetime:
         return self.end.astimezone(self.location.zone)
+
+
+class Pregnancy(models.TextChoices):
+    NO = "no", "No"
+    YES = "yes", "Yes"
+    POSSIBLY = "possibly", "Possibly"
+    NOT_APPLICABLE = "not_applicable", "Does not apply to me"
+
+
+class SafetyAnswers(models.Model):
+    """The patient's answers to the pre-procedure safety questions for one appointment.
+
+    Clinical: shown to staff as flags, never put in an email or SMS.
+    """
+
+    appointment = models.OneToOneField(
+        Appointment, on_delete=models.CASCADE, related_name="safety_answers"
+    )
+    takes_blood_thinners = models.BooleanField()
+    blood_thinner_names = models.CharField(max_length=200, blank=True)
+    allergy_local_anaesthetic = models.BooleanField()
+    allergy_steroid = models.BooleanField()
+    allergy_latex = models.BooleanField()
+    allergy_iodine = models.BooleanField()
+    pregnancy = models.CharField(max_length=20, choices=Pregnancy.choices)
+    diabetes = models.BooleanField()
+    infection_or_fever = models.BooleanField()
+    recent_steroid_injection = models.BooleanField(
+        help_text="A steroid injection elsewhere in the last three months."
+    )
+    has_driver = models.BooleanField(help_text="Someone can drive the patient home.")
+    answered_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "safety answers"
+
+    def __str__(self) -> str:
+        return f"Safety answers for {self.appointment.public_id}"
+
+    @property
+    def flags(self) -> list[str]:
+        """Short labels for staff, in the order a clinician would want to read them."""
+        flags = []
+        if self.infection_or_fever:
+            flags.append("Infection or fever")
+        if self.takes_blood_thinners:
+            names = f": {self.blood_thinner_names}" if self.blood_thinner_names else ""
+            flags.append(f"Blood thinners{names}")
+        allergies = [
+            name
+            for name, present in (
+                ("local anaesthetic", self.allergy_local_anaesthetic),
+                ("steroid", self.allergy_steroid),
+                ("latex", self.allergy_latex),
+                ("iodine", self.allergy_iodine),
+            )
+            if present
+        ]
+        if allergies:
+            flags.append(f"Allergy: {', '.join(allergies)}")
+        if self.pregnancy in {Pregnancy.YES, Pregnancy.POSSIBLY}:
+            flags.append(f"Pregnancy: {self.get_pregnancy_display().lower()}")
+        if self.diabetes:
+            flags.append("Diabetes")
+        if self.recent_steroid_injection:
+            flags.append("Steroid injection in last 3 months")
+        if not self.has_driver:
+            flags.append("No driver home")
+        return flags

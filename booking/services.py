@@ -7,9 +7,12 @@ the common case and, on SQLite (whose transactions here BEGIN IMMEDIATE and so r
 at a time), is the guard itself.
 """
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -23,8 +26,11 @@ from booking.models import (
     Clinician,
     Location,
     Patient,
+    SafetyAnswers,
     Site,
 )
+from booking.notifications import AppointmentEvent
+from booking.tasks import send_appointment_email_task
 
 NO_OVERLAP_CONSTRAINT = "appointment_no_overlap_per_clinician"
 
@@ -66,7 +72,43 @@ class PatientDetails:
     phone: str = ""  # E.164
 
 
+def email_patient_after_commit(appointment: Appointment, event: AppointmentEvent) -> None:
+    """Queue the patient's email once the current transaction commits (never on rollback)."""
+    transaction.on_commit(partial(send_appointment_email_task.delay, appointment.pk, event.value))
+
+
+def record_safety_answers(*, appointment: Appointment, answers: dict[str, Any]) -> SafetyAnswers:
+    """Store (or replace) the patient's answers to the pre-procedure safety questions."""
+    record, _ = SafetyAnswers.objects.update_or_create(appointment=appointment, defaults=answers)
+    return record
+
+
+OLDEST_PATIENT_YEARS = 125
+
+
+def date_of_birth_problem(value: date, *, today: date) -> str | None:
+    """Why a date of birth cannot be right, or None."""
+    if value >= today or value.year < today.year - OLDEST_PATIENT_YEARS:
+        return "Enter a real date of birth."
+    return None
+
+
+def contact_problems(
+    *, email: str, phone: str, remind_by_email: bool, remind_by_sms: bool
+) -> dict[str, str]:
+    """Problems with how we can reach the patient, by the field a form should mark."""
+    problems = {}
+    if not email and not phone:
+        problems["email"] = "Give an email address or a mobile number so we can reach you."
+    if remind_by_email and not email:
+        problems["reminders_email"] = "Give an email address to get email reminders."
+    if remind_by_sms and not phone:
+        problems["reminders_sms"] = "Give a mobile number to get text reminders."
+    return problems
+
+
 def normalise_email(email: str) -> str:
+    """The form emails are stored and matched in (Patient.save applies it too)."""
     return email.strip().lower()
 
 
@@ -105,7 +147,7 @@ def find_or_create_patient(
 
 def check_bookable_time(site: Site, start: datetime, *, now: datetime, online: bool) -> None:
     """Raise NotBookable for a start in the past, inside the notice or beyond the advance."""
-    if start <= now:
+    if start < now:
         raise NotBookable("That time has already passed. Please choose a later time.")
     earliest, latest = bookable_window(site, now, with_notice=online)
     if start < earliest:
@@ -142,6 +184,7 @@ def _claim(
     online: bool,
     now: datetime,
     write: Callable[[Shift], Appointment],
+    prefer: Clinician | None = None,
 ) -> Appointment:
     """Write the appointment with the first clinician free at `start`, or raise.
 
@@ -161,6 +204,8 @@ def _claim(
             "That is not a time this consult can start. Please choose one of the times offered."
         )
     until = start + timedelta(minutes=site.duration_minutes + site.buffer_after_minutes)
+    if prefer is not None:  # stable sort: the preferred clinician first, the rest by name
+        shifts.sort(key=lambda shift: shift.clinician != prefer)
     for shift in shifts:
         try:
             with transaction.atomic():
@@ -195,16 +240,19 @@ def book_appointment(
     consent_email: bool = False,
     consent_sms: bool = False,
     notes: str = "",
+    safety_answers: dict[str, Any] | None = None,
+    booking_key: uuid.UUID | None = None,
     now: datetime | None = None,
 ) -> Appointment:
     """Book `start` for `patient`, or raise NotBookable or SlotTaken (with alternatives).
 
     Without a clinician, the first clinician (by name) free at that time is chosen. Online
-    bookings keep the site's minimum notice; reception may book inside it.
+    bookings keep the site's minimum notice; reception may book inside it. The patient is
+    emailed a confirmation once the booking commits.
     """
 
     def write(shift: Shift) -> Appointment:
-        return Appointment.objects.create(
+        appointment = Appointment.objects.create(
             site=site,
             clinician=shift.clinician,
             location=shift.location,
@@ -218,7 +266,12 @@ def book_appointment(
             source=source,
             baseline_pain=baseline_pain,
             notes=notes,
+            booking_key=booking_key,
         )
+        if safety_answers is not None:
+            record_safety_answers(appointment=appointment, answers=safety_answers)
+        email_patient_after_commit(appointment, AppointmentEvent.BOOKED)
+        return appointment
 
     return _claim(
         site=site,
@@ -250,6 +303,7 @@ def _check_status(appointment: Appointment, allowed: set[str], action: str) -> N
         )
 
 
+@transaction.atomic
 def reschedule_appointment(
     *,
     appointment: Appointment,
@@ -258,8 +312,17 @@ def reschedule_appointment(
     clinician: Clinician | None = None,
     now: datetime | None = None,
 ) -> Appointment:
-    """Move a booked appointment to `start` (same site and location), by the booking rules."""
+    """Move a booked appointment to `start` (same site and location), by the booking rules.
+
+    Without a clinician, the appointment's own clinician keeps it when free at `start`.
+    The row is re-read under lock, so a copy loaded before a cancellation cannot move it.
+    """
     now = now or timezone.now()
+    appointment = (
+        Appointment.objects.select_for_update()
+        .select_related("site", "location", "clinician", "patient")
+        .get(pk=appointment.pk)
+    )
     _check_status(appointment, {AppointmentStatus.BOOKED}, "rescheduled")
     if by_patient:
         _check_patient_may_change(appointment, now)
@@ -270,7 +333,18 @@ def reschedule_appointment(
         appointment.start = start
         appointment.end = start + timedelta(minutes=site.duration_minutes)
         appointment.blocked_until = appointment.end + timedelta(minutes=site.buffer_after_minutes)
-        appointment.save(update_fields=["clinician", "start", "end", "blocked_until", "updated"])
+        appointment.calendar_sequence += 1
+        appointment.save(
+            update_fields=[
+                "clinician",
+                "start",
+                "end",
+                "blocked_until",
+                "calendar_sequence",
+                "updated",
+            ]
+        )
+        email_patient_after_commit(appointment, AppointmentEvent.RESCHEDULED)
         return appointment
 
     return _claim(
@@ -282,6 +356,7 @@ def reschedule_appointment(
         online=by_patient,
         now=now,
         write=write,
+        prefer=appointment.clinician,
     )
 
 
@@ -296,7 +371,11 @@ def cancel_appointment(
         _check_patient_may_change(appointment, now or timezone.now())
     appointment.status = AppointmentStatus.CANCELLED
     appointment.cancellation_reason = reason.strip()
-    appointment.save(update_fields=["status", "cancellation_reason", "updated"])
+    appointment.calendar_sequence += 1
+    appointment.save(
+        update_fields=["status", "cancellation_reason", "calendar_sequence", "updated"]
+    )
+    email_patient_after_commit(appointment, AppointmentEvent.CANCELLED)
     return appointment
 
 

@@ -8,6 +8,7 @@ Every variable is listed in docs/operations.md.
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -136,6 +137,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+CSRF_FAILURE_VIEW = "booking.views.pages.csrf_failure"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -191,7 +193,17 @@ STORAGES = {
 
 # --- Email ------------------------------------------------------------------------------
 EMAIL_BACKEND = _get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = _get("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "email"))
+EMAIL_HOST = _get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(_get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = _get("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = _get("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", _get("EMAIL_USE_TLS", "false"))
 DEFAULT_FROM_EMAIL = _get("DEFAULT_FROM_EMAIL", "clinic@localhost")
+
+# Where patients reach the product: links in emails and messages are built from it.
+SITE_URL = _get("SITE_URL", "http://localhost:8000")
+CALENDAR_UID_DOMAIN = urlsplit(SITE_URL).hostname or "localhost"
 
 # --- Security (production) ------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

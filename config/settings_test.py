@@ -13,6 +13,9 @@ from config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SITE_URL = "http://testserver"
+# Tasks queued by on_commit run in the test's process; the real-worker tests override this.
+CELERY_TASK_ALWAYS_EAGER = True
 # Serve static files from the finders, as in development, so no collectstatic is needed.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True

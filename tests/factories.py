@@ -1,9 +1,19 @@
-from datetime import time
+from datetime import UTC, date, datetime, time, timedelta
 
 import factory
 from django.contrib.auth.models import User
 
-from booking.models import Block, Clinician, Location, ScheduleException, Site, WorkingHours
+from booking.models import (
+    Appointment,
+    AppointmentSource,
+    Block,
+    Clinician,
+    Location,
+    Patient,
+    ScheduleException,
+    Site,
+    WorkingHours,
+)
 
 PASSWORD = "correct horse battery staple"
 
@@ -85,3 +95,32 @@ class BlockFactory(factory.django.DjangoModelFactory[Block]):
     clinician = factory.SubFactory(ClinicianFactory)
     reason = "Team meeting"
     kind = Block.Kind.MEETING
+
+
+class PatientFactory(factory.django.DjangoModelFactory[Patient]):
+    class Meta:
+        model = Patient
+
+    first_name = "Ann"
+    last_name = factory.Sequence(lambda n: f"Patient{n}")
+    date_of_birth = date(1970, 5, 17)
+    email = factory.Sequence(lambda n: f"patient{n}@example.com")
+    phone = ""
+
+
+class AppointmentFactory(factory.django.DjangoModelFactory[Appointment]):
+    """An appointment whose end and held time follow its site, like the booking verbs'."""
+
+    class Meta:
+        model = Appointment
+
+    site = factory.SubFactory(SiteFactory)
+    clinician = factory.SubFactory(ClinicianFactory)
+    location = factory.SubFactory(LocationFactory)
+    patient = factory.SubFactory(PatientFactory)
+    start = datetime(2026, 6, 3, 14, tzinfo=UTC)
+    end = factory.LazyAttribute(lambda a: a.start + timedelta(minutes=a.site.duration_minutes))
+    blocked_until = factory.LazyAttribute(
+        lambda a: a.end + timedelta(minutes=a.site.buffer_after_minutes)
+    )
+    source = AppointmentSource.ONLINE

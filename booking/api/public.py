@@ -26,7 +26,7 @@ from booking.api.staff import AppointmentListView
 from booking.api.throttling import PublicRateThrottle
 from booking.availability import MAX_RANGE_DAYS, free_slots
 from booking.models import AppointmentSource, Site
-from booking.services import BookingError, PatientDetails, book_appointment
+from booking.services import BookingError, PatientDetails, book_appointment, contact_problems
 
 EXAMPLE_SLOT = {
     "start": "2026-12-01T09:00:00-05:00",
@@ -130,14 +130,16 @@ class AppointmentsView(AppointmentListView):
 
         def validate(self, attrs: dict) -> dict:
             reminders = attrs.setdefault("reminders", {"email": False, "sms": False})
-            if reminders["email"] and not attrs["patient"]["email"]:
-                raise serializers.ValidationError(
-                    {"reminders": "Give an email address to get email reminders."}
-                )
-            if reminders["sms"] and not attrs["patient"]["phone"]:
-                raise serializers.ValidationError(
-                    {"reminders": "Give a mobile number to get text reminders."}
-                )
+            problems = contact_problems(
+                email=attrs["patient"]["email"],
+                phone=attrs["patient"]["phone"],
+                remind_by_email=reminders["email"],
+                remind_by_sms=reminders["sms"],
+            )
+            if "email" in problems:
+                raise serializers.ValidationError({"patient": {"email": [problems.pop("email")]}})
+            if problems:
+                raise serializers.ValidationError({"reminders": list(problems.values())})
             return attrs
 
     @extend_schema(

@@ -1,20 +1,19 @@
 """Output shapes shared by the public and staff endpoints, and input fields they share."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
-from rest_framework.request import Request
 
 from booking.availability import Slot
-from booking.links import manage_token
 from booking.models import Appointment, Clinician, Location, Site
+from booking.notifications import manage_url
+from booking.services import date_of_birth_problem
 
 NAME_MAX = 100
 
@@ -65,17 +64,13 @@ class PatientInputSerializer(serializers.Serializer):
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     phone = PhoneNumberField(required=False, allow_blank=True, default="")
 
-    def validate_date_of_birth(self, value: Any) -> Any:
-        today = timezone.localdate()
-        if value >= today or value.year < today.year - 125:
-            raise serializers.ValidationError("Enter a real date of birth.")
+    def validate_date_of_birth(self, value: date) -> date:
+        problem = date_of_birth_problem(value, today=timezone.localdate())
+        if problem:
+            raise serializers.ValidationError(problem)
         return value
 
     def validate(self, attrs: dict) -> dict:
-        if not attrs.get("email") and not attrs.get("phone"):
-            raise serializers.ValidationError(
-                {"email": "Give an email address or a mobile number so we can reach you."}
-            )
         attrs["phone"] = attrs["phone"].as_e164 if attrs.get("phone") else ""
         return attrs
 
@@ -116,10 +111,6 @@ class SlotSerializer(serializers.Serializer):
         }
 
 
-def manage_url(request: Request, appointment: Appointment) -> str:
-    return request.build_absolute_uri(reverse("booking:manage", args=[manage_token(appointment)]))
-
-
 class AppointmentSerializer(serializers.Serializer):
     """An appointment as the patient who booked it may see it."""
 
@@ -151,7 +142,7 @@ class AppointmentSerializer(serializers.Serializer):
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_manage_url(self, appointment: Appointment) -> str:
-        return manage_url(self.context["request"], appointment)
+        return manage_url(appointment)
 
 
 class StaffPatientSerializer(serializers.Serializer):

@@ -1,0 +1,205 @@
+"""The patient's booking pages: site, time, details, review, confirmation.
+
+The pages keep what the patient typed in the session, so going back, or being sent back
+because the time was taken, loses nothing. Each step calls the same domain functions as
+the API.
+"""
+
+import uuid
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_http_methods, require_safe
+
+from booking.forms import PatientDetailsForm, SafetyAnswersForm
+from booking.links import appointment_for_manage_token, manage_token
+from booking.models import Appointment, AppointmentSource, Clinician, Site
+from booking.services import BookingError, PatientDetails, SlotTaken, book_appointment
+from booking.views.picker import picker_context
+
+
+def _session_key(site: Site) -> str:
+    return f"booking:{site.slug}"
+
+
+def _draft(request: HttpRequest, site: Site) -> dict[str, Any]:
+    return request.session.get(_session_key(site), {})
+
+
+def _save_draft(request: HttpRequest, site: Site, **changes: Any) -> None:
+    request.session[_session_key(site)] = {**_draft(request, site), **changes}
+
+
+def _chosen_time(
+    site: Site, start_text: str | None, clinician_id: Any
+) -> tuple[datetime, Clinician | None] | None:
+    start = parse_datetime(start_text or "")
+    if start is None or start.tzinfo is None:
+        return None
+    clinician = None
+    if clinician_id:
+        clinician = Clinician.objects.filter(pk=clinician_id, sites=site, is_active=True).first()
+    return start, clinician
+
+
+@require_safe
+def choose_time(request: HttpRequest, site_slug: str) -> HttpResponse:
+    site = get_object_or_404(Site.objects.active(), slug=site_slug)
+    context = picker_context(site, request.GET)
+    context.update(site=site, details_url=reverse("booking:details", args=[site.slug]))
+    context["alternatives"] = [
+        {**slot, "start": parse_datetime(slot["start"])}
+        for slot in request.session.pop("alternatives", [])
+    ]
+    return render(request, "booking/choose_time.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def details(request: HttpRequest, site_slug: str) -> HttpResponse:
+    site = get_object_or_404(Site.objects.active(), slug=site_slug)
+    draft = _draft(request, site)
+    if request.method == "GET" and "start" in request.GET:
+        draft["start"], draft["clinician"] = request.GET["start"], request.GET.get("clinician")
+        _save_draft(request, site, start=draft["start"], clinician=draft["clinician"])
+    chosen = _chosen_time(site, draft.get("start"), draft.get("clinician"))
+    if chosen is None:
+        return redirect("booking:choose_time", site.slug)
+    if request.method == "POST":
+        patient_form = PatientDetailsForm(request.POST, prefix="patient")
+        safety_form = SafetyAnswersForm(request.POST, prefix="safety")
+        if patient_form.is_valid() and safety_form.is_valid():
+            _save_draft(request, site, patient=request.POST.dict())
+            return redirect("booking:review", site.slug)
+    else:
+        saved = draft.get("patient")
+        patient_form = (
+            PatientDetailsForm(saved, prefix="patient")
+            if saved
+            else PatientDetailsForm(prefix="patient")
+        )
+        safety_form = (
+            SafetyAnswersForm(saved, prefix="safety")
+            if saved
+            else SafetyAnswersForm(prefix="safety")
+        )
+    return render(
+        request,
+        "booking/details.html",
+        {
+            "site": site,
+            "start": chosen[0],
+            "clinician": chosen[1],
+            "patient_form": patient_form,
+            "safety_form": safety_form,
+            "forms": [patient_form, safety_form],
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def review(request: HttpRequest, site_slug: str) -> HttpResponse:
+    site = get_object_or_404(Site.objects.active(), slug=site_slug)
+    draft = _draft(request, site)
+    chosen = _chosen_time(site, draft.get("start"), draft.get("clinician"))
+    patient_form = PatientDetailsForm(draft.get("patient"), prefix="patient")
+    safety_form = SafetyAnswersForm(draft.get("patient"), prefix="safety")
+    if chosen is None or not (patient_form.is_valid() and safety_form.is_valid()):
+        return redirect("booking:details", site.slug)
+    start, clinician = chosen
+    if request.method == "POST":
+        return _confirm(request, site, start, clinician, patient_form, safety_form)
+    if "key" not in draft:
+        _save_draft(request, site, key=str(uuid.uuid4()))
+    return render(
+        request,
+        "booking/review.html",
+        {
+            "site": site,
+            "start": start,
+            "clinician": clinician,
+            "patient": patient_form.cleaned_data,
+            "safety": safety_form.instance,
+            "key": _draft(request, site)["key"],
+        },
+    )
+
+
+def _already_booked(key: str) -> Appointment | None:
+    try:
+        return Appointment.objects.filter(booking_key=uuid.UUID(key)).first()
+    except ValueError:
+        return None
+
+
+def _confirm(
+    request: HttpRequest,
+    site: Site,
+    start: datetime,
+    clinician: Clinician | None,
+    patient_form: PatientDetailsForm,
+    safety_form: SafetyAnswersForm,
+) -> HttpResponse:
+    key = request.POST.get("key", "")
+    existing = _already_booked(key)  # the same form posted twice books once
+    if existing is None and key == _draft(request, site).get("key"):
+        data = patient_form.cleaned_data
+        try:
+            existing = book_appointment(
+                site=site,
+                start=start,
+                clinician=clinician,
+                patient=PatientDetails(
+                    first_name=data["first_name"],
+                    last_name=data["last_name"],
+                    date_of_birth=data["date_of_birth"],
+                    email=data["email"],
+                    phone=data["phone"].as_e164 if data["phone"] else "",
+                ),
+                source=AppointmentSource.ONLINE,
+                baseline_pain=data["baseline_pain"],
+                consent_email=data["reminders_email"],
+                consent_sms=data["reminders_sms"],
+                safety_answers={
+                    field: safety_form.cleaned_data[field] for field in safety_form.Meta.fields
+                },
+                booking_key=uuid.UUID(key),
+            )
+        except BookingError as error:
+            existing = _already_booked(key)  # a double click can lose the race to itself
+            if existing is None:
+                return _back_to_times(request, site, error)
+    if existing is None:
+        return redirect("booking:review", site.slug)
+    _save_draft(request, site, key=str(uuid.uuid4()))
+    return redirect("booking:booked", manage_token(existing))
+
+
+def _back_to_times(request: HttpRequest, site: Site, error: BookingError) -> HttpResponse:
+    """The time was taken (or no longer allowed): back to the times, details kept."""
+    messages.error(request, error.message)
+    alternatives = error.alternatives if isinstance(error, SlotTaken) else []
+    request.session["alternatives"] = [
+        {
+            "start": slot.start.isoformat(),
+            "clinician": slot.clinician_id,
+            "clinician_name": slot.clinician_name,
+        }
+        for slot in alternatives
+    ]
+    first = alternatives[0].start.date().isoformat() if alternatives else ""
+    url = reverse("booking:choose_time", args=[site.slug])
+    return redirect(f"{url}?{urlencode({'start': first})}" if first else url)
+
+
+@require_safe
+def booked(request: HttpRequest, token: str) -> HttpResponse:
+    appointment = appointment_for_manage_token(token)
+    if appointment is None:
+        return render(request, "booking/link_invalid.html", status=404)
+    return render(request, "booking/booked.html", {"appointment": appointment, "token": token})
