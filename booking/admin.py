@@ -1,11 +1,15 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 
 from booking.models import (
+    Appointment,
     Block,
     Clinician,
     Location,
+    Patient,
+    SafetyAnswers,
     ScheduleException,
     Site,
     WorkingHours,
@@ -101,3 +105,48 @@ class BlockAdmin(admin.ModelAdmin):
     list_display = ["clinician", "start", "end", "kind", "reason"]
     list_filter = ["clinician", "kind"]
     date_hierarchy = "start"
+
+
+@admin.register(Patient)
+class PatientAdmin(admin.ModelAdmin):
+    list_display = ["last_name", "first_name", "date_of_birth", "email", "phone", "created"]
+    search_fields = ["last_name", "first_name", "email", "phone"]
+    readonly_fields = ["created"]
+
+
+class SafetyAnswersInline(admin.StackedInline):
+    model = SafetyAnswers
+    extra = 0
+    readonly_fields = ["answered_at"]
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(admin.ModelAdmin):
+    """A read-mostly view: bookings change through the booking functions, not raw edits."""
+
+    list_display = ["start", "site", "clinician", "location", "patient", "status", "source"]
+    list_filter = ["status", "source", "site", "clinician", "location"]
+    search_fields = ["patient__last_name", "patient__first_name", "patient__email", "public_id"]
+    date_hierarchy = "start"
+    list_select_related = ["site", "clinician", "location", "patient"]
+    readonly_fields = [
+        "public_id",
+        "site",
+        "clinician",
+        "location",
+        "patient",
+        "start",
+        "end",
+        "blocked_until",
+        "status",
+        "source",
+        "baseline_pain",
+        "cancellation_reason",
+        "calendar_sequence",
+        "created",
+        "updated",
+    ]
+    inlines = [SafetyAnswersInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -33,6 +33,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "booking.workinghours": ALL,
         "booking.scheduleexception": ALL,
         "booking.block": ALL,
+        "booking.patient": ("view", "add", "change"),
+        "booking.appointment": ("view", "add", "change"),
+        "booking.safetyanswers": VIEW,
     },
     CLINICIAN: {
         "booking.location": VIEW,
@@ -41,6 +44,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "booking.workinghours": VIEW,
         "booking.scheduleexception": VIEW,
         "booking.block": VIEW,
+        "booking.patient": VIEW,
+        "booking.appointment": ("view", "change"),
+        "booking.safetyanswers": VIEW,
     },
     CLINIC_ADMIN: {"auth.user": ALL, "auth.group": VIEW},
 }

@@ -165,5 +165,12 @@ class StaffAppointmentSerializer(AppointmentSerializer):
     baseline_pain = serializers.IntegerField(allow_null=True)
     notes = serializers.CharField()
     cancellation_reason = serializers.CharField()
+    safety_flags = serializers.SerializerMethodField(
+        help_text="Flags from the patient's safety answers; null until they answer."
+    )
     created = serializers.DateTimeField()
     updated = serializers.DateTimeField()
+
+    def get_safety_flags(self, appointment: Appointment) -> list[str] | None:
+        answers = getattr(appointment, "safety_answers", None)
+        return None if answers is None else answers.flags

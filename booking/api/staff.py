@@ -34,7 +34,9 @@ audit = logging.getLogger("booking.audit")
 
 
 def _appointments() -> QuerySet[Appointment]:
-    return Appointment.objects.select_related("site", "clinician", "location", "patient")
+    return Appointment.objects.select_related(
+        "site", "clinician", "location", "patient", "safety_answers"
+    )
 
 
 def _staff_answer(request: Request, appointment: Appointment) -> Response:

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from booking.links import manage_token
 from booking.models import Appointment, AppointmentSource, AppointmentStatus
-from booking.services import PatientDetails, book_appointment
+from booking.services import PatientDetails, book_appointment, record_safety_answers
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -245,3 +245,32 @@ class TestStaffAppointments:
         ).json()["token"]
         api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
         assert api.get(f"/api/v1/appointments/{appointment.public_id}/").status_code == 200
+
+
+def test_staff_see_the_safety_answers_as_flags(staff_api, appointment):
+    assert (
+        staff_api.get(f"/api/v1/appointments/{appointment.public_id}/").json()["safety_flags"]
+        is None
+    )
+    record_safety_answers(
+        appointment=appointment,
+        answers={
+            "takes_blood_thinners": True,
+            "blood_thinner_names": "apixaban",
+            "allergy_local_anaesthetic": False,
+            "allergy_steroid": False,
+            "allergy_latex": True,
+            "allergy_iodine": False,
+            "pregnancy": "no",
+            "diabetes": False,
+            "infection_or_fever": True,
+            "recent_steroid_injection": False,
+            "has_driver": True,
+        },
+    )
+    listed = staff_api.get("/api/v1/appointments/?date=2026-12-02").json()
+    assert listed[0]["safety_flags"] == [
+        "Infection or fever",
+        "Blood thinners: apixaban",
+        "Allergy: latex",
+    ]

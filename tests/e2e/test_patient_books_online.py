@@ -1,0 +1,84 @@
+"""A patient on a phone books a lumbar consult, then moves it, then cancels it."""
+
+import re
+
+import pytest
+from django.core import mail
+
+from booking.demo import seed_demo_clinic
+from booking.models import Appointment, AppointmentStatus
+from tests.e2e.conftest import screenshot
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+SAFETY_NO = [
+    "takes_blood_thinners",
+    "allergy_local_anaesthetic",
+    "allergy_steroid",
+    "allergy_latex",
+    "allergy_iodine",
+    "diabetes",
+    "infection_or_fever",
+    "recent_steroid_injection",
+]
+
+
+def _answer_no(page, question: str) -> None:
+    page.locator(f"input[name='safety-{question}'][value='False']").check()
+
+
+def test_a_patient_books_reschedules_and_cancels_on_a_phone(live_server, phone, settings):
+    settings.SITE_URL = live_server.url
+    seed_demo_clinic()
+    page = phone
+
+    page.goto(live_server.url)
+    screenshot(page, "01-choose-site")
+    page.get_by_role("link", name="Book a lumbar consult").click()
+
+    page.wait_for_selector("a.time")
+    screenshot(page, "02-choose-time")
+    page.locator("a.time").first.click()
+
+    page.get_by_label("First name").fill("Zoë")
+    page.get_by_label("Last name").fill("O'Brien-Núñez")
+    page.get_by_label("Date of birth").fill("1971-04-12")
+    page.get_by_role("textbox", name="Email").fill("zoe@example.org")
+    page.get_by_label("Mobile phone").fill("(860) 555-0199")
+    page.get_by_label(re.compile("How bad is your pain today")).select_option("6")
+    page.get_by_label(re.compile("email me reminders")).check()
+    for question in SAFETY_NO:
+        _answer_no(page, question)
+    page.locator("input[name='safety-pregnancy'][value='not_applicable']").check()
+    page.locator("input[name='safety-has_driver'][value='True']").check()
+    screenshot(page, "03-details")
+    page.get_by_role("button", name="Continue to review").click()
+
+    screenshot(page, "04-review")
+    page.get_by_role("button", name="Confirm booking").click()
+    page.get_by_role("heading", name="You're booked").wait_for()
+    screenshot(page, "05-booked")
+
+    appointment = Appointment.objects.get(patient__last_name="O'Brien-Núñez")
+    assert appointment.patient.last_name == "O'Brien-Núñez"
+    [confirmation] = mail.outbox
+    manage_link = re.search(r"To change or cancel this appointment: (\S+)", confirmation.body)
+    assert manage_link is not None
+
+    page.goto(manage_link.group(1))
+    screenshot(page, "06-manage")
+    page.get_by_role("link", name="Choose a new time").click()
+    page.locator("a.time").nth(3).click()
+    screenshot(page, "07-reschedule-confirm")
+    page.get_by_role("button", name="Move my appointment").click()
+    page.get_by_text("Your appointment has moved").wait_for()
+    appointment.refresh_from_db()
+    assert appointment.calendar_sequence == 1
+
+    page.get_by_label("Reason (optional)").fill("Feeling better")
+    page.get_by_role("button", name="Cancel my appointment").click()
+    page.get_by_text("Your appointment is cancelled").wait_for()
+    screenshot(page, "08-cancelled")
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.CANCELLED
+    assert len(mail.outbox) == 3
