@@ -326,6 +326,9 @@ class Appointment(models.Model):
     calendar_sequence = models.PositiveIntegerField(
         default=0, help_text="iCalendar SEQUENCE: raised on every change sent to the patient."
     )
+    confirmed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the patient confirmed by text (reply C)."
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

@@ -7,6 +7,8 @@ here is removed from the group too.
 
 from typing import Any
 
+from django.apps import apps
+from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import (
     AbstractBaseUser,
     AnonymousUser,
@@ -14,6 +16,7 @@ from django.contrib.auth.models import (
     Permission,
     PermissionsMixin,
 )
+from django.db import DEFAULT_DB_ALIAS
 
 RECEPTION = "reception"
 CLINICIAN = "clinician"
@@ -36,6 +39,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "booking.patient": ("view", "add", "change"),
         "booking.appointment": ("view", "add", "change"),
         "booking.safetyanswers": VIEW,
+        "followup.message": VIEW,
     },
     CLINICIAN: {
         "booking.location": VIEW,
@@ -47,6 +51,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "booking.patient": VIEW,
         "booking.appointment": ("view", "change"),
         "booking.safetyanswers": VIEW,
+        "followup.message": VIEW,
     },
     CLINIC_ADMIN: {"auth.user": ALL, "auth.group": VIEW},
 }
@@ -74,7 +79,12 @@ def sync_roles() -> None:
         group.permissions.set(_permissions_for(role))
 
 
-def sync_roles_after_migrate(**kwargs: Any) -> None:
+def sync_roles_after_migrate(*, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
+    # Booking's post_migrate runs before those of the apps listed after it, whose
+    # permissions Django creates in their own post_migrate: create them all first, or a
+    # fresh database leaves those apps (followup) out of the roles until the next migrate.
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0, using=using)
     sync_roles()
 
 

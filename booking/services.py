@@ -31,6 +31,7 @@ from booking.models import (
 )
 from booking.notifications import AppointmentEvent
 from booking.tasks import send_appointment_email_task
+from followup.reminders import cancel_reminders, plan_reminders
 
 NO_OVERLAP_CONSTRAINT = "appointment_no_overlap_per_clinician"
 
@@ -270,6 +271,7 @@ def book_appointment(
         )
         if safety_answers is not None:
             record_safety_answers(appointment=appointment, answers=safety_answers)
+        plan_reminders(appointment, now=now)
         email_patient_after_commit(appointment, AppointmentEvent.BOOKED)
         return appointment
 
@@ -334,6 +336,7 @@ def reschedule_appointment(
         appointment.end = start + timedelta(minutes=site.duration_minutes)
         appointment.blocked_until = appointment.end + timedelta(minutes=site.buffer_after_minutes)
         appointment.calendar_sequence += 1
+        appointment.confirmed_at = None  # a confirmation was for the old time
         appointment.save(
             update_fields=[
                 "clinician",
@@ -341,9 +344,11 @@ def reschedule_appointment(
                 "end",
                 "blocked_until",
                 "calendar_sequence",
+                "confirmed_at",
                 "updated",
             ]
         )
+        plan_reminders(appointment, now=now)
         email_patient_after_commit(appointment, AppointmentEvent.RESCHEDULED)
         return appointment
 
@@ -375,6 +380,7 @@ def cancel_appointment(
     appointment.save(
         update_fields=["status", "cancellation_reason", "calendar_sequence", "updated"]
     )
+    cancel_reminders(appointment)
     email_patient_after_commit(appointment, AppointmentEvent.CANCELLED)
     return appointment
 

@@ -118,7 +118,29 @@ else:
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-due-messages": {
+        "task": "followup.tasks.dispatch_due_messages_task",
+        "schedule": float(_get("DISPATCH_INTERVAL_SECONDS", "60")),
+    },
+}
+# Prefetch one task at a time with late acks, so a worker that dies loses at most the
+# message it was sending, and that one is redelivered.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+
+# --- Message outbox ---------------------------------------------------------------------
+DISPATCH_BATCH_SIZE = int(_get("DISPATCH_BATCH_SIZE", "500"))
+DISPATCH_MAX_PER_RUN = int(_get("DISPATCH_MAX_PER_RUN", "50000"))
+MESSAGE_SENDING_TIMEOUT = int(_get("MESSAGE_SENDING_TIMEOUT_SECONDS", "600"))
+MESSAGE_MAX_ATTEMPTS = int(_get("MESSAGE_MAX_ATTEMPTS", "5"))
+DISPATCHER_STALE_AFTER = int(_get("DISPATCHER_STALE_AFTER_SECONDS", "300"))
+SMS_BACKEND = _get("SMS_BACKEND", "followup.channels.ConsoleSmsBackend")
+SMS_FILE_PATH = _get("SMS_FILE_PATH", str(BASE_DIR / "var" / "sms" / "sent.jsonl"))
+SMS_MAX_PER_DAY = int(_get("SMS_MAX_PER_DAY", "1"))
+SMS_MAX_PER_WEEK = int(_get("SMS_MAX_PER_WEEK", "3"))
+TWILIO_ACCOUNT_SID = _get("TWILIO_ACCOUNT_SID")
+TWILIO_AUTH_TOKEN = _get("TWILIO_AUTH_TOKEN")
+TWILIO_FROM_NUMBER = _get("TWILIO_FROM_NUMBER")
 
 # --- Time -------------------------------------------------------------------------
 USE_TZ = True

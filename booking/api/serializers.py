@@ -165,6 +165,7 @@ class StaffAppointmentSerializer(AppointmentSerializer):
     baseline_pain = serializers.IntegerField(allow_null=True)
     notes = serializers.CharField()
     cancellation_reason = serializers.CharField()
+    confirmed_at = serializers.DateTimeField(allow_null=True)
     safety_flags = serializers.SerializerMethodField(
         help_text="Flags from the patient's safety answers; null until they answer."
     )

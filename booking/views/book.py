@@ -6,20 +6,30 @@ the API.
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_http_methods, require_safe
 
+from booking.availability import shifts_offering
 from booking.forms import PatientDetailsForm, SafetyAnswersForm
 from booking.links import appointment_for_manage_token, manage_token
-from booking.models import Appointment, AppointmentSource, Clinician, Site
+from booking.models import (
+    Appointment,
+    AppointmentSource,
+    AppointmentStatus,
+    Clinician,
+    Location,
+    Site,
+)
 from booking.services import BookingError, PatientDetails, SlotTaken, book_appointment
 from booking.views.picker import picker_context
 
@@ -36,16 +46,35 @@ def _save_draft(request: HttpRequest, site: Site, **changes: Any) -> None:
     request.session[_session_key(site)] = {**_draft(request, site), **changes}
 
 
-def _chosen_time(
-    site: Site, start_text: str | None, clinician_id: Any
-) -> tuple[datetime, Clinician | None] | None:
-    start = parse_datetime(start_text or "")
+@dataclass(frozen=True)
+class ChosenTime:
+    start: datetime  # in the location's zone, for display
+    clinician: Clinician | None
+    location: Location | None
+
+
+def _chosen_time(site: Site, draft: dict[str, Any]) -> ChosenTime | None:
+    """The time picked on the times page, as kept in the draft; None if unusable."""
+    start = parse_datetime(draft.get("start") or "")
     if start is None or start.tzinfo is None:
         return None
-    clinician = None
-    if clinician_id:
-        clinician = Clinician.objects.filter(pk=clinician_id, sites=site, is_active=True).first()
-    return start, clinician
+    clinician = location = None
+    if str(draft.get("clinician") or "").isdigit():
+        clinician = Clinician.objects.filter(
+            pk=draft["clinician"], sites=site, is_active=True
+        ).first()
+    if str(draft.get("location") or "").isdigit():
+        location = Location.objects.filter(pk=draft["location"]).first()
+    if location is None:  # an older link: the zone of whoever works at that time
+        offering = shifts_offering(
+            site=site, start=start, clinician_id=clinician.pk if clinician else None
+        )
+        zone = offering[0].location.zone if offering else None
+    else:
+        zone = location.zone
+    return ChosenTime(
+        start=start.astimezone(zone) if zone else start, clinician=clinician, location=location
+    )
 
 
 @require_safe
@@ -65,9 +94,10 @@ def details(request: HttpRequest, site_slug: str) -> HttpResponse:
     site = get_object_or_404(Site.objects.active(), slug=site_slug)
     draft = _draft(request, site)
     if request.method == "GET" and "start" in request.GET:
-        draft["start"], draft["clinician"] = request.GET["start"], request.GET.get("clinician")
-        _save_draft(request, site, start=draft["start"], clinician=draft["clinician"])
-    chosen = _chosen_time(site, draft.get("start"), draft.get("clinician"))
+        picked = {name: request.GET.get(name) for name in ("start", "clinician", "location")}
+        draft.update(picked)
+        _save_draft(request, site, **picked)
+    chosen = _chosen_time(site, draft)
     if chosen is None:
         return redirect("booking:choose_time", site.slug)
     if request.method == "POST":
@@ -93,8 +123,7 @@ def details(request: HttpRequest, site_slug: str) -> HttpResponse:
         "booking/details.html",
         {
             "site": site,
-            "start": chosen[0],
-            "clinician": chosen[1],
+            "chosen": chosen,
             "patient_form": patient_form,
             "safety_form": safety_form,
             "forms": [patient_form, safety_form],
@@ -105,15 +134,18 @@ def details(request: HttpRequest, site_slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def review(request: HttpRequest, site_slug: str) -> HttpResponse:
     site = get_object_or_404(Site.objects.active(), slug=site_slug)
+    if request.method == "POST":
+        booked_already = _already_booked(request.POST.get("key", ""))
+        if booked_already is not None:  # the same form posted twice books once
+            return redirect("booking:booked", manage_token(booked_already))
     draft = _draft(request, site)
-    chosen = _chosen_time(site, draft.get("start"), draft.get("clinician"))
+    chosen = _chosen_time(site, draft)
     patient_form = PatientDetailsForm(draft.get("patient"), prefix="patient")
     safety_form = SafetyAnswersForm(draft.get("patient"), prefix="safety")
     if chosen is None or not (patient_form.is_valid() and safety_form.is_valid()):
         return redirect("booking:details", site.slug)
-    start, clinician = chosen
     if request.method == "POST":
-        return _confirm(request, site, start, clinician, patient_form, safety_form)
+        return _confirm(request, site, chosen, patient_form, safety_form)
     if "key" not in draft:
         _save_draft(request, site, key=str(uuid.uuid4()))
     return render(
@@ -121,8 +153,7 @@ def review(request: HttpRequest, site_slug: str) -> HttpResponse:
         "booking/review.html",
         {
             "site": site,
-            "start": start,
-            "clinician": clinician,
+            "chosen": chosen,
             "patient": patient_form.cleaned_data,
             "safety": safety_form.instance,
             "key": _draft(request, site)["key"],
@@ -140,20 +171,20 @@ def _already_booked(key: str) -> Appointment | None:
 def _confirm(
     request: HttpRequest,
     site: Site,
-    start: datetime,
-    clinician: Clinician | None,
+    chosen: ChosenTime,
     patient_form: PatientDetailsForm,
     safety_form: SafetyAnswersForm,
 ) -> HttpResponse:
     key = request.POST.get("key", "")
-    existing = _already_booked(key)  # the same form posted twice books once
-    if existing is None and key == _draft(request, site).get("key"):
+    existing = None
+    if key == _draft(request, site).get("key"):
         data = patient_form.cleaned_data
         try:
             existing = book_appointment(
                 site=site,
-                start=start,
-                clinician=clinician,
+                start=chosen.start,
+                clinician=chosen.clinician,
+                location=chosen.location,
                 patient=PatientDetails(
                     first_name=data["first_name"],
                     last_name=data["last_name"],
@@ -170,13 +201,16 @@ def _confirm(
                 },
                 booking_key=uuid.UUID(key),
             )
-        except BookingError as error:
+        except (BookingError, IntegrityError) as error:
             existing = _already_booked(key)  # a double click can lose the race to itself
             if existing is None:
+                if isinstance(error, IntegrityError):
+                    raise
                 return _back_to_times(request, site, error)
     if existing is None:
         return redirect("booking:review", site.slug)
-    _save_draft(request, site, key=str(uuid.uuid4()))
+    # Booked: the draft has done its job; a reload of the review goes back to the start.
+    request.session.pop(_session_key(site), None)
     return redirect("booking:booked", manage_token(existing))
 
 
@@ -189,6 +223,7 @@ def _back_to_times(request: HttpRequest, site: Site, error: BookingError) -> Htt
             "start": slot.start.isoformat(),
             "clinician": slot.clinician_id,
             "clinician_name": slot.clinician_name,
+            "location": slot.location_id,
         }
         for slot in alternatives
     ]
@@ -202,4 +237,6 @@ def booked(request: HttpRequest, token: str) -> HttpResponse:
     appointment = appointment_for_manage_token(token)
     if appointment is None:
         return render(request, "booking/link_invalid.html", status=404)
+    if appointment.status != AppointmentStatus.BOOKED:
+        return redirect("booking:manage", token)
     return render(request, "booking/booked.html", {"appointment": appointment, "token": token})

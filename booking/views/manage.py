@@ -58,9 +58,9 @@ def _safety_answers(appointment: Appointment) -> SafetyAnswers | None:
     return SafetyAnswers.objects.filter(appointment=appointment).first()
 
 
-@require_safe
-@with_appointment
-def manage(request: HttpRequest, appointment: Appointment, token: str) -> HttpResponse:
+def _manage_page(
+    request: HttpRequest, appointment: Appointment, token: str, cancel_form: CancelForm
+) -> HttpResponse:
     return render(
         request,
         "booking/manage.html",
@@ -68,25 +68,33 @@ def manage(request: HttpRequest, appointment: Appointment, token: str) -> HttpRe
             "appointment": appointment,
             "token": token,
             "can_change": can_change_online(appointment),
-            "cancel_form": CancelForm(),
+            "cancel_form": cancel_form,
             "safety": _safety_answers(appointment),
         },
+        status=400 if cancel_form.errors else 200,
     )
+
+
+@require_safe
+@with_appointment
+def manage(request: HttpRequest, appointment: Appointment, token: str) -> HttpResponse:
+    return _manage_page(request, appointment, token, CancelForm())
 
 
 @require_POST
 @with_appointment
 def cancel(request: HttpRequest, appointment: Appointment, token: str) -> HttpResponse:
     form = CancelForm(request.POST)
-    if form.is_valid():
-        try:
-            cancel_appointment(
-                appointment=appointment, reason=form.cleaned_data["reason"], by_patient=True
-            )
-        except BookingError as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(request, "Your appointment is cancelled. We have emailed you.")
+    if not form.is_valid():
+        return _manage_page(request, appointment, token, form)
+    try:
+        cancel_appointment(
+            appointment=appointment, reason=form.cleaned_data["reason"], by_patient=True
+        )
+    except BookingError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Your appointment is cancelled. We have emailed you.")
     return redirect("booking:manage", token)
 
 

@@ -21,8 +21,13 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 @never_cache
 @require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when the database and the broker answer, 503 (with which one) when not."""
-    states = {"database": health.database_state(), "broker": health.broker_state()}
+    """200 when the database and broker answer and the dispatcher runs; 503 (saying which
+    is wrong) when not."""
+    states = {
+        "database": health.database_state(),
+        "broker": health.broker_state(),
+        "dispatcher": health.dispatcher_state(),
+    }
     healthy = all(state == "ok" for state in states.values())
     return JsonResponse(
         {"status": "ok" if healthy else "error", **states}, status=200 if healthy else 503

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import groupby
 from typing import Any
+from urllib.parse import urlencode
 
 from django.http import QueryDict
 from django.utils import timezone
@@ -61,7 +62,10 @@ def picker_context(
         for day, day_slots in groupby(slots, key=lambda slot: slot.start.date())
     ]
     earlier = max(first_day - timedelta(days=PICKER_DAYS), today)
+    kept = {"clinician": params.get("clinician"), "location": params.get("location")}
     return {
+        # The week links keep the patient's choice of clinician and location.
+        "filter_query": urlencode({name: value for name, value in kept.items() if value}),
         "filter_form": form,
         "days": days,
         "first_day": first_day,

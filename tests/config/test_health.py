@@ -1,15 +1,41 @@
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.db.utils import OperationalError
+from django.utils import timezone
 
 from config.celery import app as celery_app
+from followup.models import DispatcherRun
 
 
-def test_healthz_is_200_when_the_database_and_broker_answer(client, db):
+@pytest.fixture(autouse=True)
+def _dispatcher_ran(db):
+    DispatcherRun.objects.create(pk=1, finished_at=timezone.now())
+
+
+def test_healthz_is_200_when_the_database_and_broker_answer(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "broker": "ok",
+        "dispatcher": "ok",
+    }
     assert "no-cache" in response["Cache-Control"]
+
+
+def test_healthz_is_503_when_the_dispatcher_has_not_run_for_five_minutes(client):
+    DispatcherRun.objects.filter(pk=1).update(finished_at=timezone.now() - timedelta(minutes=6))
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["dispatcher"].startswith("error: last run")
+
+
+def test_healthz_is_503_when_the_dispatcher_never_ran(client):
+    DispatcherRun.objects.all().delete()
+    assert client.get("/healthz").json()["dispatcher"] == "error: never run"
 
 
 def test_healthz_is_503_when_the_broker_is_down(client, db, monkeypatch):

@@ -1,11 +1,13 @@
 """Browser journeys: Playwright driving Debian's Chromium against a live test server."""
 
+import importlib
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.apps import apps as django_apps
 
 from tests.conftest import REQUIRE_SERVICES
 
@@ -25,12 +27,19 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/e2e/" in str(item.fspath):
-            item.add_marker(pytest.mark.browser)
+    """Mark the journeys and run them last.
+
+    While Playwright's loop runs, Django gives this thread context-local connections that
+    lack the test database's serialized copy, so no other test may run in between.
+    """
+    journeys = [item for item in items if "tests/e2e/" in str(item.fspath)]
+    for item in journeys:
+        item.add_marker(pytest.mark.browser)
+        items.remove(item)
+    items.extend(journeys)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator:
     from playwright.sync_api import sync_playwright
 
@@ -61,6 +70,26 @@ def phone(browser) -> Iterator:
     page = context.new_page()
     yield page
     context.close()
+
+
+# Data migrations whose rows the journeys need (the sites, the reminder plan).
+CATALOGUE_MIGRATIONS = [
+    ("booking.migrations.0002_injection_sites", "create_sites"),
+    ("followup.migrations.0002_default_reminder_plan_and_wording", "create_defaults"),
+]
+
+
+@pytest.fixture
+def catalogue(transactional_db) -> None:
+    """Re-create what the data migrations made.
+
+    Playwright's sync API keeps an event loop running in this thread, so Django hands the
+    test a fresh connection object (asgiref's context-local storage) that lacks the
+    serialized copy `serialized_rollback` restores from; an earlier transactional test's
+    flush would otherwise leave the journeys without sites.
+    """
+    for module, function in CATALOGUE_MIGRATIONS:
+        getattr(importlib.import_module(module), function)(django_apps, None)
 
 
 def screenshot(page, name: str) -> None:

@@ -9,7 +9,7 @@ from booking.demo import seed_demo_clinic
 from booking.models import Appointment, AppointmentStatus
 from tests.e2e.conftest import screenshot
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 SAFETY_NO = [
     "takes_blood_thinners",
@@ -27,7 +27,9 @@ def _answer_no(page, question: str) -> None:
     page.locator(f"input[name='safety-{question}'][value='False']").check()
 
 
-def test_a_patient_books_reschedules_and_cancels_on_a_phone(live_server, phone, settings):
+def test_a_patient_books_reschedules_and_cancels_on_a_phone(
+    catalogue, live_server, phone, settings
+):
     settings.SITE_URL = live_server.url
     seed_demo_clinic()
     page = phone

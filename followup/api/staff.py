@@ -1,0 +1,69 @@
+"""Staff endpoints of the outbox: an appointment's message timeline."""
+
+import logging
+from datetime import datetime
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from booking.api.permissions import IsClinicStaff
+from booking.models import Appointment
+from followup.channels import masked
+from followup.models import Channel, Message, MessageKind, MessageState
+
+audit = logging.getLogger("booking.audit")
+
+
+class TimelineMessageSerializer(serializers.Serializer):
+    """One reminder (or check-in) of an appointment, as staff follow it."""
+
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=MessageKind.choices)
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    recipient = serializers.SerializerMethodField(help_text="Masked: enough to tell apart.")
+    due_at = serializers.SerializerMethodField()
+    state = serializers.ChoiceField(choices=MessageState.choices)
+    attempts = serializers.IntegerField()
+    sent_at = serializers.SerializerMethodField()
+    last_error = serializers.CharField()
+    skip_reason = serializers.CharField(help_text="Why it was skipped or cancelled, if it was.")
+
+    def get_recipient(self, message: Message) -> str:
+        return masked(message.recipient)
+
+    # Times carry the location's offset, like the appointment's own.
+    def _local(self, moment: datetime) -> str:
+        return moment.astimezone(self.context["zone"]).isoformat()
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_due_at(self, message: Message) -> str:
+        return self._local(message.due_at)
+
+    @extend_schema_field({"type": "string", "format": "date-time", "nullable": True})
+    def get_sent_at(self, message: Message) -> str | None:
+        return None if message.sent_at is None else self._local(message.sent_at)
+
+
+class AppointmentMessagesView(APIView):
+    permission_classes = [IsClinicStaff]
+
+    @extend_schema(
+        responses={200: TimelineMessageSerializer(many=True)},
+        tags=["staff"],
+        summary="The appointment's messages in due order",
+    )
+    def get(self, request: Request, public_id: str) -> Response:
+        appointment = get_object_or_404(
+            Appointment.objects.select_related("location"), public_id=public_id
+        )
+        messages = Message.objects.filter(appointment=appointment).order_by("due_at", "pk")
+        audit.info("%s viewed messages of appointment %s", request.user, public_id)
+        serializer = TimelineMessageSerializer(
+            messages, many=True, context={"zone": appointment.location.zone}
+        )
+        return Response(serializer.data)

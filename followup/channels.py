@@ -1,0 +1,140 @@
+"""Channels behind one small interface: `send(OutboundMessage) -> provider message id`.
+
+Email goes through Django's email backends. SMS goes through the backend named by the
+SMS_BACKEND setting: the console or file backends by default, Twilio in production.
+A channel raises TransientSendError for what a retry may fix (a provider's 5xx, a
+timeout) and PermanentSendError for what it will not (an invalid number).
+"""
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import phonenumbers
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
+
+
+class SendError(Exception):
+    pass
+
+
+class TransientSendError(SendError):
+    """Worth retrying."""
+
+
+class PermanentSendError(SendError):
+    """Retrying will not help."""
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    recipient: str
+    body: str
+    idempotency_key: str
+    subject: str = ""
+    html_body: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Sender(Protocol):
+    def send(self, message: OutboundMessage) -> str: ...
+
+
+def check_phone_number(number: str) -> None:
+    """Raise PermanentSendError unless `number` is a valid E.164 number, whatever the backend."""
+    try:
+        valid = phonenumbers.is_valid_number(phonenumbers.parse(number, None))
+    except phonenumbers.NumberParseException:
+        valid = False
+    if not valid:
+        raise PermanentSendError("The stored phone number is not valid.")
+
+
+def masked(recipient: str) -> str:
+    """A recipient as logs may show it: enough to tell apart, not to contact."""
+    if "@" in recipient:
+        name, _, domain = recipient.partition("@")
+        return f"{name[:1]}***@{domain}"
+    return f"***{recipient[-4:]}"
+
+
+class EmailSender:
+    def send(self, message: OutboundMessage) -> str:
+        message_id = f"<{message.idempotency_key}@{settings.CALENDAR_UID_DOMAIN}>"
+        email = EmailMultiAlternatives(
+            subject=message.subject,
+            body=message.body,
+            to=[message.recipient],
+            headers={"Message-ID": message_id, **message.headers},
+        )
+        if message.html_body:
+            email.attach_alternative(message.html_body, "text/html")
+        try:
+            email.send()
+        except (OSError, TimeoutError) as error:  # SMTP refused, dropped or timed out
+            raise TransientSendError(f"email not accepted: {error}") from error
+        return message_id
+
+
+class ConsoleSmsBackend:
+    """Writes each SMS to the log: what `make run` uses."""
+
+    def send(self, message: OutboundMessage) -> str:
+        logger.info("SMS to %s:\n%s", message.recipient, message.body)
+        return f"console-{message.idempotency_key}"
+
+
+class FileSmsBackend:
+    """Appends each SMS as a JSON line to SMS_FILE_PATH: a sink tests and benchmarks read."""
+
+    def send(self, message: OutboundMessage) -> str:
+        path = Path(settings.SMS_FILE_PATH)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        record = {
+            "to": message.recipient,
+            "body": message.body,
+            "key": message.idempotency_key,
+            "at": timezone.now().isoformat(),
+        }
+        with path.open("a", encoding="utf-8") as sink:
+            sink.write(json.dumps(record) + "\n")
+        return f"file-{message.idempotency_key}"
+
+
+class TwilioSmsBackend:
+    """Sends through Twilio's API with the official client."""
+
+    def __init__(self) -> None:
+        from twilio.rest import Client
+
+        self.client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+
+    def send(self, message: OutboundMessage) -> str:
+        from twilio.base.exceptions import TwilioRestException
+
+        try:
+            sent = self.client.messages.create(
+                to=message.recipient, from_=settings.TWILIO_FROM_NUMBER, body=message.body
+            )
+        except TwilioRestException as error:
+            if error.status >= 500 or error.status == 429:
+                raise TransientSendError(f"Twilio {error.status}: {error.msg}") from error
+            raise PermanentSendError(f"Twilio {error.status}: {error.msg}") from error
+        except OSError as error:
+            raise TransientSendError(f"Twilio unreachable: {error}") from error
+        return str(sent.sid)
+
+
+def sms_sender() -> Sender:
+    return import_string(settings.SMS_BACKEND)()
+
+
+def sender_for(channel: str) -> Sender:
+    return EmailSender() if channel == "email" else sms_sender()

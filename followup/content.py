@@ -1,0 +1,69 @@
+"""What a message says: its template rendered with the minimum necessary.
+
+Only first name, clinic name, date, time and a link ever reach a template, so no
+message can carry the site, the injectate or a pain score, whatever an admin writes.
+"""
+
+from django.conf import settings
+from django.core import signing
+from django.template import Context, Template
+from django.urls import reverse
+
+from booking.notifications import absolute_url, manage_url
+from followup.channels import OutboundMessage
+from followup.models import Channel, Message, MessageTemplate
+
+SMS_OPT_OUT = "Reply STOP to opt out."
+UNSUBSCRIBE_SALT = "followup.unsubscribe.email"
+
+
+def unsubscribe_token(patient_id: int) -> str:
+    return signing.dumps(patient_id, salt=UNSUBSCRIBE_SALT)
+
+
+def patient_for_unsubscribe_token(token: str) -> int | None:
+    try:
+        return int(signing.loads(token, salt=UNSUBSCRIBE_SALT))
+    except (signing.BadSignature, TypeError, ValueError):
+        return None
+
+
+def message_context(message: Message) -> dict[str, str]:
+    appointment = message.appointment
+    local = appointment.local_start
+    return {
+        "first_name": appointment.patient.first_name,
+        "clinic_name": settings.CLINIC_NAME,
+        "date": f"{local:%A} {local.day} {local:%B}",
+        "time": f"{local:%I:%M %p %Z}".lstrip("0"),
+        "link": manage_url(appointment),
+    }
+
+
+def _render(text: str, context: dict[str, str]) -> str:
+    return Template(text).render(Context(context, autoescape=False)).strip()
+
+
+def render_message(message: Message) -> OutboundMessage:
+    """The text to send for `message`, with the channel's opt-out wording."""
+    template = MessageTemplate.objects.get(kind=message.kind, channel=message.channel)
+    context = message_context(message)
+    body = _render(template.body, context)
+    key = str(message.idempotency_key)
+    if message.channel == Channel.SMS:
+        return OutboundMessage(
+            recipient=message.recipient, body=f"{body} {SMS_OPT_OUT}", idempotency_key=key
+        )
+    unsubscribe = absolute_url(
+        reverse("followup:unsubscribe", args=[unsubscribe_token(message.appointment.patient_id)])
+    )
+    return OutboundMessage(
+        recipient=message.recipient,
+        subject=_render(template.subject, context),
+        body=f"{body}\n\nTo stop these emails: {unsubscribe}",
+        idempotency_key=key,
+        headers={
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )

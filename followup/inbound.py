@@ -1,0 +1,147 @@
+"""Texts patients send us: opt out, opt back in, confirm the next visit.
+
+Each inbound SMS is kept as an InboundSms row keyed by the provider's id, so a webhook the
+provider repeats has one effect: the repeat finds the row and gets the same reply.
+
+Replies carry what an outgoing reminder may carry (clinic name, date and time) and nothing
+more; a number that matches no patient gets the general help text and changes nothing.
+"""
+
+import logging
+import string
+from datetime import datetime
+
+import phonenumbers
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+
+from booking.models import Appointment, AppointmentStatus, Patient
+from followup.channels import masked
+from followup.content import SMS_OPT_OUT
+from followup.models import Channel, InboundOutcome, InboundSms, Message, MessageState
+from followup.reminders import plan_reminders
+
+logger = logging.getLogger(__name__)
+
+# Twilio blocks further texts after these words (and replies itself), so we follow them.
+OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+OPT_IN_WORDS = frozenset({"START", "UNSTOP", "YES"})
+CONFIRM_WORDS = frozenset({"C", "CONFIRM"})
+OPTED_OUT_REASON = "The patient opted out."
+
+
+def keyword(body: str) -> str:
+    """The message as one upper-case word, as carriers read keywords: ' Stop. ' is STOP."""
+    return " ".join(body.split()).strip(string.punctuation + " ").upper()
+
+
+def e164(number: str) -> str | None:
+    """`number` in E.164, or None when it is no phone number (a short code, a name)."""
+    try:
+        parsed = phonenumbers.parse(number, settings.PHONENUMBER_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def help_reply() -> str:
+    return (
+        f"{settings.CLINIC_NAME}: reply C to confirm your next appointment. To change or "
+        f"cancel it, use the link in your reminder or call the clinic. {SMS_OPT_OUT}"
+    )
+
+
+def handle_inbound_sms(*, sid: str, from_number: str, body: str, now: datetime) -> str:
+    """Act on one inbound text and return the reply to send ('' for none).
+
+    A second call with the same `sid` changes nothing and returns the first reply.
+    """
+    number = e164(from_number)
+    patients = Patient.objects.filter(phone=number) if number else Patient.objects.none()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                record = InboundSms.objects.create(
+                    provider_sid=sid,
+                    from_number=number or from_number.strip()[:32],
+                    body=body,
+                    received_at=now,
+                    outcome=InboundOutcome.HELP,
+                )
+        except IntegrityError:
+            # Delivered before (or at this very moment, by a parallel request that got
+            # there first): answer as the first time and do nothing.
+            return InboundSms.objects.get(provider_sid=sid).reply
+        outcome, reply = _act(patients, keyword(body), now)
+        record.outcome, record.reply = outcome, reply
+        record.save(update_fields=["outcome", "reply"])
+    logger.info("inbound SMS %s from %s: %s", sid, masked(record.from_number), outcome)
+    return reply
+
+
+def _act(patients: QuerySet[Patient], word: str, now: datetime) -> tuple[str, str]:
+    if not patients.exists():
+        return InboundOutcome.UNKNOWN_NUMBER, "" if word in OPT_OUT_WORDS else help_reply()
+    if word in OPT_OUT_WORDS:
+        return InboundOutcome.OPTED_OUT, opt_out(patients)
+    if word in OPT_IN_WORDS:
+        return InboundOutcome.OPTED_IN, opt_in(patients, now=now)
+    if word in CONFIRM_WORDS:
+        return confirm_next_appointment(patients, now=now)
+    return InboundOutcome.HELP, help_reply()
+
+
+def opt_out(patients: QuerySet[Patient]) -> str:
+    """No more texts to these patients: consent off, scheduled texts cancelled now.
+
+    Texts already claimed by the dispatcher are cancelled when sent, since sending checks
+    consent. The reply is empty: Twilio confirms the opt-out itself and refuses any text to
+    a number that has just opted out.
+    """
+    ids = list(patients.values_list("pk", flat=True))
+    Patient.objects.filter(pk__in=ids).update(consent_sms=False)
+    Message.objects.filter(
+        appointment__patient__in=ids, channel=Channel.SMS, state=MessageState.SCHEDULED
+    ).update(state=MessageState.CANCELLED, skip_reason=OPTED_OUT_REASON)
+    return ""
+
+
+def opt_in(patients: QuerySet[Patient], *, now: datetime) -> str:
+    """Texts again: consent on, and reminders of future visits re-planned."""
+    ids = list(patients.values_list("pk", flat=True))
+    Patient.objects.filter(pk__in=ids).update(consent_sms=True)
+    upcoming = Appointment.objects.filter(
+        patient__in=ids, status=AppointmentStatus.BOOKED, start__gt=now
+    ).select_related("patient", "location", "site")
+    for appointment in upcoming:
+        plan_reminders(appointment, now=now)
+    return (
+        f"{settings.CLINIC_NAME}: you will get appointment reminders by text again. {SMS_OPT_OUT}"
+    )
+
+
+def confirm_next_appointment(patients: QuerySet[Patient], *, now: datetime) -> tuple[str, str]:
+    """Mark the next booked visit of these patients confirmed; say when it is."""
+    appointment = (
+        Appointment.objects.filter(patient__in=patients, status=AppointmentStatus.BOOKED)
+        .filter(start__gt=now)
+        .select_related("location")
+        .order_by("start", "pk")
+        .first()
+    )
+    if appointment is None:
+        return InboundOutcome.NOTHING_TO_CONFIRM, (
+            f"{settings.CLINIC_NAME}: we found no upcoming appointment to confirm. "
+            f"Please call the clinic. {SMS_OPT_OUT}"
+        )
+    if appointment.confirmed_at is None:
+        appointment.confirmed_at = now
+        appointment.save(update_fields=["confirmed_at", "updated"])
+    local = appointment.local_start
+    when = f"{local:%A} {local.day} {local:%B} at " + f"{local:%I:%M %p %Z}".lstrip("0")
+    return InboundOutcome.CONFIRMED, (
+        f"{settings.CLINIC_NAME}: thank you, your appointment on {when} is confirmed. {SMS_OPT_OUT}"
+    )

@@ -1,0 +1,165 @@
+"""Sending one claimed message, exactly once.
+
+The row is locked while it is sent and marked `sent` with the provider's id in the same
+transaction, so a second task for the same message (a duplicate delivery, a reclaim)
+waits, then finds it no longer `sending` and does nothing. A transient failure puts the
+row back on the schedule with a backoff: retries are rows with due times too, never
+countdown tasks that a broker restart could lose.
+"""
+
+import logging
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from booking.models import AppointmentStatus
+from followup.channels import (
+    PermanentSendError,
+    TransientSendError,
+    check_phone_number,
+    masked,
+    sender_for,
+)
+from followup.content import render_message
+from followup.models import Channel, Message, MessageState
+from followup.reminders import out_of_quiet_hours
+
+logger = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    NOT_SENDING = "not sending"  # already sent, cancelled, or claimed by no one
+    RETRY_LATER = "retry later"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4, 8 … minutes after each failed attempt, at most an hour."""
+    return timedelta(minutes=min(2 ** (attempts - 1), 60))
+
+
+def send_message(message_id: int, *, now: datetime | None = None) -> Outcome:
+    now = now or timezone.now()
+    with transaction.atomic():
+        message = (
+            # Lock the message and its patient (the SMS cap counts per patient), not the
+            # shared site and location rows every other send joins too.
+            Message.objects.select_for_update(of=("self", "appointment__patient"))
+            .select_related("appointment__patient", "appointment__location", "appointment__site")
+            .filter(pk=message_id)
+            .first()
+        )
+        if message is None or message.state != MessageState.SENDING:
+            return Outcome.NOT_SENDING
+        if message.appointment.status != AppointmentStatus.BOOKED:
+            _finish(message, MessageState.CANCELLED, skip_reason="The visit is no longer booked.")
+            return Outcome.CANCELLED
+        if not _still_consented(message):
+            _finish(message, MessageState.CANCELLED, skip_reason="The patient opted out.")
+            return Outcome.CANCELLED
+        if message.channel == Channel.SMS and _over_sms_cap(message, now):
+            return _reroute_over_cap(message, now)
+        return _deliver(message, now)
+
+
+def _deliver(message: Message, now: datetime) -> Outcome:
+    message.attempts += 1
+    try:
+        if message.channel == Channel.SMS:
+            check_phone_number(message.recipient)
+        outbound = render_message(message)
+        provider_id = sender_for(message.channel).send(outbound)
+    except PermanentSendError as error:
+        _finish(message, MessageState.FAILED, last_error=str(error))
+        logger.warning("message %s failed: %s", message.pk, error)
+        return Outcome.FAILED
+    except TransientSendError as error:
+        if message.attempts >= settings.MESSAGE_MAX_ATTEMPTS:
+            _finish(message, MessageState.FAILED, last_error=str(error))
+            logger.warning("message %s failed after %s attempts", message.pk, message.attempts)
+            return Outcome.FAILED
+        retry_at = out_of_quiet_hours(
+            now + backoff(message.attempts), message.appointment.location.zone
+        )
+        if retry_at >= message.appointment.start:
+            _finish(message, MessageState.FAILED, last_error=f"{error} (no time left to retry)")
+            return Outcome.FAILED
+        _finish(message, MessageState.SCHEDULED, last_error=str(error), due_at=retry_at)
+        return Outcome.RETRY_LATER
+    _finish(message, MessageState.SENT, provider_message_id=provider_id, sent_at=now, last_error="")
+    logger.info(
+        "sent message %s (%s %s) to %s as %s",
+        message.pk,
+        message.kind,
+        message.channel,
+        masked(message.recipient),
+        provider_id,
+    )
+    return Outcome.SENT
+
+
+def _still_consented(message: Message) -> bool:
+    patient = message.appointment.patient
+    return patient.consent_email if message.channel == Channel.EMAIL else patient.consent_sms
+
+
+def _sms_sent_to(message: Message, since: datetime) -> list[datetime]:
+    sent = Message.objects.filter(
+        appointment__patient=message.appointment.patient,
+        channel=Channel.SMS,
+        state=MessageState.SENT,
+        sent_at__gt=since,
+    ).order_by("sent_at")
+    return [moment for moment in sent.values_list("sent_at", flat=True) if moment is not None]
+
+
+def _over_sms_cap(message: Message, now: datetime) -> bool:
+    week = _sms_sent_to(message, now - timedelta(days=7))
+    day = [sent for sent in week if sent > now - timedelta(days=1)]
+    return len(day) >= settings.SMS_MAX_PER_DAY or len(week) >= settings.SMS_MAX_PER_WEEK
+
+
+def _next_sms_allowed(message: Message, now: datetime) -> datetime:
+    week = _sms_sent_to(message, now - timedelta(days=7))
+    day = [sent for sent in week if sent > now - timedelta(days=1)]
+    candidates = [now]
+    if len(day) >= settings.SMS_MAX_PER_DAY:
+        candidates.append(day[-settings.SMS_MAX_PER_DAY] + timedelta(days=1))
+    if len(week) >= settings.SMS_MAX_PER_WEEK:
+        candidates.append(week[-settings.SMS_MAX_PER_WEEK] + timedelta(days=7))
+    return out_of_quiet_hours(max(candidates), message.appointment.location.zone)
+
+
+def _reroute_over_cap(message: Message, now: datetime) -> Outcome:
+    """Over the SMS cap: by email if agreed, else later if before the visit, else skip."""
+    patient = message.appointment.patient
+    twin = Message.objects.filter(
+        appointment=message.appointment,
+        kind=message.kind,
+        channel=Channel.EMAIL,
+        minutes_before=message.minutes_before,
+    ).exists()
+    if patient.consent_email and patient.email and not twin:
+        message.channel = Channel.EMAIL
+        message.recipient = patient.email
+        message.save(update_fields=["channel", "recipient"])
+        return _deliver(message, now)
+    later = _next_sms_allowed(message, now)
+    if later < message.appointment.start:
+        _finish(message, MessageState.SCHEDULED, due_at=later)
+        return Outcome.RETRY_LATER
+    _finish(message, MessageState.SKIPPED, skip_reason="Over the patient's SMS limit.")
+    return Outcome.SKIPPED
+
+
+def _finish(message: Message, state: str, **fields: object) -> None:
+    message.state = state
+    for name, value in fields.items():
+        setattr(message, name, value)
+    message.save(update_fields=["state", "attempts", *fields])

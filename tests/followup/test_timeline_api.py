@@ -1,0 +1,183 @@
+"""GET /api/v1/appointments/<id>/messages/: an appointment's messages, for staff only."""
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from booking.models import Site
+from followup.models import Channel, Message, MessageState
+from followup.reminders import plan_reminders
+from tests.factories import AppointmentFactory, LocationFactory, PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # Monday 09:00 in New York
+WEDNESDAY_9AM = datetime(2026, 12, 2, 14, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def appointment():
+    """Wednesday 09:00 in New York; reminders: 72 h email (passed), 24 h email, 2 h SMS."""
+    visit = AppointmentFactory(
+        site=Site.objects.get(slug="lumbar"),
+        location=LocationFactory(name="Main Street"),
+        patient=PatientFactory(
+            email="ana@example.org", phone="+18605550123", consent_email=True, consent_sms=True
+        ),
+        start=WEDNESDAY_9AM,
+    )
+    plan_reminders(visit, now=NOW)
+    return visit
+
+
+def url(appointment) -> str:
+    return f"/api/v1/appointments/{appointment.public_id}/messages/"
+
+
+class TestAccess:
+    def test_anonymous_callers_are_refused(self, api, appointment):
+        assert api.get(url(appointment)).status_code in {401, 403}
+
+    def test_a_user_who_is_not_staff_is_refused(self, api, appointment, patient_user):
+        api.force_authenticate(patient_user)
+        response = api.get(url(appointment))
+        assert response.status_code == 403
+        assert "ana@" not in response.content.decode()
+
+    @pytest.mark.parametrize("role", ["receptionist", "clinician_user", "clinic_admin"])
+    def test_every_staff_role_may_read_it(self, api, appointment, role, request):
+        api.force_authenticate(request.getfixturevalue(role))
+        assert api.get(url(appointment)).status_code == 200
+
+    def test_an_unknown_appointment_is_404(self, api, receptionist):
+        api.force_authenticate(receptionist)
+        response = api.get("/api/v1/appointments/00000000-0000-0000-0000-000000000000/messages/")
+        assert response.status_code == 404
+
+
+class TestTimeline:
+    @pytest.fixture(autouse=True)
+    def _staff(self, api, receptionist):
+        api.force_authenticate(receptionist)
+
+    def test_it_lists_the_messages_in_due_order_with_their_state(self, api, appointment):
+        body = api.get(url(appointment)).json()
+        assert [(m["kind"], m["channel"], m["due_at"], m["state"]) for m in body] == [
+            ("reminder", "email", "2026-11-29T09:00:00-05:00", "skipped"),
+            ("reminder", "email", "2026-12-01T09:00:00-05:00", "scheduled"),
+            # 07:00 is inside quiet hours: moved to 08:00.
+            ("reminder", "sms", "2026-12-02T08:00:00-05:00", "scheduled"),
+        ]
+        assert body[0]["skip_reason"] == "Its time had passed when the visit was booked or moved."
+
+    def test_each_message_has_the_documented_fields(self, api, appointment):
+        first = api.get(url(appointment)).json()[1]
+        assert set(first) == {
+            "id",
+            "kind",
+            "channel",
+            "recipient",
+            "due_at",
+            "state",
+            "attempts",
+            "sent_at",
+            "last_error",
+            "skip_reason",
+        }
+        assert (first["attempts"], first["sent_at"], first["last_error"]) == (0, None, "")
+
+    def test_recipients_are_masked(self, api, appointment):
+        body = api.get(url(appointment)).json()
+        assert [m["recipient"] for m in body] == ["a***@example.org"] * 2 + ["***0123"]
+        assert "ana@example.org" not in str(body)
+        assert "+18605550123" not in str(body)
+
+    def test_a_sent_and_a_failed_message_show_what_happened(self, api, appointment):
+        email = Message.objects.get(
+            appointment=appointment, channel=Channel.EMAIL, state="scheduled"
+        )
+        sms = Message.objects.get(appointment=appointment, channel=Channel.SMS)
+        email.state, email.sent_at, email.attempts = MessageState.SENT, NOW, 1
+        email.save()
+        sms.state, sms.attempts, sms.last_error = MessageState.FAILED, 5, "Twilio 503: busy"
+        sms.save()
+
+        body = {m["id"]: m for m in api.get(url(appointment)).json()}
+
+        assert body[email.pk]["state"] == "sent"
+        assert body[email.pk]["sent_at"] == "2026-11-30T09:00:00-05:00"
+        assert (body[sms.pk]["state"], body[sms.pk]["attempts"]) == ("failed", 5)
+        assert body[sms.pk]["last_error"] == "Twilio 503: busy"
+
+    def test_a_retry_moving_a_message_earlier_reorders_the_list(self, api, appointment):
+        sms = Message.objects.get(appointment=appointment, channel=Channel.SMS)
+        Message.objects.filter(pk=sms.pk).update(due_at=NOW + timedelta(minutes=1))
+        body = api.get(url(appointment)).json()
+        assert [m["channel"] for m in body] == ["email", "sms", "email"]
+
+    def test_an_appointment_without_messages_has_an_empty_list(self, api, appointment):
+        Message.objects.all().delete()
+        assert api.get(url(appointment)).json() == []
+
+    def test_it_shows_only_this_appointments_messages(self, api, appointment):
+        other = AppointmentFactory(
+            site=appointment.site,
+            location=appointment.location,
+            patient=PatientFactory(consent_email=True),
+            start=WEDNESDAY_9AM + timedelta(days=1),
+        )
+        plan_reminders(other, now=NOW)
+        ids = {m["id"] for m in api.get(url(appointment)).json()}
+        assert ids == set(
+            Message.objects.filter(appointment=appointment).values_list("pk", flat=True)
+        )
+
+    def test_the_queries_do_not_grow_with_the_messages(self, api, appointment):
+        with CaptureQueriesContext(connection) as few:
+            api.get(url(appointment))
+        template = Message.objects.filter(appointment=appointment).first()
+        assert template is not None
+        Message.objects.bulk_create(
+            Message(
+                appointment=appointment,
+                kind=template.kind,
+                channel=template.channel,
+                minutes_before=minutes,
+                recipient=template.recipient,
+                due_at=NOW + timedelta(minutes=minutes),
+            )
+            for minutes in range(1, 21)
+        )
+        with CaptureQueriesContext(connection) as many:
+            assert len(api.get(url(appointment)).json()) == 23
+        assert len(many.captured_queries) == len(few.captured_queries)
+
+    def test_staff_reading_it_is_logged(self, api, appointment, caplog):
+        caplog.set_level(logging.INFO, logger="booking.audit")
+        api.get(url(appointment))
+        assert f"rita viewed messages of appointment {appointment.public_id}" in caplog.text
+
+
+def test_the_schema_documents_it_for_staff(api, receptionist):
+    api.force_authenticate(receptionist)
+    schema = api.get("/api/schema/?format=json").json()
+    operation = schema["paths"]["/api/v1/appointments/{public_id}/messages/"]["get"]
+    assert operation["tags"] == ["staff"]
+    item = schema["components"]["schemas"]["TimelineMessage"]["properties"]
+    assert {"kind", "channel", "due_at", "state", "attempts", "sent_at", "last_error"} <= set(item)
