@@ -15,6 +15,7 @@ $(INSTALLED): requirements-dev.lock
 
 ## run: install, migrate, load the demo clinic and start web, worker and beat (Ctrl-C stops all)
 run: export DEBUG ?= true
+run: export SITE_URL ?= http://localhost:$(PORT)
 run: $(INSTALLED)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo

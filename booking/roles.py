@@ -40,6 +40,11 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "booking.appointment": ("view", "add", "change"),
         "booking.safetyanswers": VIEW,
         "followup.message": VIEW,
+        # What was done and when the patient is asked, not the answers (minimum necessary).
+        "followup.procedure": VIEW,
+        "followup.procedureinjectate": VIEW,
+        "followup.episode": VIEW,
+        "followup.checkin": VIEW,
     },
     CLINICIAN: {
         "booking.location": VIEW,
@@ -52,6 +57,13 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "booking.appointment": ("view", "change"),
         "booking.safetyanswers": VIEW,
         "followup.message": VIEW,
+        "followup.followupstep": VIEW,
+        "followup.procedure": ("view", "add"),
+        "followup.procedureinjectate": ("view", "add"),
+        "followup.episode": ("view", "add"),
+        "followup.checkin": VIEW,
+        "followup.checkinanswer": ("view", "add"),
+        "followup.alert": ("view", "change"),
     },
     CLINIC_ADMIN: {"auth.user": ALL, "auth.group": VIEW},
 }

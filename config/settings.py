@@ -138,6 +138,13 @@ SMS_BACKEND = _get("SMS_BACKEND", "followup.channels.ConsoleSmsBackend")
 SMS_FILE_PATH = _get("SMS_FILE_PATH", str(BASE_DIR / "var" / "sms" / "sent.jsonl"))
 SMS_MAX_PER_DAY = int(_get("SMS_MAX_PER_DAY", "1"))
 SMS_MAX_PER_WEEK = int(_get("SMS_MAX_PER_WEEK", "3"))
+# --- Follow-up after a procedure ---------------------------------------------------------
+CHECK_IN_HOUR = int(_get("CHECK_IN_HOUR", "10"))  # local time at the location
+CHECK_IN_REMINDER_AFTER_HOURS = int(_get("CHECK_IN_REMINDER_AFTER_HOURS", "24"))
+CHECK_IN_EXPIRES_AFTER_HOURS = int(_get("CHECK_IN_EXPIRES_AFTER_HOURS", "72"))
+CHECK_IN_LATE_GRACE_HOURS = int(_get("CHECK_IN_LATE_GRACE_HOURS", "72"))
+CHECK_IN_EDIT_WINDOW_HOURS = int(_get("CHECK_IN_EDIT_WINDOW_HOURS", "24"))
+CLINIC_ALERT_EMAIL = _get("CLINIC_ALERT_EMAIL", "alerts@localhost")
 TWILIO_ACCOUNT_SID = _get("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = _get("TWILIO_AUTH_TOKEN")
 TWILIO_FROM_NUMBER = _get("TWILIO_FROM_NUMBER")

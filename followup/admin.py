@@ -1,8 +1,11 @@
-"""Admin of the outbox: reminder plans on each site, wording, the messages themselves.
+"""Admin of the outbox: reminder and follow-up plans on each site, wording, the messages
+themselves; and, read-only, procedures, episodes, check-in answers and alerts.
 
 Messages are read-only here: they change through the outbox's functions. A failed one
 can be sent again (followup.operations.retry_failed), from the message list, from the
-message's page, or from the timeline on its appointment's page.
+message's page, or from the timeline on its appointment's page. Procedures are recorded
+by completing a visit (staff pages, API) and answers by the check-in routes, so the admin
+only shows them; alerts can be acknowledged here too (followup.alerts.acknowledge_alert).
 """
 
 from django import forms
@@ -18,9 +21,23 @@ from django.views.decorators.http import require_POST
 
 from booking.admin import AppointmentAdmin, SiteAdmin
 from booking.models import Appointment, Site
+from followup.alerts import NotAllowedToAcknowledge, acknowledge_alert
 from followup.channels import masked
 from followup.content import SMS_OPT_OUT
-from followup.models import InboundSms, Message, MessageState, MessageTemplate, ReminderStep
+from followup.models import (
+    Alert,
+    CheckIn,
+    CheckInAnswer,
+    Episode,
+    FollowUpStep,
+    InboundSms,
+    Message,
+    MessageState,
+    MessageTemplate,
+    Procedure,
+    ProcedureInjectate,
+    ReminderStep,
+)
 from followup.operations import retry_failed
 
 RETRY_PERMISSION = "followup.change_message"
@@ -33,12 +50,22 @@ class ReminderStepInline(admin.TabularInline):
     verbose_name_plural = "reminder plan (applies to visits booked or moved after a change)"
 
 
+class FollowUpStepInline(admin.TabularInline):
+    model = FollowUpStep
+    extra = 0
+    verbose_name = "check-in"
+    verbose_name_plural = (
+        "follow-up plan: check-ins, in days after the procedure (applies to procedures "
+        "recorded after a change)"
+    )
+
+
 admin.site.unregister(Site)
 
 
 @admin.register(Site)
 class SiteWithRemindersAdmin(SiteAdmin):
-    inlines = [*SiteAdmin.inlines, ReminderStepInline]
+    inlines = [*SiteAdmin.inlines, ReminderStepInline, FollowUpStepInline]
 
 
 VARIABLES_HELP = (
@@ -285,3 +312,166 @@ class InboundSmsAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+# --- After the injection: shown here, changed through the domain functions ----------------
+
+
+class ReadOnlyAdminMixin:
+    """Rows written only by the domain functions: listed and viewed, never edited here."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class ProcedureInjectateInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = ProcedureInjectate
+    fields = ["injectate", "dose"]
+
+
+@admin.register(Procedure)
+class ProcedureAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["performed_at", "site", "side", "patient", "performed_by", "trigger_points"]
+    list_filter = ["site", "side", "performed_by"]
+    search_fields = ["appointment__patient__last_name", "=appointment__public_id"]
+    date_hierarchy = "performed_at"
+    list_select_related = ["site", "performed_by", "appointment__patient"]
+    fields = [
+        "appointment",
+        "site",
+        "side",
+        "trigger_points",
+        "pain_before",
+        "notes",
+        "performed_by",
+        "performed_at",
+    ]
+    inlines = [ProcedureInjectateInline]
+
+    @admin.display(description="patient")
+    def patient(self, procedure: Procedure) -> str:
+        return str(procedure.appointment.patient)
+
+
+class CheckInInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = CheckIn
+    fields = ["day", "due_at", "expires_at", "state", "cancel_reason", "pain"]
+    readonly_fields = ["pain"]
+    ordering = ["day"]
+
+    @admin.display(description="pain")
+    def pain(self, check_in: CheckIn) -> str:
+        answer = CheckInAnswer.objects.filter(check_in=check_in).first()
+        return "" if answer is None else f"{answer.pain}/10"
+
+
+@admin.register(Episode)
+class EpisodeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["started_at", "patient", "site", "baseline_pain", "closed_at"]
+    list_filter = ["site"]
+    search_fields = ["patient__last_name", "patient__first_name"]
+    date_hierarchy = "started_at"
+    list_select_related = ["patient", "site"]
+    fields = [
+        "procedure",
+        "patient",
+        "site",
+        "baseline_pain",
+        "started_at",
+        "closed_at",
+        "close_reason",
+    ]
+    inlines = [CheckInInline]
+
+
+@admin.register(CheckInAnswer)
+class CheckInAnswerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["answered_at", "patient", "day", "pain", "relief_percent", "route", "late"]
+    list_filter = ["route", "late", "check_in__episode__site"]
+    search_fields = ["check_in__episode__patient__last_name"]
+    date_hierarchy = "answered_at"
+    list_select_related = ["check_in__episode__patient"]
+
+    @admin.display(description="patient")
+    def patient(self, answer: CheckInAnswer) -> str:
+        return str(answer.check_in.episode.patient)
+
+    @admin.display(description="day")
+    def day(self, answer: CheckInAnswer) -> int:
+        return answer.check_in.day
+
+
+class AlertStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "open"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("yes", "Open"), ("no", "Acknowledged")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() in {"yes", "no"}:
+            return queryset.filter(acknowledged_at__isnull=self.value() == "yes")
+        return queryset
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = ["created", "clinician", "patient", "reasons_text", "acknowledged"]
+    list_filter = [AlertStateFilter, "clinician"]
+    date_hierarchy = "created"
+    list_select_related = ["clinician", "acknowledged_by", "answer__check_in__episode__patient"]
+    fields = readonly_fields = (
+        "answer",
+        "clinician",
+        "reasons",
+        "created",
+        "acknowledged_at",
+        "acknowledged_by",
+    )
+    actions = ["acknowledge_action"]
+
+    @admin.display(description="patient")
+    def patient(self, alert: Alert) -> str:
+        return str(alert.answer.check_in.episode.patient)
+
+    @admin.display(description="reasons")
+    def reasons_text(self, alert: Alert) -> str:
+        return ", ".join(alert.reasons)
+
+    @admin.display(description="acknowledged")
+    def acknowledged(self, alert: Alert) -> str:
+        if alert.acknowledged_at is None:
+            return ""
+        return f"{alert.acknowledged_by} at {alert.acknowledged_at:%Y-%m-%d %H:%M} UTC"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.action(description="Acknowledge the selected alerts", permissions=["change"])
+    def acknowledge_action(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
+        done = refused = 0
+        for alert in queryset.filter(acknowledged_at__isnull=True):
+            try:
+                acknowledge_alert(alert=alert, user=request.user)
+            except NotAllowedToAcknowledge:
+                refused += 1
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"{done} alert(s) acknowledged.", messages.SUCCESS)
+        if refused:
+            self.message_user(
+                request,
+                f"{refused} alert(s) left open: only the treating clinician or a clinic admin "
+                "may acknowledge them.",
+                messages.WARNING,
+            )

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from booking.notifications import absolute_url, manage_url
 from followup.channels import OutboundMessage
+from followup.checkins import check_in_url
 from followup.models import Channel, Message, MessageTemplate
 
 SMS_OPT_OUT = "Reply STOP to opt out."
@@ -29,6 +30,7 @@ def patient_for_unsubscribe_token(token: str) -> int | None:
 
 
 def message_context(message: Message) -> dict[str, str]:
+    """The only values a template sees. A check-in's link is its answer page."""
     appointment = message.appointment
     local = appointment.local_start
     return {
@@ -36,7 +38,7 @@ def message_context(message: Message) -> dict[str, str]:
         "clinic_name": settings.CLINIC_NAME,
         "date": f"{local:%A} {local.day} {local:%B}",
         "time": f"{local:%I:%M %p %Z}".lstrip("0"),
-        "link": manage_url(appointment),
+        "link": check_in_url(message.check_in) if message.check_in else manage_url(appointment),
     }
 
 

@@ -1,14 +1,20 @@
-"""Texts patients send us: opt out, opt back in, confirm the next visit.
+"""Texts patients send us: opt out, opt back in, confirm the next visit, answer a check-in.
 
 Each inbound SMS is kept as an InboundSms row keyed by the provider's id, so a webhook the
 provider repeats has one effect: the repeat finds the row and gets the same reply.
 
 Replies carry what an outgoing reminder may carry (clinic name, date and time) and nothing
-more; a number that matches no patient gets the general help text and changes nothing.
+more: never a pain score, even the one just given. A number that matches no patient gets
+the general help text and changes nothing.
+
+A reply that is just a pain score ("7", "7/10", " 7 ", "7.") answers the patient's most
+recent due check-in (route sms), or replaces that answer's score within the edit window.
 """
 
 import logging
+import re
 import string
+from dataclasses import replace
 from datetime import datetime
 
 import phonenumbers
@@ -18,8 +24,25 @@ from django.db.models import QuerySet
 
 from booking.models import Appointment, AppointmentStatus, Patient
 from followup.channels import masked
+from followup.checkins import (
+    AnswerDetails,
+    CheckInClosed,
+    CheckInLocked,
+    answer_of,
+    details_of,
+    open_check_in_for_phone,
+    record_answer,
+)
 from followup.content import SMS_OPT_OUT
-from followup.models import Channel, InboundOutcome, InboundSms, Message, MessageState
+from followup.models import (
+    AnswerRoute,
+    Channel,
+    CheckIn,
+    InboundOutcome,
+    InboundSms,
+    Message,
+    MessageState,
+)
 from followup.reminders import plan_reminders
 
 logger = logging.getLogger(__name__)
@@ -29,6 +52,8 @@ OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "Q
 OPT_IN_WORDS = frozenset({"START", "UNSTOP", "YES"})
 CONFIRM_WORDS = frozenset({"C", "CONFIRM"})
 OPTED_OUT_REASON = "The patient opted out."
+# A whole number, optionally "/10", optionally a full stop: "7", "7/10", " 7 ", "7.".
+PAIN_REPLY = re.compile(r"([0-9]{1,2})(?:\s*/\s*10)?\s*\.?")
 
 
 def keyword(body: str) -> str:
@@ -47,7 +72,22 @@ def e164(number: str) -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def help_reply() -> str:
+def parse_pain(body: str) -> int | None:
+    """The pain score a text gives (0-10), or None when it is not just a score."""
+    match = PAIN_REPLY.fullmatch(body.strip())
+    if match is None:
+        return None
+    pain = int(match.group(1))
+    return pain if 0 <= pain <= 10 else None
+
+
+def help_reply(*, check_in_waiting: bool = False) -> str:
+    if check_in_waiting:
+        return (
+            f"{settings.CLINIC_NAME}: reply with a number from 0 (no pain) to 10 (worst pain "
+            f"imaginable) for your pain right now, or open the link in our message. Reply C "
+            f"to confirm your next appointment. {SMS_OPT_OUT}"
+        )
     return (
         f"{settings.CLINIC_NAME}: reply C to confirm your next appointment. To change or "
         f"cancel it, use the link in your reminder or call the clinic. {SMS_OPT_OUT}"
@@ -75,23 +115,69 @@ def handle_inbound_sms(*, sid: str, from_number: str, body: str, now: datetime) 
             # Delivered before (or at this very moment, by a parallel request that got
             # there first): answer as the first time and do nothing.
             return InboundSms.objects.get(provider_sid=sid).reply
-        outcome, reply = _act(patients, keyword(body), now)
+        outcome, reply = _act(patients, number, body, now)
         record.outcome, record.reply = outcome, reply
         record.save(update_fields=["outcome", "reply"])
     logger.info("inbound SMS %s from %s: %s", sid, masked(record.from_number), outcome)
     return reply
 
 
-def _act(patients: QuerySet[Patient], word: str, now: datetime) -> tuple[str, str]:
-    if not patients.exists():
+def _act(
+    patients: QuerySet[Patient], number: str | None, body: str, now: datetime
+) -> tuple[str, str]:
+    word = keyword(body)
+    if number is None or not patients.exists():
         return InboundOutcome.UNKNOWN_NUMBER, "" if word in OPT_OUT_WORDS else help_reply()
+    pain = parse_pain(body)
+    if pain is not None:
+        return record_pain_reply(number, pain, now=now)
     if word in OPT_OUT_WORDS:
         return InboundOutcome.OPTED_OUT, opt_out(patients)
     if word in OPT_IN_WORDS:
         return InboundOutcome.OPTED_IN, opt_in(patients, now=now)
     if word in CONFIRM_WORDS:
         return confirm_next_appointment(patients, now=now)
-    return InboundOutcome.HELP, help_reply()
+    waiting = open_check_in_for_phone(number, now=now) is not None
+    return InboundOutcome.HELP, help_reply(check_in_waiting=waiting)
+
+
+def record_pain_reply(phone: str, pain: int, *, now: datetime) -> tuple[str, str]:
+    """Record `pain` on the open check-in of the patient with this number, and thank them;
+    ask them to call the clinic if the answer raised a red flag (a flare can)."""
+    check_in = open_check_in_for_phone(phone, now=now)
+    if check_in is not None:
+        existing = answer_of(check_in)
+        # Replacing a fuller answer (from the page) changes its score and keeps the rest.
+        details = (
+            AnswerDetails(pain=pain)
+            if existing is None
+            else replace(details_of(existing), pain=pain)
+        )
+        try:
+            _, flags = record_answer(
+                check_in=check_in, answer=details, route=AnswerRoute.SMS, now=now
+            )
+        except (CheckInClosed, CheckInLocked):
+            pass
+        else:
+            return InboundOutcome.PAIN_RECORDED, _thanks(check_in, flags)
+    return InboundOutcome.NO_OPEN_CHECK_IN, (
+        f"{settings.CLINIC_NAME}: thank you. We have no check-in waiting for your answer just "
+        f"now, so nothing was recorded. If you need help, please call the clinic. {SMS_OPT_OUT}"
+    )
+
+
+def _thanks(check_in: CheckIn, flags: list[str]) -> str:
+    if flags:
+        phone = check_in.episode.procedure.appointment.location.phone
+        return (
+            f"{settings.CLINIC_NAME}: thank you for your answer. Please call the clinic now "
+            f"on {phone.as_national}: a clinician needs to hear from you. {SMS_OPT_OUT}"
+        )
+    return (
+        f"{settings.CLINIC_NAME}: thank you, your answer is with the clinic. To tell us more, "
+        f"open the link in our message. {SMS_OPT_OUT}"
+    )
 
 
 def opt_out(patients: QuerySet[Patient]) -> str:

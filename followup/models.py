@@ -8,7 +8,7 @@ and hands each to a send task. Rescheduling a visit is an UPDATE of due times.
 import uuid
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from booking.models import Appointment, Patient, Site
 
@@ -20,6 +20,8 @@ class Channel(models.TextChoices):
 
 class MessageKind(models.TextChoices):
     REMINDER = "reminder", "Reminder"
+    CHECK_IN = "check_in", "Check-in"
+    CHECK_IN_REMINDER = "check_in_reminder", "Check-in reminder"
 
 
 class MessageState(models.TextChoices):
@@ -85,6 +87,10 @@ class Message(models.Model):
     scheduled -> sending -> sent | failed, or to cancelled / skipped before sending."""
 
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="messages")
+    # Set for check-ins and their reminders: the time point the message asks about.
+    check_in = models.ForeignKey(
+        "CheckIn", on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
+    )
     kind = models.CharField(max_length=20, choices=MessageKind.choices)
     channel = models.CharField(max_length=10, choices=Channel.choices)
     # For reminders, which step of the plan this is: 72 h and 24 h by email are two rows.
@@ -108,7 +114,13 @@ class Message(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["appointment", "kind", "channel", "minutes_before"],
+                condition=Q(check_in__isnull=True),
                 name="message_one_per_appointment_kind_channel_step",
+            ),
+            models.UniqueConstraint(
+                fields=["check_in", "kind", "channel"],
+                condition=Q(check_in__isnull=False),
+                name="message_one_per_check_in_kind_channel",
             ),
             models.CheckConstraint(
                 condition=Q(state__in=MessageState.values), name="message_state_valid"
@@ -160,6 +172,8 @@ class InboundOutcome(models.TextChoices):
     NOTHING_TO_CONFIRM = "nothing_to_confirm", "No appointment to confirm"
     HELP = "help", "Answered with help"
     UNKNOWN_NUMBER = "unknown_number", "Number of no patient"
+    PAIN_RECORDED = "pain_recorded", "Recorded a pain score"
+    NO_OPEN_CHECK_IN = "no_open_check_in", "No check-in to answer"
 
 
 class InboundSms(models.Model):
@@ -183,3 +197,256 @@ class InboundSms(models.Model):
 
     def __str__(self) -> str:
         return f"SMS {self.provider_sid} ({self.get_outcome_display()})"
+
+
+# --- After the injection: procedures, episodes, check-ins -------------------------------
+
+
+class Side(models.TextChoices):
+    LEFT = "left", "Left"
+    RIGHT = "right", "Right"
+    BILATERAL = "bilateral", "Bilateral"
+    MIDLINE = "midline", "Midline"
+    NOT_APPLICABLE = "not_applicable", "Not applicable"
+
+
+class Injectate(models.TextChoices):
+    SALINE = "saline", "Saline"
+    LOCAL_ANAESTHETIC = "local_anaesthetic", "Local anaesthetic (lidocaine)"
+    CORTICOSTEROID = "corticosteroid", "Corticosteroid"
+    BOTULINUM_TOXIN = "botulinum_toxin", "Botulinum toxin"
+
+
+def _pain_between_0_and_10(field: str, name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": 0, f"{field}__lte": 10}),
+        name=name,
+    )
+
+
+class Procedure(models.Model):
+    """What was injected at a completed appointment. It starts an episode."""
+
+    appointment = models.OneToOneField(
+        Appointment, on_delete=models.PROTECT, related_name="procedure"
+    )
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="procedures")
+    side = models.CharField(max_length=20, choices=Side.choices)
+    trigger_points = models.PositiveSmallIntegerField(help_text="Number of points injected.")
+    pain_before = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="NRS 0-10 just before injecting, if asked."
+    )
+    notes = models.TextField(blank=True, max_length=4000)
+    performed_by = models.ForeignKey(
+        "booking.Clinician", on_delete=models.PROTECT, related_name="procedures"
+    )
+    performed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-performed_at"]
+        constraints = [
+            _pain_between_0_and_10("pain_before", "procedure_pain_before_0_10"),
+            models.CheckConstraint(
+                condition=Q(trigger_points__gte=1), name="procedure_at_least_one_point"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site} ({self.get_side_display()}) on {self.performed_at:%Y-%m-%d}"
+
+
+class ProcedureInjectate(models.Model):
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="injectates")
+    injectate = models.CharField(max_length=30, choices=Injectate.choices)
+    dose = models.CharField(max_length=100, blank=True, help_text="e.g. 40 mg, 2 ml of 1 %")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["procedure", "injectate"], name="procedure_injectate_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_injectate_display()} {self.dose}".strip()
+
+
+class FollowUpStep(models.Model):
+    """A check-in of a site's follow-up plan: N days after the procedure."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="follow_up_steps")
+    day = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["site", "day"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "day"], name="follow_up_step_unique"),
+            models.CheckConstraint(condition=Q(day__gte=1), name="follow_up_step_after_day_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site}: day {self.day}"
+
+
+class Episode(models.Model):
+    """The follow-up period after one procedure; it owns its check-ins."""
+
+    procedure = models.OneToOneField(Procedure, on_delete=models.CASCADE, related_name="episode")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="episodes")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="episodes")
+    baseline_pain = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Pre-procedure NRS, else the score given at booking."
+    )
+    started_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [_pain_between_0_and_10("baseline_pain", "episode_baseline_0_10")]
+
+    def __str__(self) -> str:
+        return f"{self.site} episode of {self.patient} from {self.started_at:%Y-%m-%d}"
+
+
+class CheckInState(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    ANSWERED = "answered", "Answered"
+    EXPIRED = "expired", "Expired"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class CheckIn(models.Model):
+    """One time point of an episode at which the patient reports their pain."""
+
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="check_ins")
+    day = models.PositiveSmallIntegerField()
+    due_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    state = models.CharField(
+        max_length=20, choices=CheckInState.choices, default=CheckInState.SCHEDULED
+    )
+    cancel_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["episode", "day"]
+        constraints = [
+            models.UniqueConstraint(fields=["episode", "day"], name="check_in_one_per_day"),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("due_at")), name="check_in_expires_after_due"
+            ),
+        ]
+        indexes = [models.Index(fields=["episode", "due_at"])]
+
+    def __str__(self) -> str:
+        return f"Day {self.day} check-in ({self.state})"
+
+
+class Activity(models.TextChoices):
+    MORE = "more", "More than before"
+    SAME = "same", "About the same"
+    LESS = "less", "Less than before"
+
+
+class Medication(models.TextChoices):
+    LESS = "less", "Less than before"
+    SAME = "same", "About the same"
+    MORE = "more", "More than before"
+
+
+class Pgic(models.IntegerChoices):
+    """Patient Global Impression of Change, 7 points."""
+
+    VERY_MUCH_IMPROVED = 1, "Very much improved"
+    MUCH_IMPROVED = 2, "Much improved"
+    MINIMALLY_IMPROVED = 3, "Minimally improved"
+    NO_CHANGE = 4, "No change"
+    MINIMALLY_WORSE = 5, "Minimally worse"
+    MUCH_WORSE = 6, "Much worse"
+    VERY_MUCH_WORSE = 7, "Very much worse"
+
+
+class SideEffect(models.TextChoices):
+    SORENESS = "soreness", "Soreness where the needle went in"
+    BRUISING = "bruising", "Bruising"
+    FLUSHING = "flushing", "Facial flushing"
+    NUMBNESS = "numbness", "Numbness"
+    WEAKNESS = "weakness", "New weakness"
+    FEVER = "fever", "Fever or chills"
+    REDNESS = "redness", "Redness, swelling or warmth at the injection site"
+    POSITIONAL_HEADACHE = "positional_headache", "A headache that is worse when upright"
+    CHEST = "chest", "Chest pain or breathlessness"
+    ALLERGY = "allergy", "Hives, or swelling of the face or throat"
+    BOWEL_BLADDER = "bowel_bladder", "Loss of bowel or bladder control"
+    OTHER = "other", "Something else"
+
+
+class AnswerRoute(models.TextChoices):
+    WEB = "web", "Web"
+    SMS = "sms", "SMS"
+    STAFF = "staff", "Entered by staff"
+
+
+class CheckInAnswer(models.Model):
+    """The patient's answer at one check-in. Replaceable for 24 hours, then locked."""
+
+    check_in = models.OneToOneField(CheckIn, on_delete=models.CASCADE, related_name="answer")
+    pain = models.PositiveSmallIntegerField(help_text="NRS 0-10, right now.")
+    relief_percent = models.PositiveSmallIntegerField(null=True, blank=True)
+    pgic = models.PositiveSmallIntegerField(choices=Pgic.choices, null=True, blank=True)
+    side_effects = models.JSONField(default=list, blank=True)
+    activity = models.CharField(max_length=10, choices=Activity.choices, blank=True)
+    medication = models.CharField(max_length=10, choices=Medication.choices, blank=True)
+    comment = models.TextField(blank=True, max_length=2000)
+    route = models.CharField(max_length=10, choices=AnswerRoute.choices)
+    entered_by = models.ForeignKey(
+        "auth.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    first_answered_at = models.DateTimeField()
+    answered_at = models.DateTimeField()
+    late = models.BooleanField(default=False, help_text="Arrived after the check-in expired.")
+
+    class Meta:
+        constraints = [
+            _pain_between_0_and_10("pain", "check_in_answer_pain_0_10"),
+            models.CheckConstraint(
+                condition=Q(relief_percent__isnull=True)
+                | Q(relief_percent__gte=0, relief_percent__lte=100),
+                name="check_in_answer_relief_0_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(pgic__isnull=True) | Q(pgic__gte=1, pgic__lte=7),
+                name="check_in_answer_pgic_1_7",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Pain {self.pain}/10 on day {self.check_in.day}"
+
+
+class Alert(models.Model):
+    """A red flag for the treating clinician: listed until acknowledged."""
+
+    answer = models.ForeignKey(CheckInAnswer, on_delete=models.CASCADE, related_name="alerts")
+    clinician = models.ForeignKey(
+        "booking.Clinician", on_delete=models.PROTECT, related_name="alerts"
+    )
+    reasons = models.JSONField(help_text="The red-flag rules that fired, in words.")
+    created = models.DateTimeField(auto_now_add=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        "auth.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created"]
+        indexes = [
+            models.Index(
+                fields=["clinician", "created"],
+                name="alert_open_by_clinician",
+                condition=Q(acknowledged_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Alert for {self.clinician}: {', '.join(self.reasons)}"

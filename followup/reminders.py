@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from booking.models import Appointment
+from booking.models import Appointment, Patient
 from followup.models import Channel, Message, MessageKind, MessageState, ReminderStep
 
 QUIET_START = time(21)
@@ -26,9 +26,8 @@ def out_of_quiet_hours(due: datetime, zone: ZoneInfo) -> datetime:
     return datetime.combine(morning, QUIET_END, tzinfo=zone)
 
 
-def _recipient(appointment: Appointment, channel: str) -> str | None:
+def recipient_for(patient: Patient, channel: str) -> str | None:
     """Where to send by `channel`, or None when the patient has not agreed to it."""
-    patient = appointment.patient
     if channel == Channel.EMAIL:
         return patient.email if patient.consent_email and patient.email else None
     return str(patient.phone) if patient.consent_sms and patient.phone else None
@@ -62,7 +61,7 @@ def plan_reminders(appointment: Appointment, *, now: datetime | None = None) -> 
     }
     planned = []
     for step in ReminderStep.objects.filter(site=appointment.site):
-        recipient = _recipient(appointment, step.channel)
+        recipient = recipient_for(appointment.patient, step.channel)
         message = existing.get((step.minutes_before, step.channel))
         if recipient is None:
             if message is not None and message.state == MessageState.SCHEDULED:

@@ -24,7 +24,7 @@ from followup.channels import (
     sender_for,
 )
 from followup.content import render_message
-from followup.models import Channel, Message, MessageState
+from followup.models import Channel, CheckIn, CheckInState, Message, MessageState
 from followup.reminders import out_of_quiet_hours
 
 logger = logging.getLogger(__name__)
@@ -57,8 +57,9 @@ def send_message(message_id: int, *, now: datetime | None = None) -> Outcome:
         )
         if message is None or message.state != MessageState.SENDING:
             return Outcome.NOT_SENDING
-        if message.appointment.status != AppointmentStatus.BOOKED:
-            _finish(message, MessageState.CANCELLED, skip_reason="The visit is no longer booked.")
+        reason = _no_longer_wanted(message)
+        if reason:
+            _finish(message, MessageState.CANCELLED, skip_reason=reason)
             return Outcome.CANCELLED
         if not _still_consented(message):
             _finish(message, MessageState.CANCELLED, skip_reason="The patient opted out.")
@@ -87,7 +88,7 @@ def _deliver(message: Message, now: datetime) -> Outcome:
         retry_at = out_of_quiet_hours(
             now + backoff(message.attempts), message.appointment.location.zone
         )
-        if retry_at >= message.appointment.start:
+        if retry_at >= _useful_until(message):
             _finish(message, MessageState.FAILED, last_error=f"{error} (no time left to retry)")
             return Outcome.FAILED
         _finish(message, MessageState.SCHEDULED, last_error=str(error), due_at=retry_at)
@@ -102,6 +103,25 @@ def _deliver(message: Message, now: datetime) -> Outcome:
         provider_id,
     )
     return Outcome.SENT
+
+
+def _useful_until(message: Message) -> datetime:
+    """A reminder is useless once the visit starts; a check-in once it expires."""
+    if message.check_in_id is None:
+        return message.appointment.start
+    return CheckIn.objects.values_list("expires_at", flat=True).get(pk=message.check_in_id)
+
+
+def _no_longer_wanted(message: Message) -> str:
+    """Why a claimed message should not go out any more ('' if it should)."""
+    if message.check_in_id is None:
+        if message.appointment.status != AppointmentStatus.BOOKED:
+            return "The visit is no longer booked."
+        return ""
+    check_in = CheckIn.objects.get(pk=message.check_in_id)
+    if check_in.state != CheckInState.SCHEDULED:
+        return f"The check-in is {check_in.get_state_display().lower()}."
+    return ""
 
 
 def _still_consented(message: Message) -> bool:
@@ -137,10 +157,11 @@ def _next_sms_allowed(message: Message, now: datetime) -> datetime:
 
 
 def _reroute_over_cap(message: Message, now: datetime) -> Outcome:
-    """Over the SMS cap: by email if agreed, else later if before the visit, else skip."""
+    """Over the SMS cap: by email if agreed, else later while still useful, else skip."""
     patient = message.appointment.patient
     twin = Message.objects.filter(
         appointment=message.appointment,
+        check_in=message.check_in_id,
         kind=message.kind,
         channel=Channel.EMAIL,
         minutes_before=message.minutes_before,
@@ -151,7 +172,7 @@ def _reroute_over_cap(message: Message, now: datetime) -> Outcome:
         message.save(update_fields=["channel", "recipient"])
         return _deliver(message, now)
     later = _next_sms_allowed(message, now)
-    if later < message.appointment.start:
+    if later < _useful_until(message):
         _finish(message, MessageState.SCHEDULED, due_at=later)
         return Outcome.RETRY_LATER
     _finish(message, MessageState.SKIPPED, skip_reason="Over the patient's SMS limit.")

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from followup.checkins import expire_check_ins
 from followup.dispatch import dispatch_due_messages
 from followup.sending import send_message
 
@@ -13,4 +14,5 @@ def send_message_task(message_id: int) -> str:
 
 @shared_task(ignore_result=True)
 def dispatch_due_messages_task() -> int:
+    expire_check_ins()
     return dispatch_due_messages(enqueue=send_message_task.delay)

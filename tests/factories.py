@@ -124,3 +124,47 @@ class AppointmentFactory(factory.django.DjangoModelFactory[Appointment]):
         lambda a: a.end + timedelta(minutes=a.site.buffer_after_minutes)
     )
     source = AppointmentSource.ONLINE
+
+
+# --- After the injection ------------------------------------------------------------------
+
+
+def episode_after_procedure(
+    *,
+    site_slug: str = "lumbar",
+    patient: Patient | None = None,
+    location: Location | None = None,
+    clinician: Clinician | None = None,
+    performed_at: datetime = datetime(2026, 12, 1, 15, tzinfo=UTC),  # 10:00 in New York
+    pain_before: int = 6,
+    injectates: tuple[str, ...] = ("corticosteroid", "local_anaesthetic"),
+):
+    """The episode of an arrived visit completed with a procedure by
+    `followup.procedures.complete_visit`, so its check-ins and their messages are planned
+    as the product plans them (the site's follow-up plan, by the patient's channels)."""
+    from booking.models import AppointmentStatus
+    from followup.procedures import InjectateDetails, ProcedureDetails, complete_visit
+
+    site = Site.objects.get(slug=site_slug)
+    appointment = AppointmentFactory(
+        site=site,
+        patient=patient or PatientFactory(),
+        location=location or LocationFactory(),
+        clinician=clinician or ClinicianFactory(),
+        start=performed_at - timedelta(minutes=45),
+        status=AppointmentStatus.ARRIVED,
+    )
+    procedure = complete_visit(
+        appointment=appointment,
+        procedure=ProcedureDetails(
+            site=site,
+            side="left",
+            injectates=[InjectateDetails(injectate=name) for name in injectates],
+            trigger_points=2,
+            pain_before=pain_before,
+        ),
+        clinician=appointment.clinician,
+        now=performed_at,
+    )
+    assert procedure is not None
+    return procedure.episode

@@ -341,6 +341,9 @@ class TestReminderPlanAndWording:
                 "reminder_steps-INITIAL_FORMS": 3,
                 "reminder_steps-MIN_NUM_FORMS": 0,
                 "reminder_steps-MAX_NUM_FORMS": 1000,
+                # The follow-up plan sits on the same page; left as it is.
+                "follow_up_steps-TOTAL_FORMS": 0,
+                "follow_up_steps-INITIAL_FORMS": 0,
                 **rows,
             },
         )

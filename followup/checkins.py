@@ -1,0 +1,357 @@
+"""Check-ins: planned when a procedure opens an episode, answered by the patient (web,
+SMS) or entered by staff, reminded once, expired, and locked after a day."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from enum import StrEnum
+from itertools import chain
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from booking.notifications import absolute_url
+from followup.models import (
+    Alert,
+    AnswerRoute,
+    CheckIn,
+    CheckInAnswer,
+    CheckInState,
+    Episode,
+    FollowUpStep,
+    Message,
+    MessageKind,
+    MessageState,
+)
+from followup.redflags import red_flags
+from followup.reminders import out_of_quiet_hours, recipient_for
+
+CHECK_IN_SALT = "followup.check_in"
+
+
+class CheckInClosed(Exception):
+    """The check-in takes no answer: cancelled, or expired beyond the grace period."""
+
+
+class CheckInLocked(Exception):
+    """Answered more than CHECK_IN_EDIT_WINDOW_HOURS ago: the answer stands."""
+
+
+class CheckInStatus(StrEnum):
+    """What a check-in accepts now."""
+
+    OPEN = "open"  # no answer yet: the first one is taken (marked late after expiry)
+    CHANGEABLE = "changeable"  # answered; a new answer replaces it until can_change_until
+    LOCKED = "locked"  # answered; the answer stands
+    CLOSED = "closed"  # cancelled, its episode closed unanswered, or past its grace period
+
+
+class LinkProblem(StrEnum):
+    """Why a check-in link shows nothing."""
+
+    INVALID = "invalid"  # tampered, foreign or unknown: not a link we made
+    CLOSED = "closed"  # ours, but the check-in was cancelled or is past its grace period
+
+
+@dataclass(frozen=True)
+class AnswerDetails:
+    pain: int
+    relief_percent: int | None = None
+    pgic: int | None = None
+    side_effects: list[str] = field(default_factory=list)
+    activity: str = ""
+    medication: str = ""
+    comment: str = ""
+
+
+def details_of(answer: CheckInAnswer) -> AnswerDetails:
+    """A stored answer as the details record_answer takes (to change one part of it)."""
+    return AnswerDetails(
+        pain=answer.pain,
+        relief_percent=answer.relief_percent,
+        pgic=answer.pgic,
+        side_effects=list(answer.side_effects),
+        activity=answer.activity,
+        medication=answer.medication,
+        comment=answer.comment,
+    )
+
+
+# --- links -------------------------------------------------------------------------------
+
+
+def check_in_token(check_in: CheckIn) -> str:
+    return signing.dumps(check_in.pk, salt=CHECK_IN_SALT)
+
+
+def check_in_url(check_in: CheckIn) -> str:
+    return absolute_url(reverse("followup:check_in", args=[check_in_token(check_in)]))
+
+
+def answerable_until(check_in: CheckIn) -> datetime:
+    return check_in.expires_at + timedelta(hours=settings.CHECK_IN_LATE_GRACE_HOURS)
+
+
+def answer_of(check_in: CheckIn) -> CheckInAnswer | None:
+    try:
+        return check_in.answer
+    except CheckInAnswer.DoesNotExist:
+        return None
+
+
+def can_change_until(answer: CheckInAnswer) -> datetime:
+    """Until when a new answer replaces this one (the first answer's time plus the window)."""
+    return answer.first_answered_at + timedelta(hours=settings.CHECK_IN_EDIT_WINDOW_HOURS)
+
+
+def check_in_status(check_in: CheckIn, *, now: datetime | None = None) -> CheckInStatus:
+    """Whether the check-in takes a first answer, a replacement, or nothing.
+
+    An episode closed by a new procedure at the same site takes no new answers: they
+    would describe the new injection, not the one the episode follows.
+    """
+    now = now or timezone.now()
+    if check_in.state == CheckInState.CANCELLED or now > answerable_until(check_in):
+        return CheckInStatus.CLOSED
+    answer = answer_of(check_in)
+    closed_episode = check_in.episode.closed_at is not None
+    if answer is None:
+        return CheckInStatus.CLOSED if closed_episode else CheckInStatus.OPEN
+    if closed_episode or now > can_change_until(answer):
+        return CheckInStatus.LOCKED
+    return CheckInStatus.CHANGEABLE
+
+
+def check_in_from_token(
+    token: str, *, now: datetime | None = None
+) -> tuple[CheckIn | None, LinkProblem | None]:
+    """The check-in a link names and what is wrong with the link, if anything.
+
+    (check-in, None) for a link that shows its check-in (open, changeable or locked);
+    (None, INVALID) for a link we did not make; (None, CLOSED) for one we made whose
+    check-in is cancelled or past its grace period. Neither says whose it was.
+    """
+    try:
+        check_in_id = int(signing.loads(token, salt=CHECK_IN_SALT))
+    except (signing.BadSignature, TypeError, ValueError):
+        return None, LinkProblem.INVALID
+    check_in = (
+        CheckIn.objects.select_related(
+            "episode__patient",
+            "episode__site",
+            "episode__procedure__appointment__location",
+            "answer",
+        )
+        .filter(pk=check_in_id)
+        .first()
+    )
+    if check_in is None:
+        return None, LinkProblem.INVALID
+    if check_in_status(check_in, now=now) == CheckInStatus.CLOSED:
+        return None, LinkProblem.CLOSED
+    return check_in, None
+
+
+def check_in_for_token(token: str, *, now: datetime | None = None) -> CheckIn | None:
+    """The check-in a link names, or None if tampered, foreign, unknown or past its use."""
+    return check_in_from_token(token, now=now)[0]
+
+
+def previous_pain(check_in: CheckIn) -> int | None:
+    """The pain the patient gave at the episode's latest earlier answered check-in."""
+    return (
+        CheckInAnswer.objects.filter(
+            check_in__episode_id=check_in.episode_id, check_in__due_at__lt=check_in.due_at
+        )
+        .order_by("-check_in__due_at")
+        .values_list("pain", flat=True)
+        .first()
+    )
+
+
+def answer_red_flags(answer: CheckInAnswer) -> list[str]:
+    """The red flags a stored answer raises (the same rules record_answer applied)."""
+    check_in = answer.check_in
+    episode = check_in.episode
+    return red_flags(
+        side_effects=answer.side_effects,
+        pain=answer.pain,
+        baseline=episode.baseline_pain,
+        day=check_in.day,
+        site_slug=episode.site.slug,
+    )
+
+
+# --- planning ----------------------------------------------------------------------------
+
+
+def plan_check_ins(episode: Episode) -> list[CheckIn]:
+    """A check-in for each day of the site's plan, due at CHECK_IN_HOUR local time, with
+    its messages (and one reminder a day later) by the channels the patient agreed to."""
+    appointment = episode.procedure.appointment
+    zone = appointment.location.zone
+    procedure_day = episode.started_at.astimezone(zone).date()
+    check_ins = []
+    for step in FollowUpStep.objects.filter(site=episode.site):
+        local_due = datetime.combine(
+            procedure_day + timedelta(days=step.day), time(settings.CHECK_IN_HOUR), tzinfo=zone
+        )
+        due = out_of_quiet_hours(local_due.astimezone(UTC), zone)
+        check_in = CheckIn.objects.create(
+            episode=episode,
+            day=step.day,
+            due_at=due,
+            expires_at=due + timedelta(hours=settings.CHECK_IN_EXPIRES_AFTER_HOURS),
+        )
+        reminder_due = out_of_quiet_hours(
+            due + timedelta(hours=settings.CHECK_IN_REMINDER_AFTER_HOURS), zone
+        )
+        for channel in ("email", "sms"):
+            recipient = recipient_for(appointment.patient, channel)
+            if recipient is None:
+                continue
+            for kind, due_at in (
+                (MessageKind.CHECK_IN, due),
+                (MessageKind.CHECK_IN_REMINDER, reminder_due),
+            ):
+                if due_at < check_in.expires_at:
+                    Message.objects.create(
+                        appointment=appointment,
+                        check_in=check_in,
+                        kind=kind,
+                        channel=channel,
+                        recipient=recipient,
+                        due_at=due_at,
+                    )
+        check_ins.append(check_in)
+    return check_ins
+
+
+def close_episode(episode: Episode, *, reason: str, now: datetime) -> None:
+    """Cancel the episode's unanswered scheduled check-ins and their pending messages;
+    keep what was answered (and what expired, as it was).
+
+    Check-ins already due but not answered are cancelled too: an answer given after the
+    new procedure would describe it, not the one this episode follows."""
+    unanswered = episode.check_ins.filter(state=CheckInState.SCHEDULED)
+    Message.objects.filter(check_in__in=unanswered, state=MessageState.SCHEDULED).update(
+        state=MessageState.CANCELLED, skip_reason=reason
+    )
+    unanswered.update(state=CheckInState.CANCELLED, cancel_reason=reason)
+    episode.closed_at = now
+    episode.close_reason = reason
+    episode.save(update_fields=["closed_at", "close_reason"])
+
+
+def expire_check_ins(*, now: datetime | None = None) -> int:
+    """Mark unanswered check-ins past their expiry `expired`; return how many."""
+    return CheckIn.objects.filter(
+        state=CheckInState.SCHEDULED, expires_at__lte=now or timezone.now()
+    ).update(state=CheckInState.EXPIRED)
+
+
+# --- answers -----------------------------------------------------------------------------
+
+
+def open_check_in_for_phone(phone: str, *, now: datetime) -> CheckIn | None:
+    """The patient's most recent check-in that is due, if it still takes an answer (a
+    first one, or a replacement within the edit window).
+
+    Only the most recent one: a text sent today is about today's pain, so it never goes
+    to an older check-in when the newest is answered and locked or past its grace.
+    """
+    latest = (
+        CheckIn.objects.filter(episode__patient__phone=phone, due_at__lte=now)
+        .exclude(state=CheckInState.CANCELLED)
+        .filter(episode__closed_at__isnull=True)
+        .select_related("episode__procedure__appointment__location", "answer")
+        .order_by("-due_at", "-pk")
+        .first()
+    )
+    if latest is None:
+        return None
+    if check_in_status(latest, now=now) in (CheckInStatus.OPEN, CheckInStatus.CHANGEABLE):
+        return latest
+    return None
+
+
+@transaction.atomic
+def record_answer(
+    *,
+    check_in: CheckIn,
+    answer: AnswerDetails,
+    route: AnswerRoute,
+    entered_by: object = None,
+    now: datetime | None = None,
+) -> tuple[CheckInAnswer, list[str]]:
+    """Store the answer (replacing one given within the edit window) and raise an alert
+    for any red flag not raised on this answer before. Returns the answer and every red
+    flag it raises (for the "call the clinic" instruction)."""
+    now = now or timezone.now()
+    check_in = (
+        CheckIn.objects.select_for_update(of=("self",))
+        .select_related("episode__site", "episode__procedure")
+        .get(pk=check_in.pk)
+    )
+    status = check_in_status(check_in, now=now)
+    if status == CheckInStatus.CLOSED:
+        raise CheckInClosed("This check-in no longer takes answers.")
+    if status == CheckInStatus.LOCKED:
+        raise CheckInLocked("This check-in was answered more than a day ago.")
+    values = {
+        "pain": answer.pain,
+        "relief_percent": answer.relief_percent,
+        "pgic": answer.pgic,
+        "side_effects": sorted(set(answer.side_effects)),
+        "activity": answer.activity,
+        "medication": answer.medication,
+        "comment": answer.comment,
+        "route": route,
+        "entered_by": entered_by,
+        "answered_at": now,
+        "late": now > check_in.expires_at,
+    }
+    record, _ = CheckInAnswer.objects.update_or_create(
+        check_in=check_in,
+        defaults=values,
+        create_defaults={**values, "first_answered_at": now},
+    )
+    record.check_in = check_in
+    check_in.state = CheckInState.ANSWERED
+    check_in.save(update_fields=["state"])
+    Message.objects.filter(check_in=check_in, state=MessageState.SCHEDULED).update(
+        state=MessageState.CANCELLED, skip_reason="The check-in was answered."
+    )
+    flags = answer_red_flags(record)
+    # A replaced answer that repeats a red flag raises no second alert (nor email).
+    raised = set(
+        chain.from_iterable(Alert.objects.filter(answer=record).values_list("reasons", flat=True))
+    )
+    new_flags = [flag for flag in flags if flag not in raised]
+    if new_flags:
+        alert = Alert.objects.create(
+            answer=record, clinician=check_in.episode.procedure.performed_by, reasons=new_flags
+        )
+        # A mail server that is down must not undo or fail the patient's answer. (A lambda,
+        # not functools.partial: Django logs a robust callback's failure by its __qualname__.)
+        alert_id = alert.pk
+        transaction.on_commit(lambda: email_alert(alert_id), robust=True)
+    return record, flags
+
+
+def email_alert(alert_id: int) -> None:
+    """Tell the clinic's alert address; the email names no patient, only where to look."""
+    alert = Alert.objects.select_related("clinician", "answer__check_in").get(pk=alert_id)
+    send_mail(
+        subject=f"Red flag for {alert.clinician.display_name}: {', '.join(alert.reasons)}",
+        message=(
+            f"A patient's day {alert.answer.check_in.day} check-in raised: "
+            f"{', '.join(alert.reasons)}.\n\nSee the alerts on the staff dashboard: "
+            f"{absolute_url(reverse('followup:dashboard'))}"
+        ),
+        from_email=None,
+        recipient_list=[settings.CLINIC_ALERT_EMAIL],
+    )

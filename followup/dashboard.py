@@ -1,0 +1,177 @@
+"""What the staff dashboard lists, and whose patients each staff member follows.
+
+A clinician follows the patients they treated (the procedures they performed, the visits
+booked with them); a clinic admin follows every patient of the clinic; reception follows
+none here. Each list is one query, bounded in length, whatever the history's size.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Exists, Model, OuterRef, QuerySet
+from django.utils import timezone
+
+from booking.models import Appointment, AppointmentStatus, Clinician
+from booking.roles import CLINIC_ADMIN, CLINICIAN, has_role
+from followup.models import Alert, CheckIn, CheckInAnswer, CheckInState
+
+LIST_LIMIT = 20
+ACKNOWLEDGED_SHOWN_FOR = timedelta(days=7)
+
+_M = TypeVar("_M", bound=Model)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose patients a staff member follows: one clinician's, or everyone's."""
+
+    clinician: Clinician | None
+    everyone: bool = False
+
+    @property
+    def follows_patients(self) -> bool:
+        return self.everyone or self.clinician is not None
+
+    def narrow(self, queryset: QuerySet[_M], clinician_path: str) -> QuerySet[_M]:
+        if self.everyone:
+            return queryset
+        if self.clinician is None:
+            return queryset.none()
+        return queryset.filter(**{clinician_path: self.clinician})
+
+
+def clinician_of(user: AbstractBaseUser | AnonymousUser) -> Clinician | None:
+    if not user.is_authenticated:
+        return None
+    return Clinician.objects.filter(user_id=user.pk).first()
+
+
+def scope_for(user: AbstractBaseUser | AnonymousUser) -> Scope:
+    if has_role(user, CLINIC_ADMIN):  # superusers too
+        return Scope(clinician=clinician_of(user), everyone=True)
+    if has_role(user, CLINICIAN):
+        return Scope(clinician=clinician_of(user))
+    return Scope(clinician=None)
+
+
+def performing_clinician(
+    user: AbstractBaseUser | AnonymousUser, appointment: Appointment
+) -> Clinician:
+    """Who a completion records as having injected: the clinician completing it, or the
+    booked clinician when a clinic admin with no clinician profile records it for them."""
+    return clinician_of(user) or appointment.clinician
+
+
+# --- the lists ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    alert: Alert
+    raised_at: datetime  # in the location's zone
+    acknowledged_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    answer: CheckInAnswer
+    answered_at: datetime  # in the location's zone
+    alerted: bool
+
+
+@dataclass(frozen=True)
+class CheckInRow:
+    check_in: CheckIn
+    due_at: datetime  # in the location's zone
+
+
+_ANSWER_PATHS = (
+    "check_in__episode__patient",
+    "check_in__episode__site",
+    "check_in__episode__procedure__appointment__location",
+)
+
+
+def _alerts(scope: Scope) -> QuerySet[Alert]:
+    return scope.narrow(
+        Alert.objects.select_related(
+            "clinician", "acknowledged_by", *(f"answer__{path}" for path in _ANSWER_PATHS)
+        ),
+        "clinician",
+    )
+
+
+def _alert_row(alert: Alert) -> AlertRow:
+    zone = alert.answer.check_in.episode.procedure.appointment.location.zone
+    acknowledged = alert.acknowledged_at
+    return AlertRow(
+        alert=alert,
+        raised_at=alert.created.astimezone(zone),
+        acknowledged_at=acknowledged.astimezone(zone) if acknowledged else None,
+    )
+
+
+def open_alerts(scope: Scope) -> list[AlertRow]:
+    """Alerts not yet acknowledged, newest first (all of them: none may hide)."""
+    alerts = _alerts(scope).filter(acknowledged_at__isnull=True).order_by("-created", "-pk")
+    return [_alert_row(alert) for alert in alerts]
+
+
+def recently_acknowledged(scope: Scope, *, now: datetime | None = None) -> list[AlertRow]:
+    since = (now or timezone.now()) - ACKNOWLEDGED_SHOWN_FOR
+    alerts = _alerts(scope).filter(acknowledged_at__gte=since).order_by("-acknowledged_at")
+    return [_alert_row(alert) for alert in alerts[:LIST_LIMIT]]
+
+
+def recent_answers(scope: Scope) -> list[AnswerRow]:
+    answers = (
+        scope.narrow(
+            CheckInAnswer.objects.select_related("entered_by", *_ANSWER_PATHS),
+            "check_in__episode__procedure__performed_by",
+        )
+        .annotate(alerted=Exists(Alert.objects.filter(answer=OuterRef("pk"))))
+        .order_by("-answered_at", "-pk")
+    )
+    rows = []
+    for answer in answers[:LIST_LIMIT]:
+        zone = answer.check_in.episode.procedure.appointment.location.zone
+        alerted: Any = getattr(answer, "alerted", False)
+        rows.append(AnswerRow(answer, answer.answered_at.astimezone(zone), bool(alerted)))
+    return rows
+
+
+def check_ins_to_chase(scope: Scope, *, now: datetime | None = None) -> list[CheckInRow]:
+    """Due check-ins with no answer yet that still take one (staff may call the patient)."""
+    now = now or timezone.now()
+    grace = timedelta(hours=settings.CHECK_IN_LATE_GRACE_HOURS)
+    check_ins = scope.narrow(
+        CheckIn.objects.select_related(
+            "episode__patient", "episode__site", "episode__procedure__appointment__location"
+        ).filter(
+            state__in=[CheckInState.SCHEDULED, CheckInState.EXPIRED],
+            due_at__lte=now,
+            expires_at__gte=now - grace,
+        ),
+        "episode__procedure__performed_by",
+    ).order_by("due_at", "pk")
+    return [
+        CheckInRow(
+            check_in,
+            check_in.due_at.astimezone(check_in.episode.procedure.appointment.location.zone),
+        )
+        for check_in in check_ins[:LIST_LIMIT]
+    ]
+
+
+def awaiting_completion(scope: Scope) -> QuerySet[Appointment]:
+    """Arrived visits not yet completed, earliest first. Arrival happens on the day, so
+    these are today's (and any left over from an earlier day, which should not hide)."""
+    return scope.narrow(
+        Appointment.objects.select_related("patient", "site", "location", "clinician").filter(
+            status=AppointmentStatus.ARRIVED
+        ),
+        "clinician",
+    ).order_by("start", "pk")

@@ -1,0 +1,231 @@
+"""Staff pages for follow-up: the dashboard (alerts, answers, visits to complete), the
+completion form, and entering a check-in answer given by phone.
+
+Thin views: they check the role, parse the form and call the domain functions
+(`complete_visit`, `record_answer`, `acknowledge_alert`); reading patient data is logged.
+"""
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from booking.models import Appointment, AppointmentStatus
+from booking.roles import CLINIC_ADMIN, CLINICIAN, STAFF_ROLES, has_role
+from booking.services import BookingError
+from followup import dashboard as lists
+from followup.alerts import NotAllowedToAcknowledge, acknowledge_alert
+from followup.checkins import CheckInClosed, CheckInLocked, answerable_until, record_answer
+from followup.models import Alert, AnswerRoute, CheckIn, CheckInAnswer, CheckInState, Procedure
+from followup.procedures import complete_visit
+from followup.staff_forms import ProcedureForm, StaffAnswerForm
+
+audit = logging.getLogger("booking.audit")
+
+View = Callable[..., HttpResponse]
+CLINICAL_ROLES = (CLINICIAN, CLINIC_ADMIN)
+
+
+def staff_only(*roles: str) -> Callable[[View], View]:
+    """Log in first; then 403 unless the user has one of `roles`."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not has_role(request.user, *roles):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return login_required(wrapper)
+
+    return decorate
+
+
+# --- dashboard ---------------------------------------------------------------------------
+
+
+@require_safe
+@staff_only(*STAFF_ROLES)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    scope = lists.scope_for(request.user)
+    context: dict[str, Any] = {
+        "scope": scope,
+        "is_clinical": has_role(request.user, *CLINICAL_ROLES),
+    }
+    if scope.follows_patients:
+        now = timezone.now()
+        context |= {
+            "open_alerts": lists.open_alerts(scope),
+            "acknowledged": lists.recently_acknowledged(scope, now=now),
+            "awaiting_completion": lists.awaiting_completion(scope),
+            "answers": lists.recent_answers(scope),
+            "to_chase": lists.check_ins_to_chase(scope, now=now),
+        }
+        audit.info("%s viewed the follow-up dashboard", request.user)
+    return render(request, "followup/staff/dashboard.html", context)
+
+
+@require_POST
+@staff_only(*CLINICAL_ROLES)
+def acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
+    alert = get_object_or_404(Alert, pk=alert_id)
+    try:
+        acknowledge_alert(alert=alert, user=request.user)
+    except NotAllowedToAcknowledge as error:
+        raise PermissionDenied from error
+    audit.info("%s acknowledged alert %s", request.user, alert_id)
+    messages.success(request, "Alert acknowledged.")
+    return redirect("followup:dashboard")
+
+
+# --- completing a visit ------------------------------------------------------------------
+
+
+def _completed_procedure(appointment: Appointment) -> Procedure | None:
+    return (
+        Procedure.objects.select_related("site", "performed_by", "episode")
+        .prefetch_related("injectates", "episode__check_ins__answer")
+        .filter(appointment=appointment)
+        .first()
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_only(*CLINICAL_ROLES)
+def complete(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    appointment = get_object_or_404(
+        Appointment.objects.select_related(
+            "patient", "site", "location", "clinician", "safety_answers"
+        ),
+        public_id=public_id,
+    )
+    form = ProcedureForm(
+        request.POST if request.method == "POST" and "consult_only" not in request.POST else None,
+        initial={"site": appointment.site.slug},
+    )
+    status = 200
+    if request.method == "POST" and ("consult_only" in request.POST or form.is_valid()):
+        details = None if "consult_only" in request.POST else form.details()
+        try:
+            complete_visit(
+                appointment=appointment,
+                procedure=details,
+                clinician=lists.performing_clinician(request.user, appointment),
+            )
+        except BookingError as error:
+            messages.error(request, error.message)
+            status = 409
+        else:
+            audit.info("%s completed appointment %s", request.user, public_id)
+            messages.success(
+                request,
+                f"{appointment.patient}'s visit is completed"
+                + (" as a consult only." if details is None else "; follow-up has started."),
+            )
+            return redirect("followup:complete", public_id)
+    elif request.method == "POST":
+        status = 400
+    else:
+        audit.info("%s viewed appointment %s to complete it", request.user, public_id)
+    appointment.refresh_from_db(fields=["status"])
+    procedure = _completed_procedure(appointment)
+    zone = appointment.location.zone
+    return render(
+        request,
+        "followup/staff/complete.html",
+        {
+            "appointment": appointment,
+            "start": appointment.local_start,
+            "can_complete": appointment.status == AppointmentStatus.ARRIVED,
+            "form": form,
+            "forms": [form],
+            "procedure": procedure,
+            "performed_at": procedure.performed_at.astimezone(zone) if procedure else None,
+            "now": timezone.now(),
+            "check_ins": [
+                (check_in, check_in.due_at.astimezone(zone))
+                for check_in in (procedure.episode.check_ins.all() if procedure else [])
+            ],
+        },
+        status=status,
+    )
+
+
+# --- an answer given by phone ------------------------------------------------------------
+
+
+def _answer_initial(answer: CheckInAnswer | None) -> dict[str, Any]:
+    if answer is None:
+        return {}
+    fields = StaffAnswerForm.base_fields
+    return {field: getattr(answer, field) for field in fields}
+
+
+@require_http_methods(["GET", "POST"])
+@staff_only(*CLINICAL_ROLES)
+def answer(request: HttpRequest, check_in_id: int) -> HttpResponse:
+    check_in = get_object_or_404(
+        CheckIn.objects.select_related(
+            "episode__patient",
+            "episode__site",
+            "episode__procedure__appointment__location",
+            "answer__entered_by",
+        ),
+        pk=check_in_id,
+    )
+    existing = getattr(check_in, "answer", None)
+    form = StaffAnswerForm(
+        request.POST if request.method == "POST" else None, initial=_answer_initial(existing)
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                _, flags = record_answer(
+                    check_in=check_in,
+                    answer=form.details(),
+                    route=AnswerRoute.STAFF,
+                    entered_by=request.user,
+                )
+            except (CheckInClosed, CheckInLocked) as error:
+                form.add_error(None, str(error))
+                status = 409
+            else:
+                audit.info("%s entered the answer of check-in %s", request.user, check_in_id)
+                messages.success(request, f"Day {check_in.day} answer saved.")
+                if flags:
+                    messages.warning(
+                        request,
+                        f"Red flag: {', '.join(flags)}. The treating clinician is alerted.",
+                    )
+                return redirect("followup:dashboard")
+        else:
+            status = 400
+    else:
+        audit.info("%s viewed check-in %s", request.user, check_in_id)
+    zone = check_in.episode.procedure.appointment.location.zone
+    return render(
+        request,
+        "followup/staff/answer.html",
+        {
+            "check_in": check_in,
+            "episode": check_in.episode,
+            "patient": check_in.episode.patient,
+            "due_at": check_in.due_at.astimezone(zone),
+            "takes_answers": check_in.state != CheckInState.CANCELLED
+            and timezone.now() <= answerable_until(check_in),
+            "existing": existing,
+            "form": form,
+            "forms": [form],
+        },
+        status=status,
+    )
