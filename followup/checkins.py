@@ -196,10 +196,15 @@ def plan_check_ins(episode: Episode) -> list[CheckIn]:
     procedure_day = episode.started_at.astimezone(zone).date()
     check_ins = []
     for step in FollowUpStep.objects.filter(site=episode.site):
-        local_due = datetime.combine(
-            procedure_day + timedelta(days=step.day), time(settings.CHECK_IN_HOUR), tzinfo=zone
-        )
-        due = out_of_quiet_hours(local_due.astimezone(UTC), zone)
+        if step.minutes_after is not None:
+            due = episode.started_at + timedelta(minutes=step.minutes_after)
+        else:
+            local_due = datetime.combine(
+                procedure_day + timedelta(days=step.day),
+                time(settings.CHECK_IN_HOUR),
+                tzinfo=zone,
+            )
+            due = out_of_quiet_hours(local_due.astimezone(UTC), zone)
         check_in = CheckIn.objects.create(
             episode=episode,
             day=step.day,

@@ -272,10 +272,20 @@ class ProcedureInjectate(models.Model):
 
 
 class FollowUpStep(models.Model):
-    """A check-in of a site's follow-up plan: N days after the procedure."""
+    """A check-in of a site's follow-up plan: N days after the procedure, at CHECK_IN_HOUR.
+
+    `minutes_after` makes a step due that many minutes after the procedure instead, so a
+    clinic (or a newcomer trying the product) can watch a check-in arrive without waiting.
+    """
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="follow_up_steps")
-    day = models.PositiveSmallIntegerField()
+    day = models.PositiveSmallIntegerField(help_text="The time point, in days after the injection.")
+    minutes_after = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="For trying the plan out: due this many minutes after the procedure "
+        "instead of on the day at the usual hour.",
+    )
 
     class Meta:
         ordering = ["site", "day"]

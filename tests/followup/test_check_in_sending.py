@@ -7,7 +7,7 @@ import time_machine
 
 from followup.channels import EmailSender, TransientSendError
 from followup.dispatch import claim_due_batch
-from followup.models import Message, MessageKind, MessageState
+from followup.models import FollowUpStep, Message, MessageKind, MessageState
 from followup.sending import Outcome, send_message
 from tests.factories import PatientFactory, episode_after_procedure
 
@@ -46,3 +46,11 @@ def test_a_failed_check_in_send_is_retried_until_the_check_in_expires(day_1_emai
 def test_the_check_in_day_1_is_due_at_ten_in_the_morning_local_time(day_1_email):
     # The procedure was at 10:00 New York on Tuesday 1 December.
     assert day_1_email.due_at == datetime(2026, 12, 2, 15, tzinfo=UTC)
+
+
+def test_a_step_in_minutes_is_due_that_long_after_the_procedure():
+    FollowUpStep.objects.filter(site__slug="lumbar", day=1).update(minutes_after=2)
+    patient = PatientFactory(email="ana@example.org", consent_email=True, consent_sms=False)
+    episode = episode_after_procedure(patient=patient)
+    day_1 = episode.check_ins.get(day=1)
+    assert day_1.due_at == episode.started_at + timedelta(minutes=2)
