@@ -12,9 +12,13 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from django.db.models import F
+from django.db import connections
+from django.db.models import CharField, F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from booking.models import (
@@ -29,6 +33,8 @@ from booking.models import (
 
 MAX_RANGE_DAYS = 62
 NEAREST_SEARCH_DAYS = 14
+# Appointments held longer than this are found by the no-overlap rule (see busy_times).
+LONG_HOLD = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +85,44 @@ class BusyTimes:
         index = bisect_left(starts, end) - 1
         return index < 0 or self._ends[clinician_id][index] <= start
 
+    def free_starts(
+        self,
+        clinician_id: int,
+        *,
+        origin: datetime,
+        step: timedelta,
+        first: int,
+        last: int,
+        held: timedelta,
+    ) -> Iterator[datetime]:
+        """The starts `origin + k * step` for k from `first` to `last` that are free for
+        `held` (`is_free(clinician_id, start, start + held)`), found gap by gap: the work
+        follows the busy spans and the free starts, not every start on the grid."""
+        starts = self._starts.get(clinician_id, [])
+        ends = self._ends.get(clinician_id, [])
+        count = len(starts)
+        k = first
+        start = origin + k * step
+        index = bisect_left(starts, start + held)  # spans starting before start + held
+        while k <= last:
+            if index and ends[index - 1] > start:
+                # Held: the next candidate is the first grid start at or after that span's end.
+                k = -((origin - ends[index - 1]) // step)
+            else:
+                # Free, as is every start until the next span begins within its held time.
+                run_last = (
+                    last if index == count else min(last, (starts[index] - held - origin) // step)
+                )
+                for run in range(k, run_last + 1):
+                    yield origin + run * step
+                k = run_last + 1
+            start = origin + k * step
+            while index < count and starts[index] < start + held:
+                index += 1
 
-def _local(day: date, wall_clock: time, location: Location) -> datetime:
-    return datetime.combine(day, wall_clock, tzinfo=location.zone).astimezone(UTC)
+
+def _local(day: date, wall_clock: time, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, wall_clock, tzinfo=zone).astimezone(UTC)
 
 
 def _days(first_day: date, last_day: date) -> Iterator[date]:
@@ -132,9 +173,11 @@ def working_shifts(
             exception.location,
         )
 
+    days = list(_days(first_day, last_day))
     shifts = []
     for (clinician_pk, location_pk), (clinician, location) in pairs.items():
-        for day in _days(first_day, last_day):
+        zone = location.zone
+        for day in days:
             intervals: list[WorkingHours] | list[ScheduleException] = exceptions_by_day.get(
                 (clinician_pk, location_pk, day)
             ) or hours_by_weekday.get((clinician_pk, location_pk, day.weekday()), [])
@@ -145,8 +188,8 @@ def working_shifts(
                     Shift(
                         clinician=clinician,
                         location=location,
-                        start=_local(day, interval.start_time, location),
-                        end=_local(day, interval.end_time, location),
+                        start=_local(day, interval.start_time, zone),
+                        end=_local(day, interval.end_time, zone),
                     )
                 )
     return shifts
@@ -163,18 +206,101 @@ def grid_starts(shift: Shift, site: Site) -> Iterator[datetime]:
 
 
 def busy_times(clinician_ids: Iterable[int], start: datetime, end: datetime) -> BusyTimes:
-    """Held times of active appointments and blocks that meet [start, end). Two queries."""
+    """Held times of active appointments and blocks that meet [start, end). Two queries.
+
+    Appointments are read by the (clinician, start) index from `start - LONG_HOLD` to
+    `end`, so the cost follows the window, not the history: `start < end` alone would read
+    every earlier appointment of these clinicians, since nothing indexes `blocked_until`.
+    An appointment held into the window from before that (over a day long) is still found:
+    a clinician's active appointments never overlap (the PostgreSQL exclusion constraint,
+    the booking functions on SQLite), so only the last one to start before
+    `start - LONG_HOLD` can reach `start`, and a correlated subquery picks it per clinician
+    by the same index. Both halves are one UNION ALL query.
+    """
     ids = list(clinician_ids)
-    appointments = (
+    lookback = start - LONG_HOLD
+    recent = _spans(
+        Appointment.objects.active().filter(
+            clinician_id__in=ids, start__gte=lookback, start__lt=end, blocked_until__gt=start
+        ),
+        "blocked_until",
+    )
+    last_before = (
         Appointment.objects.active()
-        .overlapping(start, end)
-        .filter(clinician_id__in=ids)
-        .values_list("clinician_id", "start", "blocked_until")
+        # `clinician_id = pk`, written as a range and ordered as the (clinician, start)
+        # index is, so that only that index gives the order and the database walks it
+        # back from `lookback` through this clinician's rows alone. With `=`, PostgreSQL
+        # drops the clinician from the ordering and may walk the (start) index instead,
+        # which for a clinician without earlier appointments reads the whole history.
+        .filter(
+            clinician_id__gte=OuterRef("pk"),
+            clinician_id__lte=OuterRef("pk"),
+            start__lt=min(lookback, end),
+        )
+        .order_by("-clinician_id", "-start")
+        .values("pk")[:1]
     )
-    blocks = Block.objects.filter(clinician_id__in=ids, start__lt=end, end__gt=start).values_list(
-        "clinician_id", "start", "end"
+    # Filtered by primary key only, so the database looks the few rows up rather than
+    # scanning a clinician's history for them.
+    long_held = _spans(
+        Appointment.objects.filter(
+            pk__in=Clinician.objects.filter(pk__in=ids)
+            .annotate(appointment_pk=Subquery(last_before))
+            .values("appointment_pk"),
+            blocked_until__gt=start,
+        ),
+        "blocked_until",
     )
-    return BusyTimes([*appointments, *blocks])
+    blocks = _spans(Block.objects.filter(clinician_id__in=ids, start__lt=end, end__gt=start), "end")
+    naive_zone = connections[Appointment.objects.db].timezone
+    return BusyTimes(
+        [
+            *_parse_spans(recent.union(long_held, all=True), naive_zone),
+            *_parse_spans(blocks, naive_zone),
+        ]
+    )
+
+
+def _spans(queryset: QuerySet[Any], end_field: str) -> QuerySet[Any, tuple[int, str, str]]:
+    """Clinician, start and end of each row, the times as the database's ISO 8601 text.
+
+    Read as text and parsed by `datetime.fromisoformat` (C) because Django's own loaders
+    are slow: on PostgreSQL Django subclasses psycopg's pure-Python timestamptz loader
+    (about 4 us a value), and on SQLite it parses and converts each value in Python. An
+    eight-week window reads thousands of rows, and this is most of their cost. psycopg
+    already requires PostgreSQL's ISO DateStyle for timestamptz, so no new assumption.
+    """
+    return queryset.order_by().values_list(
+        "clinician_id", Cast("start", CharField()), Cast(end_field, CharField())
+    )
+
+
+def _parse_spans(
+    rows: Iterable[tuple[int, str, str]], naive_zone: tzinfo | None
+) -> list[tuple[int, datetime, datetime]]:
+    """Aware datetimes from `_spans` rows, equal to what the ORM would have returned.
+
+    PostgreSQL writes the offset. SQLite stores naive times in the connection's zone (UTC
+    unless DATABASES sets TIME_ZONE), which is how Django reads them too; for UTC, writing
+    the offset into the text is several times faster than `replace(tzinfo=...)` after.
+    """
+    parse = datetime.fromisoformat
+    rows = list(rows)
+    if not rows or parse(rows[0][1]).tzinfo is not None:
+        return [(clinician_id, parse(start), parse(end)) for clinician_id, start, end in rows]
+    if naive_zone is UTC:
+        return [
+            (clinician_id, parse(start + "+00:00"), parse(end + "+00:00"))
+            for clinician_id, start, end in rows
+        ]
+    return [
+        (
+            clinician_id,
+            parse(start).replace(tzinfo=naive_zone),
+            parse(end).replace(tzinfo=naive_zone),
+        )
+        for clinician_id, start, end in rows
+    ]
 
 
 def bookable_window(site: Site, now: datetime, *, with_notice: bool) -> tuple[datetime, datetime]:
@@ -213,23 +339,33 @@ def free_slots(
         min(shift.start for shift in shifts),
         max(shift.end for shift in shifts) + held,
     )
-    slots = []
+    step = timedelta(minutes=site.slot_step_minutes)
+    zones: dict[int, ZoneInfo] = {}
+    slots: list[Slot] = []
     for shift in shifts:
-        zone = shift.location.zone
-        for start in grid_starts(shift, site):
-            if earliest <= start <= latest and busy.is_free(
-                shift.clinician.pk, start, start + held
-            ):
-                slots.append(
-                    Slot(
-                        start=start.astimezone(zone),
-                        end=(start + duration).astimezone(zone),
-                        clinician_id=shift.clinician.pk,
-                        clinician_name=shift.clinician.display_name,
-                        location_id=shift.location.pk,
-                        location_name=shift.location.name,
-                    )
-                )
+        # The starts of `grid_starts(shift, site)` are shift.start + k * step for k from 0
+        # to `last`; keep those from `earliest` to `latest`, then the free ones.
+        origin = shift.start
+        first = max(0, -((origin - earliest) // step))
+        last = min((shift.end - duration - origin) // step, (latest - origin) // step)
+        if first > last:
+            continue
+        clinician_id, clinician_name = shift.clinician.pk, shift.clinician.display_name
+        location_id, location_name = shift.location.pk, shift.location.name
+        zone = zones.get(location_id) or zones.setdefault(location_id, shift.location.zone)
+        slots.extend(
+            Slot(
+                start=start.astimezone(zone),
+                end=(start + duration).astimezone(zone),
+                clinician_id=clinician_id,
+                clinician_name=clinician_name,
+                location_id=location_id,
+                location_name=location_name,
+            )
+            for start in busy.free_starts(
+                clinician_id, origin=origin, step=step, first=first, last=last, held=held
+            )
+        )
     slots.sort(key=lambda slot: (slot.start, slot.clinician_name, slot.clinician_id))
     return slots
 

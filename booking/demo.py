@@ -1,12 +1,31 @@
-"""The demo clinic that `make run` shows a newcomer. Safe to run again: it converges."""
+"""The demo clinic that `make run` shows a newcomer. Safe to run again: it converges.
 
+Besides the location, staff and hours, the demo books a realistic calendar around today:
+see `seed_demo_appointments`.
+"""
+
+import random
+import re
+import unicodedata
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import time
+from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth.models import Group, User
 from django.db import transaction
+from django.utils import timezone
 
-from booking.models import Clinician, Location, Site, WorkingHours
+from booking.availability import Shift, busy_times, grid_starts, working_shifts
+from booking.models import (
+    Appointment,
+    AppointmentSource,
+    AppointmentStatus,
+    Clinician,
+    Location,
+    Patient,
+    Site,
+    WorkingHours,
+)
 from booking.roles import CLINIC_ADMIN, CLINICIAN, RECEPTION, sync_roles
 
 WEEKDAYS = range(5)  # Monday to Friday
@@ -54,6 +73,75 @@ DEMO_PASSWORDS = {
     "admin": "admin-demo-2026",
 }
 
+DEMO_LOCATION_NAME = "Riverside Pain Clinic, Main Street"
+DEMO_LOCATION_PHONE = "+18605550142"
+
+# --- Demo appointments --------------------------------------------------------------------
+
+DEMO_SEED = 20260126
+DAYS_BEFORE = 14  # the calendar is booked from two weeks before today...
+DAYS_AFTER = 28  # ...to four weeks after it
+PATIENT_POOL_SIZE = 360
+REPEAT_VISIT_GAP = timedelta(days=14)  # a demo patient's visits are at least this far apart
+# At each free start on the grid the demo books with this probability (drawn per clinician
+# and day), which leaves about half of the bookable time taken.
+FILL_PROBABILITY = (0.25, 0.42)
+ONLINE_SHARE = 0.65
+PAST_NO_SHOW_SHARE = 0.04
+PAST_CANCELLED_SHARE = 0.05
+FUTURE_CANCELLED_SHARE = 0.08
+
+# Fictional contact details: 555-0100 to 555-0199 are reserved for fiction in every North
+# American area code, and example.com/.org/.net are reserved for documentation, so no
+# reminder sent from the demo can reach a real person.
+DEMO_AREA_CODES = ("860", "959", "203", "475")
+DEMO_EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
+
+FIRST_NAMES = (
+    "Maria", "James", "Linda", "Robert", "Patricia", "Michael", "Jennifer", "David",
+    "Elizabeth", "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas",
+    "Karen", "Christopher", "Nancy", "Daniel", "Lisa", "Anthony", "Margaret", "Mark",
+    "Sandra", "Donald", "Ashley", "Kenneth", "Dorothy", "Kevin", "Carmen", "José",
+    "Lucía", "Miguel", "Rosa", "Luis", "Ana", "Carlos", "Yolanda", "Andre", "Keisha",
+    "Darnell", "Tamika", "Malik", "Aaliyah", "Wei", "Mei", "Hiroshi", "Yuki", "Priya",
+    "Rahul", "Anjali", "Vikram", "Fatima", "Omar", "Amina", "Tomasz", "Agnieszka", "Piotr",
+    "Giuseppe", "Francesca", "Siobhan", "Declan", "Noémie", "Chloë", "Ngozi", "Kwame",
+    "Thi", "Minh",
+)  # fmt: skip
+LAST_NAMES = (
+    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis",
+    "Rodriguez", "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson",
+    "Thomas", "Taylor", "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White",
+    "Harris", "Sanchez", "Clark", "Ramirez", "Lewis", "Robinson", "Walker", "Young",
+    "Allen", "King", "Wright", "Scott", "Torres", "Nguyen", "Hill", "Flores", "Green",
+    "Adams", "Nelson", "Baker", "Rivera", "Campbell", "Mitchell", "Carter", "Roberts",
+    "Kowalski", "Nowak", "Russo", "Esposito", "O'Brien", "Murphy", "Kelly", "Chen", "Wang",
+    "Kim", "Patel", "Shah", "Okonkwo", "Mensah", "Haddad", "Santos", "Pereira",
+    "Ferreira-Lima", "Tran", "Ortiz",
+)  # fmt: skip
+CANCELLATION_REASONS = (
+    "Feeling much better; no longer needs the injection.",
+    "Unwell (flu); will rebook when recovered.",
+    "Work conflict.",
+    "No ride to the clinic that day.",
+    "Started a blood thinner; waiting for advice from the prescriber.",
+    "Insurance pre-authorisation still pending.",
+    "Clinician unavailable; the clinic called to rebook.",
+    "Family emergency.",
+    "Booked twice by mistake.",
+    "Weather: roads closed.",
+)
+RECEPTION_NOTES = (
+    "Referred by primary care.",
+    "Prefers a morning visit.",
+    "Needs wheelchair access.",
+    "Spanish interpreter requested.",
+    "Takes warfarin; INR to be checked before the visit.",
+    "Booked by phone; confirmed by text.",
+    "Follow-up after last injection: partial relief.",
+    "Diabetic: check glucose on arrival.",
+)
+
 
 def _staff_user(username: str, password: str, role: str, **extra: object) -> User:
     user, _ = User.objects.get_or_create(username=username)
@@ -67,14 +155,14 @@ def _staff_user(username: str, password: str, role: str, **extra: object) -> Use
 
 
 @transaction.atomic
-def seed_demo_clinic() -> dict[str, str]:
-    """Create the demo location, clinicians, hours and staff; return logins to print."""
+def seed_demo_clinic(*, now: datetime | None = None) -> dict[str, str]:
+    """Create the demo location, clinicians, hours, staff and appointments; return logins."""
     sync_roles()
     location, _ = Location.objects.update_or_create(
-        name="Riverside Pain Clinic, Main Street",
+        name=DEMO_LOCATION_NAME,
         defaults={
             "address": "120 Main Street, Suite 300\nHartford, CT 06103",
-            "phone": "+18605550142",
+            "phone": DEMO_LOCATION_PHONE,
             "time_zone": "America/New_York",
         },
     )
@@ -96,4 +184,234 @@ def seed_demo_clinic() -> dict[str, str]:
             for day in WEEKDAYS
             for start, end in demo.hours
         )
+    seed_demo_appointments(location, now=now)
     return dict(DEMO_PASSWORDS)
+
+
+@dataclass(frozen=True)
+class DemoPatient:
+    first_name: str
+    last_name: str
+    date_of_birth: date
+    email: str
+    phone: str
+    consent_email: bool
+    consent_sms: bool
+
+
+def _ascii_slug(name: str) -> str:
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z]", "", folded.lower())
+
+
+def demo_patients() -> list[DemoPatient]:
+    """The demo's patients: the same list on every run and every machine."""
+    rng = random.Random(DEMO_SEED)  # noqa: S311 - demo data, not security
+    names = [(first, last) for first in FIRST_NAMES for last in LAST_NAMES]
+    rng.shuffle(names)
+    phones = [
+        f"+1{area}55501{number:02d}"
+        for area in DEMO_AREA_CODES
+        for number in range(100)
+        if f"+1{area}55501{number:02d}" != DEMO_LOCATION_PHONE
+    ]
+    patients = []
+    for index, (first, last) in enumerate(names[:PATIENT_POOL_SIZE]):
+        born = date(1938, 1, 1) + timedelta(days=rng.randrange(62 * 365))
+        contact = rng.random()  # 80 % give both, 12 % email only, 8 % phone only
+        email = phone = ""
+        if contact < 0.92:
+            separator = rng.choice((".", "", "_"))
+            suffix = rng.choice(("", "", "", str(born.year % 100), str(rng.randrange(1, 99))))
+            email = (
+                f"{_ascii_slug(first)}{separator}{_ascii_slug(last)}{suffix}"
+                f"@{rng.choice(DEMO_EMAIL_DOMAINS)}"
+            )
+        if contact < 0.80 or contact >= 0.92:
+            phone = phones[index]
+        patients.append(
+            DemoPatient(
+                first_name=first,
+                last_name=last,
+                date_of_birth=born,
+                email=email,
+                phone=phone,
+                consent_email=bool(email) and rng.random() < 0.85,
+                consent_sms=bool(phone) and rng.random() < 0.7,
+            )
+        )
+    return patients
+
+
+def _demo_patient_rows() -> list[Patient]:
+    """The demo patients' rows, created the first time (matched by name and birth date)."""
+    wanted = demo_patients()
+    existing = {
+        (patient.first_name, patient.last_name, patient.date_of_birth): patient
+        for patient in Patient.objects.filter(
+            date_of_birth__in={demo.date_of_birth for demo in wanted}
+        )
+    }
+    missing = [
+        Patient(
+            first_name=demo.first_name,
+            last_name=demo.last_name,
+            date_of_birth=demo.date_of_birth,
+            email=demo.email,
+            phone=demo.phone,
+            consent_email=demo.consent_email,
+            consent_sms=demo.consent_sms,
+        )
+        for demo in wanted
+        if (demo.first_name, demo.last_name, demo.date_of_birth) not in existing
+    ]
+    for patient in Patient.objects.bulk_create(missing):
+        existing[(patient.first_name, patient.last_name, patient.date_of_birth)] = patient
+    return [existing[(demo.first_name, demo.last_name, demo.date_of_birth)] for demo in wanted]
+
+
+def _status(
+    rng: random.Random, start: datetime, end: datetime, now: datetime
+) -> tuple[AppointmentStatus, str]:
+    """A plausible status (and cancellation reason) for a visit at this time."""
+    draw, reason = rng.random(), rng.choice(CANCELLATION_REASONS)
+    if end <= now:
+        if draw < PAST_CANCELLED_SHARE:
+            return AppointmentStatus.CANCELLED, reason
+        if draw < PAST_CANCELLED_SHARE + PAST_NO_SHOW_SHARE:
+            return AppointmentStatus.NO_SHOW, ""
+        return AppointmentStatus.COMPLETED, ""
+    if draw < FUTURE_CANCELLED_SHARE:
+        return AppointmentStatus.CANCELLED, reason
+    return (AppointmentStatus.ARRIVED if start <= now else AppointmentStatus.BOOKED), ""
+
+
+def _assign_patients(
+    appointments: list[Appointment],
+    patients: list[Patient],
+    visits: dict[int, list[datetime]],
+    rng: random.Random,
+) -> None:
+    """Give each appointment a patient whose other visits are at least two weeks away."""
+    for appointment in sorted(appointments, key=lambda row: row.start):
+        for attempt in range(40):
+            patient = rng.choice(patients)
+            gap = REPEAT_VISIT_GAP if attempt < 30 else timedelta(days=1)
+            if all(abs(appointment.start - other) >= gap for other in visits[patient.pk]):
+                break
+        appointment.patient = patient
+        visits[patient.pk].append(appointment.start)
+
+
+def seed_demo_appointments(location: Location, *, now: datetime | None = None) -> int:
+    """Book the demo clinicians' calendars at `location` from two weeks before today to four
+    weeks after it; return how many appointments were written.
+
+    About half of the bookable time is taken. Past visits are mostly completed, a few are
+    no-shows; future ones are booked; some of both are cancelled with a reason (a cancelled
+    visit frees its time, which may then hold another visit). Bookings come online and
+    through reception, by a fixed list of fictional patients.
+
+    Every start is one `grid_starts` offers in a shift `working_shifts` returns, and is free
+    by `busy_times` (appointments already there and blocks); the demo's own bookings never
+    overlap because each clinician's next start is after the previous one's held time (end
+    plus the site's buffer). Rows are written with `bulk_create`: `book_appointment` refuses
+    past times and would cost a dozen queries per visit.
+
+    Idempotence: a clinician's date that already has a demo appointment is left as it is;
+    only dates without any are booked. We do not delete and recreate, because `make run`
+    seeds on every start and recreating would wipe what a developer did with the demo
+    (cancelled, moved, marked arrived) and, once follow-up records hang off completed
+    visits, could not delete them anyway. Each clinician's date draws from its own
+    `random.Random` seeded by the seed, the clinician and the date, so a date books the same
+    way whenever it is first seeded, and running the command again the same day adds
+    nothing. Run on a later day, it fills the days that have entered the window.
+    """
+    now = now or timezone.now()
+    today = now.astimezone(location.zone).date()
+    first_day = today - timedelta(days=DAYS_BEFORE)
+    last_day = today + timedelta(days=DAYS_AFTER)
+    demo_usernames = {demo.username for demo in DEMO_CLINICIANS}
+
+    # Each demo clinician's shifts in the window, with the sites they can inject in them.
+    shifts: dict[tuple[int, datetime, datetime], tuple[Shift, list[Site]]] = {}
+    for site in Site.objects.active().order_by("slug"):
+        for shift in working_shifts(
+            site=site, first_day=first_day, last_day=last_day, location_id=location.pk
+        ):
+            shifts.setdefault((shift.clinician.pk, shift.start, shift.end), (shift, []))[1].append(
+                site
+            )
+    clinician_ids = set(
+        Clinician.objects.filter(
+            user__username__in=demo_usernames, pk__in={key[0] for key in shifts}
+        ).values_list("pk", flat=True)
+    )
+    by_clinician_day: dict[tuple[int, date], list[tuple[Shift, list[Site]]]] = defaultdict(list)
+    for (clinician_pk, _, _), (shift, sites) in sorted(shifts.items(), key=lambda item: item[0]):
+        if clinician_pk in clinician_ids:
+            day = shift.start.astimezone(location.zone).date()
+            by_clinician_day[(clinician_pk, day)].append((shift, sites))
+    if not by_clinician_day:
+        return 0
+
+    longest_hold = max(
+        timedelta(minutes=site.duration_minutes + site.buffer_after_minutes)
+        for _, sites in shifts.values()
+        for site in sites
+    )
+    window_start = min(shift.start for shift, _ in shifts.values())
+    window_end = max(shift.end for shift, _ in shifts.values()) + longest_hold
+    busy = busy_times(clinician_ids, window_start, window_end)
+    patients = _demo_patient_rows()
+    visits: dict[int, list[datetime]] = defaultdict(list)
+    seeded_days: set[tuple[int, date]] = set()
+    for clinician_pk, patient_pk, start in Appointment.objects.filter(
+        patient__in=patients,
+        start__gte=window_start - REPEAT_VISIT_GAP,
+        start__lt=window_end + REPEAT_VISIT_GAP,
+    ).values_list("clinician_id", "patient_id", "start"):
+        visits[patient_pk].append(start)
+        seeded_days.add((clinician_pk, start.astimezone(location.zone).date()))
+
+    new: list[Appointment] = []
+    cursor: dict[int, datetime] = {}  # each clinician's time held by the demo so far
+    for (clinician_pk, day), day_shifts in sorted(by_clinician_day.items()):
+        if (clinician_pk, day) in seeded_days:
+            continue
+        rng = random.Random(f"{DEMO_SEED}/{clinician_pk}/{day.isoformat()}")  # noqa: S311
+        fill = rng.uniform(*FILL_PROBABILITY)
+        for shift, sites in day_shifts:
+            grids = {site.pk: set(grid_starts(shift, site)) for site in sites}
+            for start in sorted(set().union(*grids.values())):
+                if start < cursor.get(clinician_pk, start) or rng.random() >= fill:
+                    continue
+                site = rng.choice([site for site in sites if start in grids[site.pk]])
+                end = start + timedelta(minutes=site.duration_minutes)
+                blocked_until = end + timedelta(minutes=site.buffer_after_minutes)
+                if not busy.is_free(clinician_pk, start, blocked_until):
+                    continue
+                status, reason = _status(rng, start, end, now)
+                online = rng.random() < ONLINE_SHARE
+                baseline_pain = rng.choice((None, 4, 5, 5, 6, 6, 6, 7, 7, 7, 8, 8, 9))
+                note = rng.choice(RECEPTION_NOTES) if not online and rng.random() < 0.15 else ""
+                if status != AppointmentStatus.CANCELLED:
+                    cursor[clinician_pk] = blocked_until
+                new.append(
+                    Appointment(
+                        site=site,
+                        clinician=shift.clinician,
+                        location=shift.location,
+                        start=start,
+                        end=end,
+                        blocked_until=blocked_until,
+                        status=status,
+                        cancellation_reason=reason,
+                        source=AppointmentSource.ONLINE if online else AppointmentSource.RECEPTION,
+                        baseline_pain=baseline_pain,
+                        notes=note,
+                    )
+                )
+    _assign_patients(new, patients, visits, random.Random(f"{DEMO_SEED}/patients/{today}"))  # noqa: S311
+    Appointment.objects.bulk_create(new, batch_size=500)
+    return len(new)

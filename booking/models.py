@@ -437,3 +437,149 @@ class SafetyAnswers(models.Model):
         if not self.has_driver:
             flags.append("No driver home")
         return flags
+
+
+# --- The reception desk: waitlist, audit log, calendar feeds ------------------------------
+
+
+class TimeOfDay(models.TextChoices):
+    MORNING = "morning", "Morning (before 12:00)"
+    AFTERNOON = "afternoon", "Afternoon (12:00 to 17:00)"
+    EVENING = "evening", "Evening (after 17:00)"
+
+
+class WaitlistStatus(models.TextChoices):
+    WAITING = "waiting", "Waiting"
+    BOOKED = "booked", "Booked"
+    REMOVED = "removed", "Removed"
+
+
+class WaitlistEntry(models.Model):
+    """A patient waiting for an earlier or better time at a site."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="waitlist")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="waitlist")
+    clinician = models.ForeignKey(
+        Clinician, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    location = models.ForeignKey(
+        Location, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    preferred_weekdays = models.JSONField(
+        default=list, blank=True, help_text="Weekday numbers (0 = Monday); empty means any day."
+    )
+    preferred_times = models.JSONField(
+        default=list, blank=True, help_text="Times of day (TimeOfDay values); empty means any."
+    )
+    source = models.CharField(max_length=20, choices=AppointmentSource.choices)
+    status = models.CharField(
+        max_length=20, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING
+    )
+    notes = models.CharField(max_length=500, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created"]
+        verbose_name_plural = "waitlist entries"
+        indexes = [
+            models.Index(
+                fields=["site", "created"],
+                name="waitlist_waiting_by_site",
+                condition=Q(status="waiting"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient} waiting for {self.site}"
+
+
+class OfferState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    GONE = "gone", "Taken by someone else"
+    EXPIRED = "expired", "Expired"
+
+
+class WaitlistOffer(models.Model):
+    """A freed time offered to a waiting patient, held until `expires_at`.
+
+    Several patients may hold offers for the same time; accepting books through the
+    booking functions, so the exclusion constraint lets only the first one have it.
+    """
+
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="offers")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    clinician = models.ForeignKey(Clinician, on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    start = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    state = models.CharField(max_length=20, choices=OfferState.choices, default=OfferState.PENDING)
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entry", "start", "clinician"], name="waitlist_offer_once_per_time"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Offer of {self.start:%Y-%m-%d %H:%M} to {self.entry.patient} ({self.state})"
+
+
+class AuditEvent(models.Model):
+    """Who viewed or changed which patient's data, when and from where. Append-only:
+    the model refuses updates and deletes, and on PostgreSQL so does a trigger."""
+
+    class Action(models.TextChoices):
+        VIEW = "view", "Viewed"
+        CREATE = "create", "Created"
+        CHANGE = "change", "Changed"
+        DELETE = "delete", "Deleted"
+        EXPORT = "export", "Exported"
+        OVERRIDE = "override", "Overrode a rule"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    action = models.CharField(max_length=20, choices=Action.choices)
+    patient = models.ForeignKey(
+        Patient, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    object_type = models.CharField(max_length=50)
+    object_id = models.CharField(max_length=64, blank=True)
+    summary = models.CharField(max_length=500)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["patient", "at"]), models.Index(fields=["user", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.summary}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValueError("Audit events are append-only.")
+
+
+class CalendarFeed(models.Model):
+    """A clinician's private, read-only iCal feed. Revoking replaces the token."""
+
+    clinician = models.OneToOneField(
+        Clinician, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    token = models.CharField(max_length=64, unique=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.clinician}"

@@ -11,6 +11,7 @@ urlpatterns = [
     path("healthz", pages.healthz, name="healthz"),
     path("", include("booking.urls")),
     path("", include("followup.urls")),
+    path("desk/", include("booking.desk.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("booking.api.urls")),
