@@ -31,6 +31,7 @@ from booking.models import (
 )
 from booking.notifications import AppointmentEvent
 from booking.tasks import send_appointment_email_task
+from booking.waitlist import offer_freed_time_after_commit
 from followup.reminders import cancel_reminders, plan_reminders
 
 NO_OVERLAP_CONSTRAINT = "appointment_no_overlap_per_clinician"
@@ -382,6 +383,7 @@ def cancel_appointment(
     )
     cancel_reminders(appointment)
     email_patient_after_commit(appointment, AppointmentEvent.CANCELLED)
+    offer_freed_time_after_commit(appointment)
     return appointment
 
 

@@ -6,3 +6,26 @@ from booking.notifications import AppointmentEvent, send_appointment_email
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def send_appointment_email_task(appointment_id: int, event: str) -> bool:
     return send_appointment_email(appointment_id=appointment_id, event=AppointmentEvent(event))
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def offer_freed_time_task(appointment_id: int) -> int:
+    """Offer a cancelled appointment's time to matching waitlisted patients."""
+    from booking.waitlist import offer_freed_time
+
+    return len(offer_freed_time(appointment_id=appointment_id))
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def tell_offer_gone_task(offer_id: int) -> int:
+    """Tell a patient the time they were offered has gone to someone else."""
+    from booking.waitlist import tell_offer_gone
+
+    return tell_offer_gone(offer_id=offer_id)
+
+
+@shared_task
+def expire_waitlist_offers_task() -> int:
+    from booking.waitlist import expire_offers
+
+    return expire_offers()

@@ -37,6 +37,8 @@ ALLOWED_HOSTS = _list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else
 CSRF_TRUSTED_ORIGINS = _list("CSRF_TRUSTED_ORIGINS")
 
 CLINIC_NAME = _get("CLINIC_NAME", "Riverside Pain Clinic")
+WAITLIST_OFFERS_PER_SLOT = int(_get("WAITLIST_OFFERS_PER_SLOT", "3"))
+WAITLIST_HOLD_MINUTES = int(_get("WAITLIST_HOLD_MINUTES", "120"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -122,6 +124,10 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-due-messages": {
         "task": "followup.tasks.dispatch_due_messages_task",
         "schedule": float(_get("DISPATCH_INTERVAL_SECONDS", "60")),
+    },
+    "expire-waitlist-offers": {
+        "task": "booking.tasks.expire_waitlist_offers_task",
+        "schedule": 300.0,
     },
 }
 # Prefetch one task at a time with late acks, so a worker that dies loses at most the

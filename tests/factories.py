@@ -168,3 +168,15 @@ def episode_after_procedure(
     )
     assert procedure is not None
     return procedure.episode
+
+
+# --- The waitlist -------------------------------------------------------------------------
+
+
+class WaitlistEntryFactory(factory.django.DjangoModelFactory["WaitlistEntry"]):
+    class Meta:
+        model = "booking.WaitlistEntry"
+
+    patient = factory.SubFactory(PatientFactory, consent_email=True)
+    site = factory.LazyFunction(lambda: Site.objects.get(slug="lumbar"))
+    source = AppointmentSource.ONLINE

@@ -1,0 +1,298 @@
+"""Reception's schedule pages: clinicians' weekly hours, dated exceptions and blocks.
+
+Thin: each form is parsed here and the rules live in `booking.schedules`. Clinic admins and
+reception may edit; every change is written to the audit log.
+"""
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST, require_safe
+
+from booking import audit
+from booking.models import (
+    Appointment,
+    AuditEvent,
+    Block,
+    Clinician,
+    Location,
+    ScheduleException,
+    Weekday,
+    WorkingHours,
+)
+from booking.roles import CLINIC_ADMIN, RECEPTION
+from booking.schedules import (
+    BlockConflicts,
+    add_block,
+    add_schedule_exception,
+    add_working_hours,
+    remove_block,
+    remove_schedule_exception,
+    remove_working_hours,
+)
+from followup.views.staff import staff_only
+
+SCHEDULE_ROLES = (RECEPTION, CLINIC_ADMIN)
+TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class LocationForm(forms.Form):
+    location = forms.ModelChoiceField(queryset=Location.objects.none(), empty_label=None)
+
+    def __init__(self, *args: Any, clinician: Clinician, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["location"].queryset = clinician.locations.all()  # type: ignore[attr-defined]
+
+
+class HoursForm(LocationForm):
+    weekday = forms.TypedChoiceField(choices=Weekday.choices, coerce=int)
+    start_time = forms.TimeField(widget=TIME)
+    end_time = forms.TimeField(widget=TIME)
+
+
+class ExceptionForm(LocationForm):
+    date = forms.DateField(widget=DATE)
+    day_off = forms.BooleanField(required=False, label="Day off (no hours at this location)")
+    start_time = forms.TimeField(widget=TIME, required=False)
+    end_time = forms.TimeField(widget=TIME, required=False)
+    reason = forms.CharField(max_length=200, required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("day_off"):
+            data["start_time"] = data["end_time"] = None
+        elif not (data.get("start_time") and data.get("end_time")):
+            raise ValidationError("Give both a start and an end, or tick day off.")
+        return data
+
+
+class BlockForm(forms.Form):
+    start = forms.DateTimeField(widget=DATETIME)
+    end = forms.DateTimeField(widget=DATETIME)
+    kind = forms.ChoiceField(choices=Block.Kind.choices)
+    reason = forms.CharField(max_length=200)
+    confirm = forms.BooleanField(
+        required=False, label="Add the block anyway; I will move these appointments."
+    )
+
+    def __init__(self, *args: Any, zone: ZoneInfo, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.zone = zone
+
+    def _aware(self, value: datetime) -> datetime:
+        # The browser sends wall-clock time; read it in the clinician's zone, not the server's.
+        return value.replace(tzinfo=None).replace(tzinfo=self.zone)
+
+    def clean_start(self) -> datetime:
+        return self._aware(self.cleaned_data["start"])
+
+    def clean_end(self) -> datetime:
+        return self._aware(self.cleaned_data["end"])
+
+
+def clinician_zone(clinician: Clinician) -> ZoneInfo:
+    """The zone block times are typed in: the clinician's first location's, else the clinic's."""
+    location = clinician.locations.order_by("name").first()
+    return location.zone if location else ZoneInfo(settings.TIME_ZONE)
+
+
+def appointment_url(appointment: Appointment) -> str:
+    """The desk's appointment page (built by the calendar work), by name when it exists."""
+    try:
+        return reverse("desk:appointment", args=[appointment.public_id])
+    except NoReverseMatch:
+        return f"/desk/appointments/{appointment.public_id}/"
+
+
+@require_safe
+@staff_only(*SCHEDULE_ROLES)
+def clinician_list(request: HttpRequest) -> HttpResponse:
+    clinicians = Clinician.objects.prefetch_related("locations", "sites").order_by(
+        "-is_active", "display_name"
+    )
+    return render(request, "booking/desk/schedule_list.html", {"clinicians": clinicians})
+
+
+def _page(
+    request: HttpRequest,
+    clinician: Clinician,
+    *,
+    status: int = 200,
+    conflicts: list[Appointment] | None = None,
+    **forms_given: forms.Form,
+) -> HttpResponse:
+    zone = clinician_zone(clinician)
+    now = timezone.now()
+    context = {
+        "clinician": clinician,
+        "zone": zone,
+        "hours": WorkingHours.objects.filter(clinician=clinician).select_related("location"),
+        "exceptions": ScheduleException.objects.filter(
+            clinician=clinician, date__gte=now.astimezone(zone).date()
+        ).select_related("location"),
+        "blocks": [
+            (block, block.start.astimezone(zone), block.end.astimezone(zone))
+            for block in Block.objects.filter(clinician=clinician, end__gt=now)
+        ],
+        "hours_form": forms_given.get("hours_form") or HoursForm(clinician=clinician),
+        "exception_form": forms_given.get("exception_form") or ExceptionForm(clinician=clinician),
+        "block_form": forms_given.get("block_form") or BlockForm(zone=zone),
+        "conflicts": [
+            (appointment, appointment.local_start, appointment_url(appointment))
+            for appointment in conflicts or []
+        ],
+    }
+    return render(request, "booking/desk/schedule.html", context, status=status)
+
+
+def _clinician(clinician_id: int) -> Clinician:
+    return get_object_or_404(Clinician, pk=clinician_id)
+
+
+def _changed(request: HttpRequest, clinician: Clinician, summary: str, obj: object) -> None:
+    audit.record(
+        request, action=AuditEvent.Action.CHANGE, summary=f"{clinician}: {summary}", obj=obj
+    )
+    messages.success(request, summary)
+
+
+@require_safe
+@staff_only(*SCHEDULE_ROLES)
+def schedule(request: HttpRequest, clinician_id: int) -> HttpResponse:
+    return _page(request, _clinician(clinician_id))
+
+
+@require_POST
+@staff_only(*SCHEDULE_ROLES)
+def hours_add(request: HttpRequest, clinician_id: int) -> HttpResponse:
+    clinician = _clinician(clinician_id)
+    form = HoursForm(request.POST, clinician=clinician)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            hours = add_working_hours(
+                clinician=clinician,
+                location=data["location"],
+                weekday=data["weekday"],
+                start_time=data["start_time"],
+                end_time=data["end_time"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            _changed(request, clinician, f"Added hours {hours}", hours)
+            return redirect("desk:schedule", clinician.pk)
+    return _page(request, clinician, status=400, hours_form=form)
+
+
+@require_POST
+@staff_only(*SCHEDULE_ROLES)
+def hours_remove(request: HttpRequest, clinician_id: int, hours_id: int) -> HttpResponse:
+    clinician = _clinician(clinician_id)
+    hours = get_object_or_404(WorkingHours, pk=hours_id, clinician=clinician)
+    summary = f"Removed hours {hours}"
+    remove_working_hours(hours)
+    _changed(request, clinician, summary, clinician)
+    return redirect("desk:schedule", clinician.pk)
+
+
+@require_POST
+@staff_only(*SCHEDULE_ROLES)
+def exception_add(request: HttpRequest, clinician_id: int) -> HttpResponse:
+    clinician = _clinician(clinician_id)
+    form = ExceptionForm(request.POST, clinician=clinician)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            exception = add_schedule_exception(
+                clinician=clinician,
+                location=data["location"],
+                day=data["date"],
+                start_time=data["start_time"],
+                end_time=data["end_time"],
+                reason=data["reason"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            _changed(request, clinician, f"Added exception {exception}", exception)
+            return redirect("desk:schedule", clinician.pk)
+    return _page(request, clinician, status=400, exception_form=form)
+
+
+@require_POST
+@staff_only(*SCHEDULE_ROLES)
+def exception_remove(request: HttpRequest, clinician_id: int, exception_id: int) -> HttpResponse:
+    clinician = _clinician(clinician_id)
+    exception = get_object_or_404(ScheduleException, pk=exception_id, clinician=clinician)
+    summary = f"Removed exception {exception}"
+    remove_schedule_exception(exception)
+    _changed(request, clinician, summary, clinician)
+    return redirect("desk:schedule", clinician.pk)
+
+
+@require_POST
+@staff_only(*SCHEDULE_ROLES)
+def block_add(request: HttpRequest, clinician_id: int) -> HttpResponse:
+    clinician = _clinician(clinician_id)
+    form = BlockForm(request.POST, zone=clinician_zone(clinician))
+    conflicts: list[Appointment] = []
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            block = add_block(
+                clinician=clinician,
+                start=data["start"],
+                end=data["end"],
+                kind=data["kind"],
+                reason=data["reason"],
+                confirm=data["confirm"],
+            )
+        except BlockConflicts as error:
+            conflicts = error.appointments
+            form.add_error(
+                None,
+                f"This block overlaps {len(conflicts)} booked appointment(s). Tick the box to "
+                "add it anyway, then move them.",
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            summary = f"Added block {block.get_kind_display()} {block.reason}"
+            under = request.POST.get("confirm") and _count_under(block)
+            if under:
+                summary += f" over {under} booked appointment(s) to move"
+            _changed(request, clinician, summary, block)
+            return redirect("desk:schedule", clinician.pk)
+    return _page(request, clinician, status=400, block_form=form, conflicts=conflicts)
+
+
+def _count_under(block: Block) -> int:
+    return (
+        Appointment.objects.active()
+        .overlapping(block.start, block.end)
+        .filter(clinician=block.clinician_id)
+        .count()
+    )
+
+
+@require_POST
+@staff_only(*SCHEDULE_ROLES)
+def block_remove(request: HttpRequest, clinician_id: int, block_id: int) -> HttpResponse:
+    clinician = _clinician(clinician_id)
+    block = get_object_or_404(Block, pk=block_id, clinician=clinician)
+    summary = f"Removed block {block.get_kind_display()} {block.reason}"
+    remove_block(block)
+    _changed(request, clinician, summary, clinician)
+    return redirect("desk:schedule", clinician.pk)

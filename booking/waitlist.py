@@ -1,0 +1,375 @@
+"""The waitlist: patients waiting for a site, and offers of freed times.
+
+When an appointment is cancelled (any route goes through `cancel_appointment`), once the
+cancellation commits a task offers the freed time to the first matching waiting patients
+(`WAITLIST_OFFERS_PER_SLOT`, by the order they joined), each by email and/or SMS as they
+agreed, with a signed hold link valid for `WAITLIST_HOLD_MINUTES`. Accepting books through
+`book_appointment`, so the database's no-overlap rule lets exactly one of them have it; the
+others' offers become `gone` and they are told.
+
+Accepting books as reception would (source RECEPTION): the clinic itself offered the time,
+usually inside the site's online minimum notice (cancellations come late), and a patient
+holding a clinic's offer should not be refused by the online notice rule.
+"""
+
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from enum import StrEnum
+from functools import partial
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from booking.models import (
+    Appointment,
+    AppointmentSource,
+    Block,
+    Clinician,
+    Location,
+    OfferState,
+    Patient,
+    Site,
+    TimeOfDay,
+    WaitlistEntry,
+    WaitlistOffer,
+    WaitlistStatus,
+)
+from booking.notifications import absolute_url
+from booking.tasks import offer_freed_time_task, tell_offer_gone_task
+from followup.channels import OutboundMessage, SendError, sender_for
+
+logger = logging.getLogger(__name__)
+
+OFFER_SALT = "booking.waitlist.offer"
+BOOKING_KEY_NAMESPACE = uuid.UUID("6f1f6a52-3c1d-4a8e-9a39-5f3c0e0b7a11")
+
+
+def offers_per_slot() -> int:
+    return int(getattr(settings, "WAITLIST_OFFERS_PER_SLOT", 3))
+
+
+def hold_minutes() -> int:
+    return int(getattr(settings, "WAITLIST_HOLD_MINUTES", 120))
+
+
+def time_of_day(moment: datetime) -> TimeOfDay:
+    """Morning before 12:00, afternoon 12:00 to 17:00, evening after: wall clock of `moment`."""
+    if moment.hour < 12:
+        return TimeOfDay.MORNING
+    if moment.hour < 17:
+        return TimeOfDay.AFTERNOON
+    return TimeOfDay.EVENING
+
+
+# --- joining ---------------------------------------------------------------------------------
+
+
+def add_to_waitlist(
+    *,
+    patient: Patient,
+    site: Site,
+    source: AppointmentSource,
+    weekdays: Iterable[int] = (),
+    times: Iterable[str] = (),
+    clinician: Clinician | None = None,
+    location: Location | None = None,
+    notes: str = "",
+) -> WaitlistEntry:
+    """Put the patient on the site's waitlist; an existing waiting entry is updated instead."""
+    preferences = {
+        "preferred_weekdays": sorted({int(day) for day in weekdays}),
+        "preferred_times": [value for value in TimeOfDay.values if value in set(times)],
+        "clinician": clinician,
+        "location": location,
+        "notes": notes.strip(),
+        "source": source,
+    }
+    entry = WaitlistEntry.objects.filter(
+        patient=patient, site=site, status=WaitlistStatus.WAITING
+    ).first()
+    if entry is None:
+        return WaitlistEntry.objects.create(patient=patient, site=site, **preferences)
+    for name, value in preferences.items():
+        setattr(entry, name, value)
+    entry.save()
+    return entry
+
+
+def remove_from_waitlist(entry: WaitlistEntry) -> None:
+    entry.status = WaitlistStatus.REMOVED
+    entry.save(update_fields=["status"])
+
+
+# --- matching and offering ----------------------------------------------------------------
+
+
+def reachable(patient: Patient) -> list[tuple[str, str]]:
+    """The (channel, recipient) pairs the patient agreed to be contacted on."""
+    channels = []
+    if patient.consent_email and patient.email:
+        channels.append(("email", patient.email))
+    if patient.consent_sms and patient.phone:
+        channels.append(("sms", str(patient.phone.as_e164)))
+    return channels
+
+
+def entry_matches(entry: WaitlistEntry, appointment: Appointment) -> bool:
+    local = appointment.start.astimezone(appointment.location.zone)
+    return (
+        (not entry.preferred_weekdays or local.weekday() in entry.preferred_weekdays)
+        and (not entry.preferred_times or time_of_day(local) in entry.preferred_times)
+        and entry.clinician_id in (None, appointment.clinician_id)
+        and entry.location_id in (None, appointment.location_id)
+        and entry.patient_id != appointment.patient_id
+    )
+
+
+def matching_entries(appointment: Appointment, *, limit: int) -> list[WaitlistEntry]:
+    """The first `limit` waiting entries (oldest first) the freed time suits."""
+    waiting = (
+        WaitlistEntry.objects.filter(site=appointment.site_id, status=WaitlistStatus.WAITING)
+        .exclude(patient=appointment.patient_id)
+        .select_related("patient")
+        .order_by("created", "pk")
+    )
+    chosen: list[WaitlistEntry] = []
+    for entry in waiting.iterator(chunk_size=200):
+        if entry_matches(entry, appointment) and reachable(entry.patient):
+            chosen.append(entry)
+            if len(chosen) >= limit:
+                break
+    return chosen
+
+
+def _still_free(appointment: Appointment) -> bool:
+    held = (
+        Appointment.objects.active()
+        .overlapping(appointment.start, appointment.blocked_until)
+        .filter(clinician=appointment.clinician_id)
+        .exists()
+    )
+    blocked = Block.objects.filter(
+        clinician=appointment.clinician_id,
+        start__lt=appointment.blocked_until,
+        end__gt=appointment.start,
+    ).exists()
+    return not held and not blocked
+
+
+def offer_freed_time(*, appointment_id: int, now: datetime | None = None) -> list[WaitlistOffer]:
+    """Offer a cancelled appointment's time to the first matching waiting patients.
+
+    Idempotent: an entry is offered a time once (a unique constraint), so a retried task
+    sends nothing twice.
+    """
+    now = now or timezone.now()
+    appointment = Appointment.objects.select_related("site", "location", "clinician").get(
+        pk=appointment_id
+    )
+    if appointment.start <= now or not _still_free(appointment):
+        return []
+    expires_at = min(now + timedelta(minutes=hold_minutes()), appointment.start)
+    created: list[WaitlistOffer] = []
+    with transaction.atomic():
+        for entry in matching_entries(appointment, limit=offers_per_slot()):
+            offer, is_new = WaitlistOffer.objects.get_or_create(
+                entry=entry,
+                start=appointment.start,
+                clinician=appointment.clinician,
+                defaults={
+                    "site": appointment.site,
+                    "location": appointment.location,
+                    "expires_at": expires_at,
+                },
+            )
+            if is_new:
+                created.append(offer)
+    for offer in created:
+        notify(offer, OfferNotice.OFFER)
+    return created
+
+
+def offer_freed_time_after_commit(appointment: Appointment) -> None:
+    """Called inside `cancel_appointment`: queue the offers once the cancellation commits."""
+    transaction.on_commit(partial(offer_freed_time_task.delay, appointment.pk))
+
+
+# --- links and messages ---------------------------------------------------------------
+
+
+def offer_token(offer: WaitlistOffer) -> str:
+    return signing.dumps({"offer": offer.pk}, salt=OFFER_SALT)
+
+
+def offer_for_token(token: str) -> WaitlistOffer | None:
+    """The offer a hold link names, or None if tampered or unknown (expiry is the page's)."""
+    try:
+        payload = signing.loads(token, salt=OFFER_SALT)
+        pk = int(payload["offer"])
+    except (signing.BadSignature, TypeError, ValueError, KeyError):
+        return None
+    return (
+        WaitlistOffer.objects.select_related(
+            "entry__patient", "site", "clinician", "location", "appointment"
+        )
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def offer_url(offer: WaitlistOffer) -> str:
+    return absolute_url(reverse("booking:waitlist_offer", args=[offer_token(offer)]))
+
+
+class OfferNotice(StrEnum):
+    OFFER = "offer"
+    GONE = "gone"
+
+
+def offer_message_text(offer: WaitlistOffer, notice: OfferNotice) -> tuple[str, str]:
+    """(subject, body): first name, clinic name, date, time and link only."""
+    local = offer.start.astimezone(offer.location.zone)
+    first_name = offer.entry.patient.first_name
+    clinic = settings.CLINIC_NAME
+    when = f"{local:%A %d %B} at {local:%H:%M}"
+    if notice == OfferNotice.OFFER:
+        return (
+            f"A time has come free at {clinic}",
+            f"Hi {first_name}, a time has come free at {clinic}: {when}. "
+            f"It is held for you for a short while; to take it, open {offer_url(offer)}",
+        )
+    return (
+        f"The time at {clinic} has gone",
+        f"Hi {first_name}, sorry: the time at {clinic} on {when} has gone. "
+        "You stay on our waitlist.",
+    )
+
+
+def notify(offer: WaitlistOffer, notice: OfferNotice) -> int:
+    """Send the offer (or "it has gone") on each agreed channel; how many were sent."""
+    subject, body = offer_message_text(offer, notice)
+    sent = 0
+    for channel, recipient in reachable(offer.entry.patient):
+        message = OutboundMessage(
+            recipient=recipient,
+            body=body,
+            subject=subject,
+            idempotency_key=f"waitlist-{notice.value}-{offer.pk}-{channel}",
+        )
+        try:
+            sender_for(channel).send(message)
+            sent += 1
+        except SendError:
+            logger.warning("Waitlist %s for offer %s not sent by %s", notice, offer.pk, channel)
+    return sent
+
+
+# --- accepting ------------------------------------------------------------------------
+
+
+class OfferUnavailable(Exception):
+    """The offer can no longer be accepted; `state` says why (expired or gone)."""
+
+    def __init__(self, state: str) -> None:
+        super().__init__(state)
+        self.state = state
+
+
+def _set_state(offer: WaitlistOffer, old: str, new: str, **changes: object) -> bool:
+    """Move the offer from `old` to `new` unless someone else moved it first."""
+    moved = WaitlistOffer.objects.filter(pk=offer.pk, state=old).update(state=new, **changes)
+    if moved:
+        offer.state = new
+        for name, value in changes.items():
+            setattr(offer, name, value)
+    return bool(moved)
+
+
+def expire_if_due(offer: WaitlistOffer, now: datetime) -> None:
+    if offer.state == OfferState.PENDING and offer.expires_at <= now:
+        _set_state(offer, OfferState.PENDING, OfferState.EXPIRED)
+        offer.state = OfferState.EXPIRED
+
+
+def booking_key(offer: WaitlistOffer) -> uuid.UUID:
+    """One booking per offer: accepting twice finds the first booking."""
+    return uuid.uuid5(BOOKING_KEY_NAMESPACE, f"waitlist-offer-{offer.pk}")
+
+
+def accept_offer(offer: WaitlistOffer, *, now: datetime | None = None) -> Appointment:
+    """Book the offered time for the offer's patient, or raise OfferUnavailable.
+
+    No row lock is held while booking: the appointment's own guard (the exclusion
+    constraint on PostgreSQL, serial transactions on SQLite) decides who gets the time,
+    and the offers then change state by compare-and-set updates.
+    """
+    from booking.services import BookingError, PatientDetails, book_appointment
+
+    now = now or timezone.now()
+    offer.refresh_from_db()
+    if offer.state == OfferState.ACCEPTED and offer.appointment_id is not None:
+        return Appointment.objects.get(pk=offer.appointment_id)
+    expire_if_due(offer, now)
+    if offer.state != OfferState.PENDING:
+        raise OfferUnavailable(offer.state)
+    patient = offer.entry.patient
+    key = booking_key(offer)
+    try:
+        appointment = book_appointment(
+            site=offer.site,
+            start=offer.start,
+            clinician=offer.clinician,
+            location=offer.location,
+            patient=PatientDetails(
+                first_name=patient.first_name,
+                last_name=patient.last_name,
+                date_of_birth=patient.date_of_birth,
+                email=patient.email,
+                phone=str(patient.phone.as_e164) if patient.phone else "",
+            ),
+            source=AppointmentSource.RECEPTION,
+            consent_email=patient.consent_email,
+            consent_sms=patient.consent_sms,
+            notes="Booked from the waitlist.",
+            booking_key=key,
+            now=now,
+        )
+    except (BookingError, IntegrityError) as error:
+        existing = Appointment.objects.filter(booking_key=key).first()
+        if existing is None:
+            if isinstance(error, IntegrityError):
+                raise
+            _set_state(offer, OfferState.PENDING, OfferState.GONE)
+            raise OfferUnavailable(OfferState.GONE) from error
+        appointment = existing
+    with transaction.atomic():
+        _set_state(offer, OfferState.PENDING, OfferState.ACCEPTED, appointment=appointment)
+        WaitlistEntry.objects.filter(pk=offer.entry_id).update(status=WaitlistStatus.BOOKED)
+        others = WaitlistOffer.objects.filter(
+            clinician=offer.clinician_id, start=offer.start, state=OfferState.PENDING
+        ).exclude(pk=offer.pk)
+        for other in others.select_related("entry__patient", "location"):
+            if _set_state(other, OfferState.PENDING, OfferState.GONE):
+                transaction.on_commit(partial(_tell_gone, other.pk))
+    return appointment
+
+
+def _tell_gone(offer_id: int) -> None:
+    tell_offer_gone_task.delay(offer_id)
+
+
+def tell_offer_gone(*, offer_id: int) -> int:
+    offer = WaitlistOffer.objects.select_related("entry__patient", "location").get(pk=offer_id)
+    return notify(offer, OfferNotice.GONE)
+
+
+def expire_offers(*, now: datetime | None = None) -> int:
+    """Mark pending offers past their hold as expired (a periodic tidy-up; pages also check)."""
+    return WaitlistOffer.objects.filter(
+        state=OfferState.PENDING, expires_at__lte=now or timezone.now()
+    ).update(state=OfferState.EXPIRED)

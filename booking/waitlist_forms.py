@@ -1,0 +1,123 @@
+"""Forms of the waitlist: the patient's online form and reception's add form."""
+
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from phonenumber_field.formfields import PhoneNumberField
+
+from booking.models import Clinician, Location, Patient, Site, TimeOfDay, Weekday
+from booking.services import contact_problems, date_of_birth_problem
+
+
+class PreferencesForm(forms.Form):
+    weekdays = forms.TypedMultipleChoiceField(
+        label="Days that suit you",
+        choices=Weekday.choices,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Leave all unticked if any day suits.",
+    )
+    times = forms.MultipleChoiceField(
+        label="Times of day that suit you",
+        choices=TimeOfDay.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Leave all unticked if any time suits.",
+    )
+    clinician = forms.ModelChoiceField(
+        queryset=Clinician.objects.none(), required=False, empty_label="Any clinician"
+    )
+    location = forms.ModelChoiceField(
+        queryset=Location.objects.none(), required=False, empty_label="Any location"
+    )
+
+    def __init__(self, *args: Any, site: Site | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        clinicians = Clinician.objects.filter(is_active=True)
+        if site is not None:
+            clinicians = clinicians.filter(sites=site)
+        self.fields["clinician"].queryset = clinicians  # type: ignore[attr-defined]
+        self.fields["location"].queryset = Location.objects.all()  # type: ignore[attr-defined]
+
+
+class NewPatientMixin(forms.Form):
+    first_name = forms.CharField(max_length=100, required=False)
+    last_name = forms.CharField(max_length=100, required=False)
+    date_of_birth = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    email = forms.EmailField(required=False)
+    phone = PhoneNumberField(
+        label="Mobile phone", required=False, widget=forms.TextInput(attrs={"type": "tel"})
+    )
+    consent_email = forms.BooleanField(
+        label="Yes, email me when a time comes free.", required=False
+    )
+    consent_sms = forms.BooleanField(
+        label="Yes, text me when a time comes free. Message and data rates may apply; "
+        "reply STOP to stop.",
+        required=False,
+    )
+
+    def check_new_patient(self, data: dict[str, Any]) -> None:
+        for name in ("first_name", "last_name", "date_of_birth"):
+            if not data.get(name) and name not in self.errors:
+                self.add_error(name, "This field is required.")
+        born = data.get("date_of_birth")
+        if born:
+            problem = date_of_birth_problem(born, today=timezone.localdate())
+            if problem:
+                self.add_error("date_of_birth", problem)
+        problems = contact_problems(
+            email=data.get("email") or "",
+            phone=str(data.get("phone") or ""),
+            remind_by_email=bool(data.get("consent_email")),
+            remind_by_sms=bool(data.get("consent_sms")),
+        )
+        for field, message in problems.items():
+            field = {"reminders_email": "consent_email", "reminders_sms": "consent_sms"}.get(
+                field, field
+            )
+            if field not in self.errors:
+                self.add_error(field, message)
+
+
+class JoinWaitlistForm(NewPatientMixin, PreferencesForm):
+    """The patient's own form, from the booking flow when no time suits."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("first_name", "last_name", "date_of_birth"):
+            self.fields[name].required = True
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        self.check_new_patient(data)
+        if not (data.get("consent_email") or data.get("consent_sms")) and not self.errors:
+            self.add_error(
+                "consent_email", "Tick at least one way for us to tell you about a free time."
+            )
+        return data
+
+
+class DeskWaitlistForm(NewPatientMixin, PreferencesForm):
+    """Reception's form: an existing patient (found by search) or a new one."""
+
+    field_order = ["patient", "site"]
+
+    patient = forms.ModelChoiceField(
+        queryset=Patient.objects.all(),
+        required=False,
+        widget=forms.HiddenInput,
+    )
+    site = forms.ModelChoiceField(queryset=Site.objects.active())
+    notes = forms.CharField(max_length=500, required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("patient") is None:
+            self.check_new_patient(data)
+        return data
