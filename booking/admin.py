@@ -5,7 +5,9 @@ from django.http import HttpRequest
 
 from booking.models import (
     Appointment,
+    AuditEvent,
     Block,
+    CalendarFeed,
     Clinician,
     Location,
     Patient,
@@ -15,6 +17,7 @@ from booking.models import (
     WorkingHours,
     intervals_overlap,
 )
+from booking.roles import CLINIC_ADMIN, has_role
 
 
 class WorkingHoursFormSet(forms.BaseInlineFormSet):
@@ -149,4 +152,54 @@ class AppointmentAdmin(admin.ModelAdmin):
     inlines = [SafetyAnswersInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit log, read-only: events are written by the code, never by hand."""
+
+    list_display = ["at", "user", "action", "patient", "object_type", "object_id", "summary"]
+    list_filter = ["action", "object_type"]
+    search_fields = [
+        "summary",
+        "user__username",
+        "patient__last_name",
+        "patient__first_name",
+        "=patient__id",
+        "=object_id",
+        "ip_address",
+    ]
+    date_hierarchy = "at"
+    list_select_related = ["user", "patient"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # Clinic admins only (superusers too), whatever other permissions a group holds.
+        return has_role(request.user, CLINIC_ADMIN) and super().has_view_permission(request, obj)
+
+
+@admin.register(CalendarFeed)
+class CalendarFeedAdmin(admin.ModelAdmin):
+    """Clinicians' feeds. The token is a key, so it is never shown; a clinic admin can
+    revoke a feed (the clinician's desk page makes a new link)."""
+
+    list_display = ["clinician", "created"]
+    search_fields = ["clinician__display_name"]
+    fields = ["clinician", "created"]
+    readonly_fields = ["clinician", "created"]
+    list_select_related = ["clinician"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -241,6 +241,15 @@ class Patient(models.Model):
     phone = PhoneNumberField(blank=True, help_text="Mobile, E.164.")
     consent_email = models.BooleanField(default=False, help_text="Agreed to email reminders.")
     consent_sms = models.BooleanField(default=False, help_text="Agreed to SMS reminders.")
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Set when this duplicate record was merged into another; it is kept only "
+        "because the audit log refers to it.",
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -251,7 +260,11 @@ class Patient(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(email="") | ~Q(phone=""), name="patient_has_email_or_phone"
+                condition=~Q(email="") | ~Q(phone="") | Q(merged_into__isnull=False),
+                name="patient_has_email_or_phone",
+            ),
+            models.CheckConstraint(
+                condition=~Q(merged_into=F("pk")), name="patient_not_merged_into_itself"
             ),
         ]
 

@@ -123,7 +123,9 @@ def find_or_create_patient(
     latest word on reminders is the one that counts.
     """
     email = normalise_email(details.email)
-    candidates = Patient.objects.filter(date_of_birth=details.date_of_birth).order_by("created")
+    candidates = Patient.objects.filter(
+        date_of_birth=details.date_of_birth, merged_into__isnull=True
+    ).order_by("created")
     patient = None
     if email:
         patient = candidates.filter(email=email).first()

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("booking.urls")),
     path("", include("followup.urls")),
     path("desk/", include("booking.desk.urls")),
+    path("", include("booking.feeds_urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("booking.api.urls")),

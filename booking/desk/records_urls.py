@@ -1,3 +1,14 @@
-from django.urls import URLPattern
+"""The desk's home, patient records, the audit log and the calendar feed page."""
 
-urlpatterns: list[URLPattern] = []
+from django.urls import URLPattern, path
+
+from booking.views import feeds, records
+
+urlpatterns: list[URLPattern] = [
+    path("", records.home, name="home"),
+    path("patients/", records.patient_search, name="patients"),
+    path("patients/<int:patient_id>/", records.patient_record, name="patient"),
+    path("patients/<int:patient_id>/merge/", records.patient_merge, name="patient_merge"),
+    path("audit/", records.audit_log, name="audit"),
+    path("feed/", feeds.feed_page, name="feed"),
+]

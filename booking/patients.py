@@ -1,0 +1,178 @@
+"""Patient records for staff: who may see which patient, finding them, and merging two
+records of one person.
+
+Merging keeps every piece of history on the kept record. The audit log is append-only (the
+model refuses updates and deletes; on PostgreSQL a trigger does too), so audit rows keep
+pointing at the record they were written about. That is also why the duplicate row is not
+deleted: its audit rows' `patient` is SET_NULL on delete, an UPDATE the trigger refuses.
+Instead the duplicate is kept, emptied of every relation, and retired: `merged_into` names
+the kept record and its consents are cleared, so booking's matching (birth date plus email or
+phone, active records only) can never pick it again, and staff search leaves it out. An audit
+event on each record says what happened.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+
+from booking.models import Appointment, AuditEvent, Clinician, Patient
+from booking.roles import CLINIC_ADMIN, CLINICIAN, RECEPTION, has_role
+
+SEARCH_LIMIT = 50
+
+
+class MergeRefused(Exception):
+    """A merge that must not happen (or needs the user's explicit confirmation)."""
+
+    def __init__(self, message: str, *, needs_confirmation: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.needs_confirmation = needs_confirmation
+
+
+# --- who may see which patient -----------------------------------------------------------
+
+
+def is_merged(patient: Patient) -> bool:
+    return patient.merged_into_id is not None
+
+
+def merged_into(patient: Patient) -> Patient | None:
+    """The record a retired duplicate was merged into."""
+    return patient.merged_into
+
+
+def visible_patients(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Patient]:
+    """The patients a staff member may open: reception and clinic admins run the whole
+    clinic's desk; a clinician sees the patients booked with them or whom they treated."""
+    patients = Patient.objects.all()
+    if has_role(user, RECEPTION, CLINIC_ADMIN):
+        return patients
+    if has_role(user, CLINICIAN):
+        clinician: Clinician | None = getattr(user, "clinician", None)
+        if clinician is None:
+            return patients.none()
+        from followup.models import Episode
+
+        return patients.filter(
+            Exists(Appointment.objects.filter(patient=OuterRef("pk"), clinician=clinician))
+            | Exists(
+                Episode.objects.filter(patient=OuterRef("pk"), procedure__performed_by=clinician)
+            )
+        )
+    return patients.none()
+
+
+def can_edit_patients(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return has_role(user, RECEPTION, CLINIC_ADMIN)
+
+
+def can_read_comments(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Check-in free text is clinical: clinicians and clinic admins, not reception."""
+    return has_role(user, CLINICIAN, CLINIC_ADMIN)
+
+
+def search_patients(
+    patients: QuerySet[Patient], query: str, *, exclude: Patient | None = None
+) -> QuerySet[Patient]:
+    """By name (each word matches a first or last name), date of birth (YYYY-MM-DD),
+    phone (any part of the E.164 number, e.g. its last digits) or email. Retired
+    duplicates are left out."""
+    query = query.strip()
+    found = patients.filter(merged_into__isnull=True)
+    if exclude is not None:
+        found = found.exclude(pk=exclude.pk)
+    if not query:
+        return found.none()
+    try:
+        born = date.fromisoformat(query)
+    except ValueError:
+        born = None
+    if born is not None:
+        return found.filter(date_of_birth=born)[:SEARCH_LIMIT]
+    if "@" in query:
+        return found.filter(email__icontains=query)[:SEARCH_LIMIT]
+    digits = "".join(character for character in query if character.isdigit())
+    if digits and len(digits) >= 4 and not any(character.isalpha() for character in query):
+        return found.filter(phone__contains=digits)[:SEARCH_LIMIT]
+    for word in query.split():
+        found = found.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word))
+    return found[:SEARCH_LIMIT]
+
+
+# --- merging -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    keep: Patient
+    duplicate: Patient
+    moved: dict[str, int]  # "app_label.Model.field" -> rows moved
+    filled: list[str]  # the contact fields the kept record took from the duplicate
+
+
+def _patient_references() -> list[tuple[type[Model], str]]:
+    """Every (model, field name) pointing at Patient, except the append-only audit log.
+
+    Read from the model graph, so a foreign key added later is moved too."""
+    references = []
+    for relation in Patient._meta.related_objects:
+        model = relation.related_model
+        if not isinstance(model, type) or model is AuditEvent or relation.many_to_many:
+            continue
+        references.append((model, relation.field.name))
+    return references
+
+
+def merge_patients(
+    keep: Patient, duplicate: Patient, *, allow_different_birth_dates: bool = False
+) -> MergeResult:
+    """Move all of `duplicate`'s history to `keep`, fill `keep`'s missing contact details
+    from it, and retire `duplicate` (see the module's notes). One transaction."""
+    if keep.pk == duplicate.pk:
+        raise MergeRefused("A patient cannot be merged into itself.")
+    with transaction.atomic():
+        # Lock both rows (in id order) so two merges of the same records cannot interleave.
+        locked = {
+            patient.pk: patient
+            for patient in Patient.objects.select_for_update()
+            .filter(pk__in=[keep.pk, duplicate.pk])
+            .order_by("pk")
+        }
+        if len(locked) != 2:
+            raise MergeRefused("One of the records no longer exists.")
+        keep, duplicate = locked[keep.pk], locked[duplicate.pk]
+        if is_merged(duplicate) or is_merged(keep):
+            raise MergeRefused("One of the records was already merged into another.")
+        if keep.date_of_birth != duplicate.date_of_birth and not allow_different_birth_dates:
+            raise MergeRefused(
+                "The two records have different dates of birth "
+                f"({keep.date_of_birth:%Y-%m-%d} and {duplicate.date_of_birth:%Y-%m-%d}). "
+                "Confirm they are the same person to merge them.",
+                needs_confirmation=True,
+            )
+
+        moved: dict[str, int] = {}
+        for model, field in _patient_references():
+            count = model._base_manager.filter(**{field: duplicate}).update(**{field: keep})
+            moved[f"{model._meta.label}.{field}"] = count
+
+        filled = []
+        if not keep.email and duplicate.email:
+            keep.email = duplicate.email
+            keep.consent_email = duplicate.consent_email
+            filled.append("email")
+        if not keep.phone and duplicate.phone:
+            keep.phone = duplicate.phone
+            keep.consent_sms = duplicate.consent_sms
+            filled.append("phone")
+        if filled:
+            keep.save(update_fields=["email", "phone", "consent_email", "consent_sms"])
+
+        duplicate.merged_into = keep
+        duplicate.consent_email = duplicate.consent_sms = False
+        duplicate.save(update_fields=["merged_into", "consent_email", "consent_sms"])
+    return MergeResult(keep=keep, duplicate=duplicate, moved=moved, filled=filled)

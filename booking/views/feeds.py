@@ -1,0 +1,63 @@
+"""A clinician's calendar feed: the page that shows (and renews) its private URL, and the
+feed itself, which needs no login because its token is the key."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_safe
+
+from booking import feeds
+from booking.audit import record
+from booking.models import AuditEvent
+from booking.roles import STAFF_ROLES
+from booking.views.records import staff_only
+from followup.dashboard import clinician_of
+
+
+def _feed_url(token: str) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("calendar_feed", args=[token])
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@staff_only(*STAFF_ROLES)
+def feed_page(request: HttpRequest) -> HttpResponse:
+    clinician = clinician_of(request.user)
+    if clinician is None:
+        return render(request, "booking/desk/feed.html", {"clinician": None})
+    if request.method == "POST":
+        feed = feeds.revoke_and_renew(clinician)
+        record(
+            request,
+            action=AuditEvent.Action.CHANGE,
+            obj=feed,
+            summary=f"Revoked the calendar feed link of {clinician} and made a new one",
+        )
+        messages.success(request, "The old link no longer works. Subscribe with the new one.")
+        return redirect("desk:feed")
+    feed = feeds.feed_for(clinician)
+    return render(
+        request,
+        "booking/desk/feed.html",
+        {"clinician": clinician, "feed": feed, "feed_url": _feed_url(feed.token)},
+    )
+
+
+@require_safe
+def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    feed = feeds.feed_by_token(token)
+    if feed is None:
+        raise Http404
+    body = feeds.build_feed(feed.clinician)
+    record(
+        request,
+        action=AuditEvent.Action.VIEW,
+        obj=feed,
+        summary=f"Calendar feed of {feed.clinician} fetched",
+    )
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="appointments.ics"'
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
