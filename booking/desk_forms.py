@@ -1,0 +1,106 @@
+"""Forms of the reception calendar: parse and validate, no rules (those are in services)."""
+
+from datetime import date, datetime
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from phonenumber_field.formfields import PhoneNumberField
+
+from booking.models import Clinician, Location, Site
+from booking.services import PatientDetails, contact_problems, date_of_birth_problem
+
+
+class CalendarFilterForm(forms.Form):
+    date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    location = forms.ModelChoiceField(Location.objects.all(), required=False, empty_label=None)
+    clinician = forms.ModelChoiceField(
+        Clinician.objects.filter(is_active=True), required=False, empty_label="All clinicians"
+    )
+    site = forms.ModelChoiceField(Site.objects.active(), required=False, empty_label="All sites")
+    show_cancelled = forms.BooleanField(required=False, label="Show cancelled")
+
+
+class WeekFilterForm(forms.Form):
+    date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    clinician = forms.ModelChoiceField(Clinician.objects.filter(is_active=True), empty_label=None)
+    location = forms.ModelChoiceField(Location.objects.all(), required=False, empty_label=None)
+    site = forms.ModelChoiceField(Site.objects.active(), required=False, empty_label="All sites")
+    show_cancelled = forms.BooleanField(required=False, label="Show cancelled")
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(max_length=500, widget=forms.TextInput)
+
+
+class RescheduleForm(forms.Form):
+    start = forms.DateTimeField(input_formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"])
+
+    def clean_start(self) -> datetime:
+        start: datetime = self.cleaned_data["start"]
+        if timezone.is_naive(start):
+            raise forms.ValidationError("Choose one of the times offered.")
+        return start
+
+
+class DayForm(forms.Form):
+    date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class NewPatientForm(forms.Form):
+    first_name = forms.CharField(max_length=100)
+    last_name = forms.CharField(max_length=100)
+    date_of_birth = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    email = forms.EmailField(required=False)
+    phone = PhoneNumberField(required=False, region="US", label="Mobile phone")
+    consent_email = forms.BooleanField(required=False, label="Agrees to email reminders")
+    consent_sms = forms.BooleanField(required=False, label="Agrees to text reminders")
+
+    def clean_date_of_birth(self) -> date:
+        value: date = self.cleaned_data["date_of_birth"]
+        problem = date_of_birth_problem(value, today=timezone.localdate())
+        if problem:
+            raise forms.ValidationError(problem)
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        problems = contact_problems(
+            email=data.get("email") or "",
+            phone=str(data.get("phone") or ""),
+            remind_by_email=bool(data.get("consent_email")),
+            remind_by_sms=bool(data.get("consent_sms")),
+        )
+        for name, message in problems.items():
+            target = {"reminders_email": "consent_email", "reminders_sms": "consent_sms"}.get(
+                name, name
+            )
+            self.add_error(target, message)
+        return data
+
+    def details(self) -> PatientDetails:
+        data = self.cleaned_data
+        phone = data.get("phone")
+        return PatientDetails(
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            date_of_birth=data["date_of_birth"],
+            email=data.get("email") or "",
+            phone=phone.as_e164 if phone else "",
+        )
+
+
+class BookForm(forms.Form):
+    site = forms.ModelChoiceField(Site.objects.active(), empty_label=None)
+    override = forms.BooleanField(
+        required=False,
+        label="Book outside working hours (override, recorded in the audit log)",
+    )
+    notes = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class WalkInForm(forms.Form):
+    site = forms.ModelChoiceField(Site.objects.active(), empty_label=None)
+    location = forms.ModelChoiceField(Location.objects.all(), empty_label=None)
