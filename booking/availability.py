@@ -205,7 +205,13 @@ def grid_starts(shift: Shift, site: Site) -> Iterator[datetime]:
         start += step
 
 
-def busy_times(clinician_ids: Iterable[int], start: datetime, end: datetime) -> BusyTimes:
+def busy_times(
+    clinician_ids: Iterable[int],
+    start: datetime,
+    end: datetime,
+    *,
+    ignoring_appointment: int | None = None,
+) -> BusyTimes:
     """Held times of active appointments and blocks that meet [start, end). Two queries.
 
     Appointments are read by the (clinician, start) index from `start - LONG_HOLD` to
@@ -216,13 +222,17 @@ def busy_times(clinician_ids: Iterable[int], start: datetime, end: datetime) -> 
     the booking functions on SQLite), so only the last one to start before
     `start - LONG_HOLD` can reach `start`, and a correlated subquery picks it per clinician
     by the same index. Both halves are one UNION ALL query.
+
+    `ignoring_appointment` leaves one appointment out: the one being moved does not stand
+    in the way of its own new time.
     """
     ids = list(clinician_ids)
+    ignored = [] if ignoring_appointment is None else [ignoring_appointment]
     lookback = start - LONG_HOLD
     recent = _spans(
-        Appointment.objects.active().filter(
-            clinician_id__in=ids, start__gte=lookback, start__lt=end, blocked_until__gt=start
-        ),
+        Appointment.objects.active()
+        .filter(clinician_id__in=ids, start__gte=lookback, start__lt=end, blocked_until__gt=start)
+        .exclude(pk__in=ignored),
         "blocked_until",
     )
     last_before = (
@@ -248,7 +258,7 @@ def busy_times(clinician_ids: Iterable[int], start: datetime, end: datetime) -> 
             .annotate(appointment_pk=Subquery(last_before))
             .values("appointment_pk"),
             blocked_until__gt=start,
-        ),
+        ).exclude(pk__in=ignored),
         "blocked_until",
     )
     blocks = _spans(Block.objects.filter(clinician_id__in=ids, start__lt=end, end__gt=start), "end")
@@ -318,9 +328,11 @@ def free_slots(
     location_id: int | None = None,
     now: datetime | None = None,
     with_notice: bool = True,
+    ignoring_appointment: int | None = None,
 ) -> list[Slot]:
     """Bookable slots from `first_day` to `last_day` (inclusive, local dates), sorted by start
-    then clinician. `with_notice=False` is for reception, who may book inside the notice."""
+    then clinician. `with_notice=False` is for reception, who may book inside the notice;
+    `ignoring_appointment` is the appointment being moved (its own time counts as free)."""
     now = now or timezone.now()
     earliest, latest = bookable_window(site, now, with_notice=with_notice)
     shifts = working_shifts(
@@ -338,6 +350,7 @@ def free_slots(
         {shift.clinician.pk for shift in shifts},
         min(shift.start for shift in shifts),
         max(shift.end for shift in shifts) + held,
+        ignoring_appointment=ignoring_appointment,
     )
     step = timedelta(minutes=site.slot_step_minutes)
     zones: dict[int, ZoneInfo] = {}
@@ -378,6 +391,7 @@ def nearest_free_slots(
     location_id: int | None = None,
     now: datetime | None = None,
     with_notice: bool = True,
+    ignoring_appointment: int | None = None,
     limit: int = 5,
 ) -> list[Slot]:
     """Up to `limit` free slots closest in time to `around`, in time order."""
@@ -390,6 +404,7 @@ def nearest_free_slots(
         location_id=location_id,
         now=now,
         with_notice=with_notice,
+        ignoring_appointment=ignoring_appointment,
     )
     nearest = sorted(slots, key=lambda slot: abs(slot.start - around))[:limit]
     return sorted(nearest, key=lambda slot: (slot.start, slot.clinician_name))

@@ -228,6 +228,7 @@ def _claim(
             location_id=location.pk if location else None,
             now=now,
             with_notice=online,
+            ignoring_appointment=exclude_pk,
         ),
     )
 
