@@ -185,6 +185,9 @@ def seed_demo_clinic(*, now: datetime | None = None) -> dict[str, str]:
             for start, end in demo.hours
         )
     seed_demo_appointments(location, now=now)
+    from followup.demo import seed_demo_history  # followup builds on booking, not back
+
+    seed_demo_history(location=location, now=now or timezone.now())
     return dict(DEMO_PASSWORDS)
 
 

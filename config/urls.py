@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("followup.urls")),
     path("desk/", include("booking.desk.urls")),
     path("", include("booking.feeds_urls")),
+    path("fhir/", include("followup.views.exports")),  # FHIR R4: Patient/<id>/$everything
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("booking.api.urls")),

@@ -180,3 +180,32 @@ class WaitlistEntryFactory(factory.django.DjangoModelFactory["WaitlistEntry"]):
     patient = factory.SubFactory(PatientFactory, consent_email=True)
     site = factory.LazyFunction(lambda: Site.objects.get(slug="lumbar"))
     source = AppointmentSource.ONLINE
+
+
+def answer_check_in(
+    episode,
+    day: int,
+    pain: int,
+    *,
+    hours_after_due: float = 1,
+    send: bool = True,
+    **details,
+):
+    """Answer the episode's day-`day` check-in `hours_after_due` after it was due (past its
+    expiry makes it late), through `followup.checkins.record_answer`; with `send`, its
+    check-in messages are first marked sent, as the dispatcher would have."""
+    from followup.checkins import AnswerDetails, record_answer
+    from followup.models import AnswerRoute, Message, MessageKind, MessageState
+
+    check_in = episode.check_ins.get(day=day)
+    if send:
+        Message.objects.filter(check_in=check_in, kind=MessageKind.CHECK_IN).update(
+            state=MessageState.SENT, sent_at=check_in.due_at
+        )
+    answer, _ = record_answer(
+        check_in=check_in,
+        answer=AnswerDetails(pain=pain, **details),
+        route=AnswerRoute.WEB,
+        now=check_in.due_at + timedelta(hours=hours_after_due),
+    )
+    return answer

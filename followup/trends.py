@@ -1,0 +1,262 @@
+"""Per-episode figures for the patient trend view: plain functions, no HTTP.
+
+Definitions (written on the page too):
+- Change from baseline: pain minus the episode's baseline NRS, in points, and in percent of
+  the baseline. A baseline of 0 has no percent; a missing baseline has neither.
+- Percent reduction: (baseline - pain) / baseline x 100, on the same 0-10 NRS as the
+  baseline. It is what responder status and duration of relief use, not the patient's own
+  "% relief" answer (shown beside it for reference).
+- Responder at day 7, 30, 90 (IMMPACT): reduction >= 50 % substantial, >= 30 % moderate,
+  below 30 % not a responder; judged on the answer to that day's check-in.
+- Duration of relief: from the first answered check-in with a reduction >= 50 %, the day of
+  the first later answered check-in whose reduction fell below 50 %; when none has,
+  "still >= 50 % at day N" (N the last answered check-in's day). The time point of an
+  answer is its check-in's day, also when the answer came late.
+- Completion: answered / sent, where sent counts check-ins whose check-in message was sent.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Prefetch
+
+from booking.models import Patient
+from followup.models import (
+    CheckIn,
+    CheckInAnswer,
+    CheckInState,
+    Episode,
+    Message,
+    MessageKind,
+    MessageState,
+    SideEffect,
+)
+from followup.redflags import red_flags
+
+RESPONDER_DAYS = (7, 30, 90)
+MODERATE_PERCENT = 30
+SUBSTANTIAL_PERCENT = 50
+RELIEF_PERCENT = 50
+
+SUBSTANTIAL = "substantial responder (≥ 50 %)"
+MODERATE = "moderate responder (≥ 30 %)"
+NOT_RESPONDER = "not a responder (< 30 %)"
+NO_ANSWER = "no answer"
+BASELINE_ZERO = "no percent: baseline was 0"
+NO_BASELINE = "no baseline recorded"
+
+
+def percent_reduction(baseline: int | None, pain: int) -> float | None:
+    """(baseline - pain) / baseline x 100; None without a baseline or with a baseline of 0."""
+    if baseline is None or baseline == 0:
+        return None
+    return (baseline - pain) / baseline * 100
+
+
+def responder_label(baseline: int | None, pain: int | None) -> str:
+    if pain is None:
+        return NO_ANSWER
+    if baseline is None:
+        return NO_BASELINE
+    reduction = percent_reduction(baseline, pain)
+    if reduction is None:
+        return BASELINE_ZERO
+    if reduction >= SUBSTANTIAL_PERCENT:
+        return SUBSTANTIAL
+    if reduction >= MODERATE_PERCENT:
+        return MODERATE
+    return NOT_RESPONDER
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    day: int
+    answered_at: datetime
+    pain: int
+    relief_percent: int | None
+    pgic: int | None
+    pgic_label: str
+    side_effects: list[str]
+    route: str
+    late: bool
+    red_flags: list[str]
+    change_points: int | None
+    change_percent: float | None
+
+    @property
+    def reduction(self) -> float | None:
+        return None if self.change_percent is None else -self.change_percent
+
+
+@dataclass(frozen=True)
+class ResponderStatus:
+    day: int
+    label: str
+    reduction: float | None
+    n: int  # answers the status rests on: 1 or 0
+
+
+@dataclass(frozen=True)
+class ReliefDuration:
+    days: int | None  # day relief fell below 50 % again
+    still_at_day: int | None  # last day it was still >= 50 % (when it has not fallen)
+    text: str
+    n: int  # answers considered
+
+
+@dataclass
+class EpisodeFigures:
+    episode: Episode
+    label: str
+    baseline: int | None
+    rows: list[AnswerRow] = field(default_factory=list)
+    responders: list[ResponderStatus] = field(default_factory=list)
+    duration: ReliefDuration | None = None
+    answered: int = 0
+    sent: int = 0
+
+    @property
+    def completion_percent(self) -> float | None:
+        return None if not self.sent else self.answered / self.sent * 100
+
+
+def change_from_baseline(baseline: int | None, pain: int) -> tuple[int | None, float | None]:
+    """(points, percent): pain minus baseline, and that as a percent of the baseline."""
+    if baseline is None:
+        return None, None
+    points = pain - baseline
+    return points, (None if baseline == 0 else points / baseline * 100)
+
+
+def responders(baseline: int | None, pains_by_day: dict[int, int]) -> list[ResponderStatus]:
+    return [
+        ResponderStatus(
+            day=day,
+            label=responder_label(baseline, pains_by_day.get(day)),
+            reduction=(
+                percent_reduction(baseline, pains_by_day[day]) if day in pains_by_day else None
+            ),
+            n=1 if day in pains_by_day else 0,
+        )
+        for day in RESPONDER_DAYS
+    ]
+
+
+def relief_duration(baseline: int | None, answers: list[tuple[int, int]]) -> ReliefDuration:
+    """Duration of >= 50 % relief from (day, pain) answers, by NRS reduction from baseline."""
+    answers = sorted(answers)
+    n = len(answers)
+    if baseline is None:
+        return ReliefDuration(None, None, "Not computed: no baseline recorded.", n)
+    if baseline == 0:
+        return ReliefDuration(None, None, "Not computed: baseline was 0 (no percent).", n)
+    if not answers:
+        return ReliefDuration(None, None, "Not computed: no answers yet.", 0)
+    started = False
+    last_good: int | None = None
+    for day, pain in answers:
+        reduction = percent_reduction(baseline, pain)
+        assert reduction is not None
+        if reduction >= RELIEF_PERCENT:
+            started, last_good = True, day
+        elif started:
+            return ReliefDuration(day, None, f"{day} days (below 50 % again at day {day}).", n)
+    if not started:
+        return ReliefDuration(None, None, "No check-in reached 50 % relief.", n)
+    return ReliefDuration(None, last_good, f"Still ≥ 50 % at day {last_good}.", n)
+
+
+def episode_label(episode: Episode) -> str:
+    procedure = episode.procedure
+    injectates = " + ".join(item.get_injectate_display() for item in procedure.injectates.all())
+    started = episode.started_at.astimezone(procedure.appointment.location.zone)
+    return (
+        f"{started:%d %b %Y} · {episode.site.name} · "
+        f"{procedure.get_side_display()} · {injectates or 'no injectate recorded'}"
+    )
+
+
+def episode_figures(episode: Episode, *, sent_check_in_ids: set[int]) -> EpisodeFigures:
+    """The figures of one episode whose check-ins (with answers) and injectates are loaded."""
+    baseline = episode.baseline_pain
+    figures = EpisodeFigures(episode=episode, label=episode_label(episode), baseline=baseline)
+    effect_labels = dict(SideEffect.choices)
+    for check_in in episode.check_ins.all():
+        if check_in.pk in sent_check_in_ids:
+            figures.sent += 1
+            if check_in.state == CheckInState.ANSWERED:
+                figures.answered += 1
+        answer: CheckInAnswer | None = getattr(check_in, "answer", None)
+        if answer is None:
+            continue
+        points, percent = change_from_baseline(baseline, answer.pain)
+        figures.rows.append(
+            AnswerRow(
+                day=check_in.day,
+                answered_at=answer.answered_at,
+                pain=answer.pain,
+                relief_percent=answer.relief_percent,
+                pgic=answer.pgic,
+                pgic_label=answer.get_pgic_display() if answer.pgic else "",
+                side_effects=[effect_labels.get(e, e) for e in answer.side_effects],
+                route=answer.get_route_display(),
+                late=answer.late,
+                red_flags=red_flags(
+                    side_effects=answer.side_effects,
+                    pain=answer.pain,
+                    baseline=baseline,
+                    day=check_in.day,
+                    site_slug=episode.site.slug,
+                ),
+                change_points=points,
+                change_percent=percent,
+            )
+        )
+    figures.rows.sort(key=lambda row: row.day)
+    pains = {row.day: row.pain for row in figures.rows}
+    figures.responders = responders(baseline, pains)
+    figures.duration = relief_duration(baseline, list(pains.items()))
+    return figures
+
+
+def patient_episodes(patient: Patient) -> list[Episode]:
+    """The patient's episodes, oldest first, with what the figures read (4 queries)."""
+    return list(
+        Episode.objects.filter(patient=patient)
+        .select_related("site", "procedure__appointment__location")
+        .prefetch_related(
+            "procedure__injectates",
+            Prefetch(
+                "check_ins",
+                queryset=CheckIn.objects.select_related("answer").order_by("day"),
+            ),
+        )
+        .order_by("started_at")
+    )
+
+
+def sent_check_ins(episodes: list[Episode]) -> set[int]:
+    """Ids of the episodes' check-ins whose check-in message (any channel) was sent."""
+    return set(
+        Message.objects.filter(
+            check_in__episode__in=episodes,
+            kind=MessageKind.CHECK_IN,
+            state=MessageState.SENT,
+        ).values_list("check_in_id", flat=True)
+    )
+
+
+def patient_trends(patient: Patient) -> list[EpisodeFigures]:
+    episodes = patient_episodes(patient)
+    sent = sent_check_ins(episodes)
+    return [episode_figures(episode, sent_check_in_ids=sent) for episode in episodes]
+
+
+def episodes_by_site(figures: list[EpisodeFigures]) -> dict[int, list[EpisodeFigures]]:
+    by_site: dict[int, list[EpisodeFigures]] = defaultdict(list)
+    for item in figures:
+        by_site[item.episode.site_id].append(item)
+    return by_site

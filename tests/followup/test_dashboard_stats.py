@@ -1,0 +1,318 @@
+"""The clinic's outcome figures against hand-computed fixtures, the Wilson interval, the
+Kaplan-Meier median, the dashboard page and who may open it."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from booking.models import AuditEvent, Site
+from followup.dashboard_stats import (
+    OutcomeFilters,
+    kaplan_meier_median,
+    outcome_stats,
+    percentile_cont,
+    wilson_interval,
+)
+from followup.models import Alert, Episode
+from tests.factories import (
+    ClinicianFactory,
+    LocationFactory,
+    PatientFactory,
+    answer_check_in,
+    episode_after_procedure,
+)
+
+pytestmark = pytest.mark.django_db
+
+PERFORMED = datetime(2026, 12, 1, 15, tzinfo=UTC)
+NOW = datetime(2027, 7, 1, 15, tzinfo=UTC)  # after day 180 of every fixture episode
+URL = "/staff/outcomes/"
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+# --- pure functions ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("successes", "n", "lower", "upper"),
+    [
+        # Hand-computed: centre (p + z²/2n) / (1 + z²/n), half-width
+        # z·sqrt(p(1-p)/n + z²/4n²) / (1 + z²/n), z = 1.95996.
+        (0, 10, 0.0, 0.27753),  # upper = (z²/n) / (1 + z²/n) = 0.38415 / 1.38415
+        (5, 10, 0.23659, 0.76341),  # 0.5 ± 0.36460 / 1.38415
+        (10, 10, 0.72247, 1.0),
+        (1, 3, 0.06149, 0.79234),
+        (81, 263, 0.2553, 0.3662),  # Newcombe (1998), Stat Med 17:857, method 3
+    ],
+)
+def test_wilson_interval(successes, n, lower, upper):
+    low, high = wilson_interval(successes, n)
+    assert low == pytest.approx(lower, abs=1e-4)
+    assert high == pytest.approx(upper, abs=1e-4)
+
+
+def test_wilson_interval_without_observations_is_none():
+    assert wilson_interval(0, 0) is None
+    with pytest.raises(ValueError, match="between 0 and n"):
+        wilson_interval(4, 3)
+
+
+def test_percentile_cont_interpolates_like_postgresql():
+    assert percentile_cont([], 0.5) is None
+    assert percentile_cont([7], 0.25) == 7
+    assert percentile_cont([1, 2, 3, 4], 0.5) == 2.5
+    assert percentile_cont([1, 2, 3, 4], 0.25) == 1.75
+    assert percentile_cont([0, 3, 3, 4, 6], 0.5) == 3  # a tie at the median
+
+
+def test_kaplan_meier_median():
+    # Events at 7 and 30, one censored at 30: S(7) = 2/3, S(30) = 2/3 x 1/2 = 1/3.
+    survival = kaplan_meier_median([(7, True), (30, True), (30, False)])
+    assert (survival.n, survival.events, survival.censored, survival.median) == (3, 2, 1, 30)
+    # Censored early: S(14) = 1 x (1 - 1/2) after the censored 7 leaves 2 at risk.
+    assert kaplan_meier_median([(7, False), (14, True), (90, False)]).median == 14
+    # More than half still relieved at the end: not reached.
+    assert kaplan_meier_median([(7, True), (30, False), (90, False)]).median is None
+    assert kaplan_meier_median([]) == kaplan_meier_median([])
+    assert kaplan_meier_median([]).n == 0
+
+
+# --- the figures of a hand-computed clinic -----------------------------------------------
+
+
+def episode(pain_before, **kwargs):
+    kwargs.setdefault("patient", PatientFactory(consent_email=True))
+    return episode_after_procedure(performed_at=PERFORMED, pain_before=pain_before, **kwargs)
+
+
+@pytest.fixture
+def clinic(db):
+    """Five lumbar episodes (and a cervical one) with these answers:
+
+    | episode | baseline | day 7     | day 30                      | day 90             |
+    |---------|----------|-----------|-----------------------------|--------------------|
+    | e1      | 8        | 4 (-50 %) | 6 (-25 %) more, less        | 8 (0 %) more, less |
+    | e2      | 6        | 3 (-50 %) | 2 (-67 %) same, less        |                    |
+    | e3      | 0        | 0         | 1, medication more          |                    |
+    | e4      | 10       | 6 late    |                             |                    |
+    | e5      | none     | 3         |                             |                    |
+    """
+    e1 = episode(8)
+    e2 = episode(6)
+    e3 = episode(0)
+    e4 = episode(10)
+    e5 = episode(6, injectates=("saline",))
+    Episode.objects.filter(pk=e5.pk).update(baseline_pain=None)
+    e5.refresh_from_db()
+    answer_check_in(e1, 7, 4)
+    answer_check_in(e1, 30, 6, activity="more", medication="less")
+    answer_check_in(e1, 90, 8, activity="more", medication="less")
+    answer_check_in(e2, 7, 3)
+    answer_check_in(e2, 30, 2, activity="same", medication="less")
+    answer_check_in(e3, 7, 0)
+    answer_check_in(e3, 30, 1, medication="more")
+    late = answer_check_in(e4, 7, 6, hours_after_due=80)
+    assert late.late
+    answer_check_in(e5, 7, 3, send=False)
+    cervical = episode(9, site_slug="cervical-trigger-point")
+    answer_check_in(cervical, 7, 1, side_effects=["fever"])  # an open red flag
+    return {"e1": e1, "e2": e2, "e3": e3, "e4": e4, "e5": e5, "cervical": cervical}
+
+
+def lumbar() -> OutcomeFilters:
+    return OutcomeFilters(sites=(Site.objects.get(slug="lumbar"),))
+
+
+def test_time_points_median_iqr_and_percent_change(clinic):
+    stats = outcome_stats(lumbar())
+    points = {point.day: point for point in stats.time_points}
+    assert sorted(points) == [1, 3, 7, 14, 30, 42, 90, 180]
+    assert stats.episodes == 5
+    day7 = points[7]
+    # Pains 0, 3, 3, 4, 6 (the late answer counts): median 3 (a tie), IQR 3-4.
+    assert (day7.pain.n, day7.pain.q1, day7.pain.median, day7.pain.q3) == (5, 3, 3, 4)
+    # Baselines above 0 only: -50, -50, -40 (e3's baseline 0 and e5's none are left out).
+    assert day7.percent_change.n == 3
+    assert day7.percent_change.median == pytest.approx(-50)
+    assert day7.percent_change.q3 == pytest.approx(-45)
+    day30 = points[30]
+    assert (day30.pain.n, day30.pain.median) == (3, 2)
+    assert day30.percent_change.n == 2
+    assert day30.percent_change.median == pytest.approx((-25 + -200 / 3) / 2)
+    assert (points[90].pain.n, points[90].pain.median, points[90].percent_change.median) == (
+        1,
+        8,
+        0,
+    )
+    # No answers: no figure, n = 0.
+    assert points[180].pain.n == 0
+    assert points[180].pain.median is None
+    assert points[180].percent_change.n == 0
+
+
+def test_responders_with_wilson_intervals(clinic):
+    stats = outcome_stats(lumbar())
+    by_day = {row.day: row for row in stats.responders}
+    # Day 7, baseline > 0: e1 -50 %, e2 -50 %, e4 -40 %.
+    assert (by_day[7].moderate.successes, by_day[7].moderate.n) == (3, 3)
+    assert (by_day[7].substantial.successes, by_day[7].substantial.n) == (2, 3)
+    assert by_day[7].substantial.interval == pytest.approx(
+        tuple(100 * x for x in wilson_interval(2, 3))
+    )
+    # Day 30: e1 -25 %, e2 -67 %; e3 (baseline 0) is not counted.
+    assert (by_day[30].moderate.successes, by_day[30].moderate.n) == (1, 2)
+    assert (by_day[30].substantial.successes, by_day[30].substantial.n) == (1, 2)
+    assert (by_day[90].moderate.successes, by_day[90].moderate.n) == (0, 1)
+
+
+def test_duration_of_relief_censors_episodes_still_relieved(clinic):
+    relief = outcome_stats(lumbar()).relief
+    # e1 lost relief at day 30, e4 at day 7 (already < 50 %), e2 still relieved at its last
+    # answer (day 30): censored. e3 (baseline 0) and e5 (none) have no percent.
+    assert (relief.n, relief.events, relief.censored) == (3, 2, 1)
+    assert relief.median == 30
+
+
+def test_activity_medication_completion_and_alerts(clinic):
+    stats = outcome_stats(lumbar())
+    benefits = {row.day: row for row in stats.benefits}
+    assert (benefits[30].more_activity.successes, benefits[30].more_activity.n) == (1, 2)
+    assert (benefits[30].less_medication.successes, benefits[30].less_medication.n) == (2, 3)
+    assert (benefits[90].more_activity.successes, benefits[90].more_activity.n) == (1, 1)
+    completion = {point.day: point.completion for point in stats.time_points}
+    # Day 7: messages sent to e1-e4 (e5's was not sent, so its answer is not in the rate).
+    assert (completion[7].successes, completion[7].n) == (4, 4)
+    assert (completion[14].successes, completion[14].n) == (0, 0)
+    assert stats.open_alerts == 0
+    everything = outcome_stats(OutcomeFilters())
+    assert everything.open_alerts == Alert.objects.filter(acknowledged_at__isnull=True).count()
+    assert everything.open_alerts == 1
+    assert everything.episodes == 6
+
+
+def test_filters(clinic):
+    saline = outcome_stats(OutcomeFilters(injectate="saline"))
+    assert saline.episodes == 1
+    assert {p.day: p.pain.n for p in saline.time_points}[7] == 1
+    clinician = clinic["e1"].procedure.performed_by
+    assert outcome_stats(OutcomeFilters(clinician=clinician)).episodes == 1
+    location = clinic["e2"].procedure.appointment.location
+    assert outcome_stats(OutcomeFilters(location=location)).episodes == 1
+    assert outcome_stats(OutcomeFilters(date_from=date(2026, 12, 2))).episodes == 0
+    assert outcome_stats(OutcomeFilters(date_to=date(2026, 12, 1))).episodes == 6
+    cervical = outcome_stats(
+        OutcomeFilters(sites=(Site.objects.get(slug="cervical-trigger-point"),))
+    )
+    assert cervical.open_alerts == 1
+    assert [s.site.slug for s in cervical.per_site] == ["cervical-trigger-point"]
+
+
+def test_no_answers_is_no_data(db):
+    stats = outcome_stats(lumbar())
+    assert stats.episodes == 0
+    assert all(point.pain.n == 0 and point.pain.median is None for point in stats.time_points)
+    assert all(row.moderate.n == 0 and row.moderate.interval is None for row in stats.responders)
+    assert stats.relief.n == 0
+    assert stats.relief.median is None
+
+
+def test_a_constant_number_of_queries(clinic, django_assert_max_num_queries):
+    with CaptureQueriesContext(connection) as small:
+        outcome_stats(OutcomeFilters())
+    for pain in (2, 5, 7):
+        more = episode(8, clinician=ClinicianFactory(), location=LocationFactory())
+        answer_check_in(more, 7, pain)
+        answer_check_in(more, 30, pain)
+    with CaptureQueriesContext(connection) as large:
+        outcome_stats(OutcomeFilters())
+    assert len(large.captured_queries) == len(small.captured_queries)
+    with django_assert_max_num_queries(10):
+        outcome_stats(OutcomeFilters())
+
+
+# --- the page ----------------------------------------------------------------------------
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_anonymous_users_are_sent_to_log_in(db):
+    response = Client().get(URL)
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("who", ["receptionist", "patient_user"])
+def test_reception_and_non_staff_are_refused(request, who):
+    user = request.getfixturevalue(who)
+    assert client_for(user).get(URL).status_code == 403
+    assert client_for(user).get(URL + "export.csv").status_code == 403
+
+
+@pytest.mark.parametrize("who", ["clinician_user", "clinic_admin"])
+def test_clinicians_and_admins_see_the_dashboard_and_it_is_audited(request, who, clinic):
+    user = request.getfixturevalue(who)
+    response = client_for(user).get(URL, {"site": ["lumbar", "cervical-trigger-point"]})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Responders" in html
+    assert "Kaplan" in html
+    assert "censored" in html
+    assert html.count("<svg") == 2  # one chart per selected site
+    assert "Lumbar: median pain and interquartile range by day" in html
+    assert "no data" in html
+    event = AuditEvent.objects.get(user=user)
+    assert event.action == "view"
+    assert "lumbar" in event.summary
+
+
+def test_invalid_filters_show_form_errors(clinician_user):
+    client = client_for(clinician_user)
+    response = client.get(URL, {"date_from": "2027-01-10", "date_to": "2027-01-01"})
+    assert response.status_code == 400
+    assert "The end date is before the start date." in response.content.decode()
+    response = client.get(URL, {"site": "nowhere", "date_from": "yesterday", "clinician": "x"})
+    assert response.status_code == 400
+    assert "Please check the filters" in response.content.decode()
+    assert not AuditEvent.objects.exists()
+
+
+def test_an_episode_closed_by_a_new_procedure_is_censored_at_its_last_answer(db):
+    patient = PatientFactory(consent_email=True)
+    first = episode(8, patient=patient)
+    answer_check_in(first, 7, 2)  # -75 %: still relieved when the next injection came
+    episode_after_procedure(
+        patient=patient, performed_at=datetime(2026, 12, 21, 15, tzinfo=UTC), pain_before=7
+    )
+    first.refresh_from_db()
+    assert first.closed_at is not None
+    stats = outcome_stats(lumbar())
+    assert stats.episodes == 2
+    assert (stats.relief.n, stats.relief.events, stats.relief.censored) == (1, 0, 1)
+    assert stats.relief.median is None  # not reached
+    completion = {point.day: point.completion for point in stats.time_points}
+    assert (completion[7].successes, completion[7].n) == (1, 1)
+    assert completion[30].n == 0  # the closed episode's day-30 check-in was cancelled unsent
+
+
+def test_the_page_reads_a_constant_number_of_queries(clinician_user, clinic):
+    client = client_for(clinician_user)
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(URL).status_code == 200
+    more = episode(9, clinician=ClinicianFactory(), location=LocationFactory())
+    answer_check_in(more, 7, 4)
+    with CaptureQueriesContext(connection) as large:
+        assert client.get(URL).status_code == 200
+    assert len(large.captured_queries) == len(small.captured_queries)

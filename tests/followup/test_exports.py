@@ -1,0 +1,261 @@
+"""Exports: the answers as CSV (pseudonyms unless a clinic admin) and one patient's
+record as a FHIR R4 Bundle validated with fhir.resources' R4B models."""
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Group
+from django.test import Client
+from fhir.resources.R4B.bundle import Bundle
+
+from booking.models import AuditEvent
+from booking.roles import CLINICIAN
+from followup.exports import pseudonym, safe_cell
+from tests.factories import (
+    AppointmentFactory,
+    ClinicianFactory,
+    PatientFactory,
+    answer_check_in,
+    episode_after_procedure,
+)
+
+pytestmark = pytest.mark.django_db
+
+PERFORMED = datetime(2026, 12, 1, 15, tzinfo=UTC)
+NOW = datetime(2027, 7, 1, 15, tzinfo=UTC)
+CSV_URL = "/staff/outcomes/export.csv"
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def clinician(clinician_user):
+    return ClinicianFactory(user=clinician_user, display_name="Dr. Maya Patel")
+
+
+@pytest.fixture
+def patient(db):
+    return PatientFactory(first_name="Ana", last_name="Lopez", consent_email=True)
+
+
+@pytest.fixture
+def lumbar(clinician, patient):
+    episode = episode_after_procedure(
+        clinician=clinician, patient=patient, performed_at=PERFORMED, pain_before=7
+    )
+    answer_check_in(episode, 7, 3, relief_percent=60, pgic=2, side_effects=["soreness"])
+    answer_check_in(episode, 30, 5, activity="more", medication="less")
+    return episode
+
+
+@pytest.fixture
+def bursal(clinician, patient):
+    episode = episode_after_procedure(
+        site_slug="bursal",
+        clinician=clinician,
+        patient=patient,
+        performed_at=datetime(2027, 2, 1, 15, tzinfo=UTC),
+        injectates=("local_anaesthetic",),
+    )
+    answer_check_in(episode, 3, 4)
+    return episode
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def rows(response) -> list[dict[str, str]]:
+    text = b"".join(response.streaming_content).decode()
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+# --- CSV ---------------------------------------------------------------------------------
+
+
+def test_pseudonyms_are_stable_keyed_and_distinct(settings):
+    assert pseudonym(1) == pseudonym(1)
+    assert pseudonym(1) != pseudonym(2)
+    assert pseudonym(1).startswith("P-")
+    assert len(pseudonym(1)) == 12
+    before = pseudonym(1)
+    settings.SECRET_KEY = "another key"
+    assert pseudonym(1) != before
+
+
+def test_cells_that_look_like_formulas_are_defused():
+    assert safe_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert safe_cell("Ana") == "Ana"
+
+
+def test_clinicians_get_one_pseudonymous_row_per_answer(clinician_user, lumbar, bursal, patient):
+    response = client_for(clinician_user).get(CSV_URL)
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert "attachment" in response["Content-Disposition"]
+    table = rows(response)
+    assert list(table[0]) == [
+        "patient_pseudonym",
+        "site",
+        "side",
+        "injectates",
+        "procedure_date",
+        "check_in_day",
+        "days_since_procedure",
+        "answered_at",
+        "late",
+        "pain_nrs",
+        "baseline_nrs",
+        "relief_percent",
+        "pgic",
+        "side_effects",
+        "activity",
+        "medication",
+    ]
+    assert len(table) == 3
+    first = table[0]
+    assert first["patient_pseudonym"] == pseudonym(patient.pk)
+    assert first["site"] == "Lumbar"
+    assert first["injectates"] == "corticosteroid;local_anaesthetic"
+    assert first["check_in_day"] == "7"
+    assert first["days_since_procedure"] == "7"
+    assert (first["pain_nrs"], first["baseline_nrs"], first["relief_percent"], first["pgic"]) == (
+        "3",
+        "7",
+        "60",
+        "2",
+    )
+    assert first["side_effects"] == "soreness"
+    assert (table[1]["activity"], table[1]["medication"]) == ("more", "less")
+    assert table[2]["injectates"] == "local_anaesthetic"
+    text = json.dumps(table)
+    assert "Lopez" not in text
+    assert str(patient.pk) not in [row["patient_pseudonym"] for row in table]
+    event = AuditEvent.objects.get(user=clinician_user)
+    assert event.action == "export"
+    assert "pseudonymised" in event.summary
+
+
+def test_clinic_admins_see_names_and_ids(clinic_admin, lumbar, patient):
+    table = rows(client_for(clinic_admin).get(CSV_URL))
+    assert (table[0]["patient_id"], table[0]["patient_name"]) == (str(patient.pk), "Ana Lopez")
+    assert "patient_pseudonym" not in table[0]
+
+
+def test_the_csv_follows_the_filters(clinician_user, lumbar, bursal):
+    assert len(rows(client_for(clinician_user).get(CSV_URL, {"site": "bursal"}))) == 1
+    assert len(rows(client_for(clinician_user).get(CSV_URL, {"injectate": "saline"}))) == 0
+    bad = client_for(clinician_user).get(CSV_URL, {"date_from": "soon"})
+    assert bad.status_code == 400
+
+
+def test_csv_access(db, receptionist, patient_user):
+    assert Client().get(CSV_URL).status_code == 302
+    assert client_for(receptionist).get(CSV_URL).status_code == 403
+    assert client_for(patient_user).get(CSV_URL).status_code == 403
+
+
+# --- FHIR --------------------------------------------------------------------------------
+
+
+def fhir_url(patient) -> str:
+    return f"/fhir/Patient/{patient.pk}/$everything"
+
+
+def test_the_bundle_validates_and_holds_the_patients_record(clinician_user, lumbar, bursal):
+    patient = lumbar.patient
+    response = client_for(clinician_user).get(fhir_url(patient))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/fhir+json")
+    data = json.loads(response.content)
+    bundle = Bundle.model_validate(data)
+    assert bundle.type == "searchset"
+    resources = [entry["resource"] for entry in data["entry"]]
+    kinds = [r["resourceType"] for r in resources]
+    assert kinds.count("Patient") == 1
+    assert kinds.count("Practitioner") == 1
+    assert kinds.count("Location") == 2
+    assert kinds.count("Appointment") == 2
+    assert kinds.count("Procedure") == 2
+    assert kinds.count("QuestionnaireResponse") == 3
+    assert kinds.count("Observation") == 3
+    assert resources[0]["name"] == [{"family": "Lopez", "given": ["Ana"]}]
+
+    procedures = {r["id"]: r for r in resources if r["resourceType"] == "Procedure"}
+    lumbar_procedure = procedures[str(lumbar.procedure.pk)]
+    assert lumbar_procedure["bodySite"][0]["coding"] == [
+        {
+            "system": "http://snomed.info/sct",
+            "code": "122496007",
+            "display": "Lumbar spine structure",
+        }
+    ]
+    bursal_procedure = procedures[str(bursal.procedure.pk)]
+    assert "coding" not in bursal_procedure["bodySite"][0]
+    assert bursal_procedure["bodySite"][0]["text"].startswith("Bursal")
+
+    observations = [r for r in resources if r["resourceType"] == "Observation"]
+    responses = {r["id"] for r in resources if r["resourceType"] == "QuestionnaireResponse"}
+    for observation in observations:
+        assert observation["code"]["coding"][0]["system"] == "http://loinc.org"
+        assert observation["code"]["coding"][0]["code"] == "72514-3"
+        assert isinstance(observation["valueInteger"], int)
+        assert observation["effectiveDateTime"]
+        derived = observation["derivedFrom"][0]["reference"]
+        assert derived.startswith("QuestionnaireResponse/")
+        assert derived.split("/")[1] in responses
+    assert sorted(o["valueInteger"] for o in observations) == [3, 4, 5]
+
+    event = AuditEvent.objects.get(user=clinician_user)
+    assert (event.action, event.patient) == ("export", patient)
+
+
+@pytest.mark.parametrize(
+    ("slug", "code"),
+    [
+        ("cervical-trigger-point", "122494005"),
+        ("thoracic", "122495006"),
+        ("intra-articular", "39352004"),
+    ],
+)
+def test_body_sites_are_coded_with_snomed(clinic_admin, slug, code):
+    episode = episode_after_procedure(site_slug=slug, performed_at=PERFORMED)
+    data = client_for(clinic_admin).get(fhir_url(episode.patient)).json()
+    Bundle.model_validate(data)
+    procedure = next(
+        e["resource"] for e in data["entry"] if e["resource"]["resourceType"] == "Procedure"
+    )
+    assert procedure["bodySite"][0]["coding"][0]["code"] == code
+
+
+def test_fhir_access(db, receptionist, patient_user, clinic_admin, lumbar):
+    patient = lumbar.patient
+    url = fhir_url(patient)
+    anonymous = Client().get(url)
+    assert anonymous.status_code == 302
+    assert "/accounts/login/" in anonymous["Location"]
+    assert client_for(receptionist).get(url).status_code == 403
+    assert client_for(patient_user).get(url).status_code == 403
+    assert client_for(clinic_admin).get(url).status_code == 200
+    assert client_for(clinic_admin).get("/fhir/Patient/999999/$everything").status_code == 404
+
+
+def test_clinicians_export_only_their_patients(db, lumbar):
+    stranger = PatientFactory()
+    AppointmentFactory(patient=stranger)
+    other = ClinicianFactory(user__username="dr.other")
+    other.user.groups.add(Group.objects.get(name=CLINICIAN))
+    client = client_for(other.user)
+    assert client.get(fhir_url(lumbar.patient)).status_code == 404
+    assert not AuditEvent.objects.exists()
