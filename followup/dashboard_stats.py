@@ -45,7 +45,7 @@ from django.db.models import (
     QuerySet,
     Value,
 )
-from django.db.models.lookups import GreaterThan, LessThanOrEqual
+from django.db.models.lookups import LessThanOrEqual
 
 from booking.models import Clinician, Location, Site
 from followup.models import (
@@ -369,23 +369,40 @@ def outcome_stats(filters: OutcomeFilters) -> OutcomeStats:
         )
     }
 
+    # Relief "falls below 50 % again": only episodes that reached it count, and the end is
+    # the first answered check-in after that with less than 50 % reduction (the same rule
+    # as the patient's trend page, followup.trends.relief_duration).
     answered = Q(check_ins__answer__isnull=False)
-    relief_rows = (
-        episodes.filter(baseline_pain__gt=0)
+    relieved_episodes = {
+        pk: (relieved, last)
+        for pk, relieved, last in episodes.filter(baseline_pain__gt=0)
         .annotate(
-            lost=Min(
+            relieved=Min(
                 "check_ins__day",
                 filter=answered
-                & Q(GreaterThan(F("check_ins__answer__pain") * 2, F("baseline_pain"))),
+                & Q(LessThanOrEqual(F("check_ins__answer__pain") * 2, F("baseline_pain"))),
             ),
             last=Max("check_ins__day", filter=answered),
         )
-        .filter(last__isnull=False)
+        .filter(relieved__isnull=False)
         .order_by()
-        .values_list("lost", "last")
-    )
+        .values_list("pk", "relieved", "last")
+    }
+    # The days (of relieved episodes) with less than 50 % reduction; the first after the
+    # episode's first relieved day is where relief ended.
+    lost: dict[int, int] = {}
+    for episode_id, day in (
+        CheckIn.objects.filter(episode__in=list(relieved_episodes), answer__isnull=False)
+        .annotate(doubled=F("answer__pain") * 2)
+        .filter(doubled__gt=F("episode__baseline_pain"))
+        .order_by("episode_id", "day")
+        .values_list("episode_id", "day")
+    ):
+        if day > relieved_episodes[episode_id][0]:
+            lost.setdefault(episode_id, day)
     relief = kaplan_meier_median(
-        (lost, True) if lost is not None else (last, False) for lost, last in relief_rows
+        (lost[pk], True) if pk in lost else (last, False)
+        for pk, (_, last) in relieved_episodes.items()
     )
 
     open_alerts = Alert.objects.filter(

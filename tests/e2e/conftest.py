@@ -76,6 +76,7 @@ def phone(browser) -> Iterator:
 CATALOGUE_MIGRATIONS = [
     ("booking.migrations.0002_injection_sites", "create_sites"),
     ("followup.migrations.0002_default_reminder_plan_and_wording", "create_defaults"),
+    ("followup.migrations.0005_default_follow_up_plan_and_wording", "create_defaults"),
 ]
 
 
