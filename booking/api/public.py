@@ -102,10 +102,11 @@ class AvailabilityView(PublicAPIView):
             clinician_id=params["clinician"].pk if params.get("clinician") else None,
             location_id=params["location"].pk if params.get("location") else None,
         )
-        # to_representation, not .data: `.data` wraps the list in a ReturnList that refers
-        # back to its serializer, a cycle that leaves thousands of objects per response to
-        # the cyclic garbage collector (most of this endpoint's p95).
-        return Response({"slots": SlotSerializer(many=True).to_representation(slots)})
+        # Not `.data`: it wraps the list in a ReturnList that refers back to its serializer,
+        # a cycle that leaves thousands of objects per response to the cyclic garbage
+        # collector (most of this endpoint's p95).
+        slot = SlotSerializer()
+        return Response({"slots": [slot.to_representation(each) for each in slots]})
 
 
 class AppointmentsView(AppointmentListView):
