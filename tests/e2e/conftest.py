@@ -96,3 +96,45 @@ def catalogue(transactional_db) -> None:
 def screenshot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+# A failing journey keeps what each open page showed, for CI to keep as an artefact.
+FAILURES = ROOT / "test-artifacts" / "e2e-failures"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator:
+    """When a journey fails, save a screenshot and the HTML of every open page under
+    test-artifacts/e2e-failures/<test name>/ and name them in the failure's report."""
+    outcome = yield
+    report = outcome.get_result()
+    browser = getattr(item, "funcargs", {}).get("browser")
+    if report.when != "call" or not report.failed or browser is None:
+        return
+    folder = FAILURES / "".join(c if c.isalnum() or c in "-_." else "_" for c in item.name)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    pages = [page for context in browser.contexts for page in context.pages]
+    lines = [
+        line
+        for number, page in enumerate(pages, start=1)
+        for line in _save_page(page, folder / f"page-{number}")
+    ]
+    summary = "\n".join(lines or ["no open page"])
+    report.sections.append(("e2e failure artefacts", f"Saved under {folder}:\n{summary}"))
+
+
+def _save_page(page, stem: Path) -> list[str]:
+    """The page's HTML and screenshot next to `stem`; a line for each saved (or not)."""
+    lines = []
+    for suffix in (".html", ".png"):
+        path = stem.with_suffix(suffix)
+        try:
+            if suffix == ".html":
+                path.write_text(page.content(), encoding="utf-8")
+            else:
+                page.screenshot(path=str(path), full_page=True, timeout=10_000)
+            lines.append(f"{page.url}: {path}")
+        except Exception as error:  # a crashed page must not hide the test's own failure
+            lines.append(f"{page.url}: no {suffix} ({error})")
+    return lines
