@@ -133,6 +133,9 @@ CELERY_BEAT_SCHEDULE = {
 # Prefetch one task at a time with late acks, so a worker that dies loses at most the
 # message it was sending, and that one is redelivered.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery closes a worker's database connection after every task unless told to reuse it;
+# opening one per message was a quarter of each send (docs/performance.md).
+CELERY_DB_REUSE_MAX = int(_get("CELERY_DB_REUSE_MAX", "1000"))
 
 # --- Message outbox ---------------------------------------------------------------------
 DISPATCH_BATCH_SIZE = int(_get("DISPATCH_BATCH_SIZE", "500"))
