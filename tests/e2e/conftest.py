@@ -4,7 +4,9 @@ import importlib
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.apps import apps as django_apps
@@ -91,6 +93,16 @@ def catalogue(transactional_db) -> None:
     """
     for module, function in CATALOGUE_MIGRATIONS:
         getattr(importlib.import_module(module), function)(django_apps, None)
+
+
+def next_weekday_morning() -> datetime:
+    """09:30 at the clinic on the next weekday: the demo clinicians work, most of the day
+    is still ahead (a walk-in needs a free time left today), and the moment is in the
+    future, so the browser keeps the cookies the server dates from it."""
+    day = datetime.now(ZoneInfo("America/New_York")).date() + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(9, 30), tzinfo=ZoneInfo("America/New_York"))
 
 
 def screenshot(page, name: str) -> None:

@@ -3,7 +3,6 @@ no-show, and a cancellation whose freed time is offered to a waitlisted patient.
 
 import re
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -23,23 +22,11 @@ from booking.models import (
     Site,
     WaitlistOffer,
 )
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import next_weekday_morning, screenshot
 from tests.e2e.test_staff_pages import DESKTOP, log_in
 from tests.factories import AppointmentFactory, PatientFactory, WaitlistEntryFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-CLINIC_ZONE = ZoneInfo("America/New_York")
-
-
-def next_weekday_morning() -> datetime:
-    """09:30 at the clinic on the next weekday: the demo clinicians work, most of the day
-    is still ahead (a walk-in needs a free time left today), and the moment is in the
-    future, so the browser keeps the cookies the server dates from it."""
-    day = datetime.now(CLINIC_ZONE).date() + timedelta(days=1)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return datetime.combine(day, time(9, 30), tzinfo=CLINIC_ZONE)
 
 
 @pytest.fixture

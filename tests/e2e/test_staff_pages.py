@@ -1,11 +1,12 @@
 """Staff on a desktop: the reception desk's day view and a clinician's outcome pages."""
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 
 from booking.demo import DEMO_PASSWORDS, seed_demo_clinic
 from booking.models import Patient
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import next_weekday_morning, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,6 +29,14 @@ def log_in(page, live_server, username: str) -> None:
     page.wait_for_load_state()
 
 
+@pytest.fixture
+def weekday_morning():
+    """The demo clinicians work on weekdays: look at the desk on one, whenever CI runs."""
+    with time_machine.travel(next_weekday_morning(), tick=True):
+        yield
+
+
+@pytest.mark.usefixtures("weekday_morning")
 def test_reception_sees_today_and_the_day_view(catalogue, live_server, desktop):
     seed_demo_clinic()
     log_in(desktop, live_server, "reception")
