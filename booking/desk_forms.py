@@ -1,14 +1,15 @@
 """Forms of the reception calendar: parse and validate, no rules (those are in services)."""
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from django import forms
 from django.utils import timezone
 from phonenumber_field.formfields import PhoneNumberField
 
+from booking.forms import check_patient_details
 from booking.models import Clinician, Location, Site
-from booking.services import PatientDetails, contact_problems, date_of_birth_problem
+from booking.services import PatientDetails
 
 
 class CalendarFilterForm(forms.Form):
@@ -56,26 +57,9 @@ class NewPatientForm(forms.Form):
     consent_email = forms.BooleanField(required=False, label="Agrees to email reminders")
     consent_sms = forms.BooleanField(required=False, label="Agrees to text reminders")
 
-    def clean_date_of_birth(self) -> date:
-        value: date = self.cleaned_data["date_of_birth"]
-        problem = date_of_birth_problem(value, today=timezone.localdate())
-        if problem:
-            raise forms.ValidationError(problem)
-        return value
-
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        problems = contact_problems(
-            email=data.get("email") or "",
-            phone=str(data.get("phone") or ""),
-            remind_by_email=bool(data.get("consent_email")),
-            remind_by_sms=bool(data.get("consent_sms")),
-        )
-        for name, message in problems.items():
-            target = {"reminders_email": "consent_email", "reminders_sms": "consent_sms"}.get(
-                name, name
-            )
-            self.add_error(target, message)
+        check_patient_details(self, data, email_consent="consent_email", sms_consent="consent_sms")
         return data
 
     def details(self) -> PatientDetails:

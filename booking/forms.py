@@ -9,6 +9,30 @@ from phonenumber_field.formfields import PhoneNumberField
 from booking.models import Location, Pregnancy, SafetyAnswers, Site
 from booking.services import contact_problems, date_of_birth_problem
 
+
+def check_patient_details(
+    form: forms.Form, data: dict[str, Any], *, email_consent: str, sms_consent: str
+) -> None:
+    """Add to `form` the errors of the rules every patient form shares (birth date, a way
+    to reach the patient, a contact for each reminder channel agreed to). The rules live
+    in booking.services, with the API's; this maps them onto the form's fields."""
+    born = data.get("date_of_birth")
+    problem = born and date_of_birth_problem(born, today=timezone.localdate())
+    if problem and "date_of_birth" not in form.errors:
+        form.add_error("date_of_birth", problem)
+    problems = contact_problems(
+        email=data.get("email") or "",
+        phone=str(data.get("phone") or ""),
+        remind_by_email=bool(data.get(email_consent)),
+        remind_by_sms=bool(data.get(sms_consent)),
+    )
+    consent_fields = {"reminders_email": email_consent, "reminders_sms": sms_consent}
+    for rule_field, message in problems.items():
+        field = consent_fields.get(rule_field, rule_field)
+        if field not in form.errors:
+            form.add_error(field, message)
+
+
 PAIN_CHOICES = [("", "Prefer not to say")] + [(str(n), str(n)) for n in range(11)]
 YES_NO = [(True, "Yes"), (False, "No")]
 
@@ -49,24 +73,11 @@ class PatientDetailsForm(forms.Form):
         required=False,
     )
 
-    def clean_date_of_birth(self) -> Any:
-        value = self.cleaned_data["date_of_birth"]
-        problem = date_of_birth_problem(value, today=timezone.localdate())
-        if problem:
-            raise forms.ValidationError(problem)
-        return value
-
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        problems = contact_problems(
-            email=data.get("email") or "",
-            phone=str(data.get("phone") or ""),
-            remind_by_email=bool(data.get("reminders_email")),
-            remind_by_sms=bool(data.get("reminders_sms")),
+        check_patient_details(
+            self, data, email_consent="reminders_email", sms_consent="reminders_sms"
         )
-        for field, message in problems.items():
-            if field not in self.errors:
-                self.add_error(field, message)
         return data
 
 

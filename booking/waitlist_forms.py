@@ -3,11 +3,10 @@
 from typing import Any
 
 from django import forms
-from django.utils import timezone
 from phonenumber_field.formfields import PhoneNumberField
 
+from booking.forms import check_patient_details
 from booking.models import Clinician, Location, Patient, Site, TimeOfDay, Weekday
-from booking.services import contact_problems, date_of_birth_problem
 
 
 class PreferencesForm(forms.Form):
@@ -66,23 +65,7 @@ class NewPatientMixin(forms.Form):
         for name in ("first_name", "last_name", "date_of_birth"):
             if not data.get(name) and name not in self.errors:
                 self.add_error(name, "This field is required.")
-        born = data.get("date_of_birth")
-        if born:
-            problem = date_of_birth_problem(born, today=timezone.localdate())
-            if problem:
-                self.add_error("date_of_birth", problem)
-        problems = contact_problems(
-            email=data.get("email") or "",
-            phone=str(data.get("phone") or ""),
-            remind_by_email=bool(data.get("consent_email")),
-            remind_by_sms=bool(data.get("consent_sms")),
-        )
-        for field, message in problems.items():
-            field = {"reminders_email": "consent_email", "reminders_sms": "consent_sms"}.get(
-                field, field
-            )
-            if field not in self.errors:
-                self.add_error(field, message)
+        check_patient_details(self, data, email_consent="consent_email", sms_consent="consent_sms")
 
 
 class JoinWaitlistForm(NewPatientMixin, PreferencesForm):
