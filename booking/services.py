@@ -17,12 +17,18 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from booking.availability import Shift, Slot, bookable_window, nearest_free_slots, shifts_offering
+from booking.availability import (
+    Shift,
+    Slot,
+    bookable_window,
+    busy_times,
+    nearest_free_slots,
+    shifts_offering,
+)
 from booking.models import (
     Appointment,
     AppointmentSource,
     AppointmentStatus,
-    Block,
     Clinician,
     Location,
     Patient,
@@ -166,12 +172,14 @@ def check_bookable_time(site: Site, start: datetime, *, now: datetime, online: b
 
 
 def _is_held(shift: Shift, start: datetime, until: datetime, exclude_pk: int | None) -> bool:
-    appointments = Appointment.objects.active().overlapping(start, until)
-    appointments = appointments.filter(clinician=shift.clinician)
-    if exclude_pk is not None:  # the appointment being moved does not hold its new time
-        appointments = appointments.exclude(pk=exclude_pk)
-    blocks = Block.objects.filter(clinician=shift.clinician, start__lt=until, end__gt=start)
-    return appointments.exists() or blocks.exists()
+    """Whether an appointment (other than the one being moved) or a block holds the time.
+
+    The availability engine's reading of held times, so this check, like availability,
+    costs the same however long the clinician's history.
+    """
+    clinician_id = shift.clinician.pk
+    busy = busy_times([clinician_id], start, until, ignoring_appointment=exclude_pk)
+    return not busy.is_free(clinician_id, start, until)
 
 
 def _is_overlap_violation(error: IntegrityError) -> bool:
@@ -189,6 +197,7 @@ def _claim(
     now: datetime,
     write: Callable[[Shift], Appointment],
     prefer: Clinician | None = None,
+    outside_hours: bool = False,
 ) -> Appointment:
     """Write the appointment with the first clinician free at `start`, or raise.
 
@@ -203,11 +212,14 @@ def _claim(
         clinician_id=clinician.pk if clinician else None,
         location_id=location.pk if location else None,
     )
+    until = start + timedelta(minutes=site.duration_minutes + site.buffer_after_minutes)
+    if not shifts and outside_hours and clinician is not None and location is not None:
+        # Reception's explicit override: the named clinician and place, off their hours.
+        shifts = [Shift(clinician=clinician, location=location, start=start, end=until)]
     if not shifts:
         raise NotBookable(
             "That is not a time this consult can start. Please choose one of the times offered."
         )
-    until = start + timedelta(minutes=site.duration_minutes + site.buffer_after_minutes)
     if prefer is not None:  # stable sort: the preferred clinician first, the rest by name
         shifts.sort(key=lambda shift: shift.clinician != prefer)
     for shift in shifts:
@@ -247,13 +259,16 @@ def book_appointment(
     notes: str = "",
     safety_answers: dict[str, Any] | None = None,
     booking_key: uuid.UUID | None = None,
+    outside_hours: bool = False,
     now: datetime | None = None,
 ) -> Appointment:
     """Book `start` for `patient`, or raise NotBookable or SlotTaken (with alternatives).
 
     Without a clinician, the first clinician (by name) free at that time is chosen. Online
     bookings keep the site's minimum notice; reception may book inside it. The patient is
-    emailed a confirmation once the booking commits.
+    emailed a confirmation once the booking commits. `outside_hours` (reception's audited
+    override) books the given clinician and location at a time off their working hours;
+    the time must still be free, and the database constraint still guards it.
     """
 
     def write(shift: Shift) -> Appointment:
@@ -288,6 +303,7 @@ def book_appointment(
         online=source == AppointmentSource.ONLINE,
         now=now or timezone.now(),
         write=write,
+        outside_hours=outside_hours,
     )
 
 

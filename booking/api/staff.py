@@ -1,6 +1,7 @@
 """Staff endpoints: the day's appointments and the actions reception takes on them."""
 
 import logging
+from abc import ABC, abstractmethod
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Q, QuerySet
@@ -97,15 +98,16 @@ class AppointmentDetailView(APIView):
         return _staff_answer(request, get_object_or_404(_appointments(), public_id=public_id))
 
 
-class AppointmentActionView(APIView):
+class AppointmentActionView(ABC, APIView):
     """Base of the staff actions: find the appointment, act, answer with its new state."""
 
     permission_classes = [IsClinicStaff]
 
     request_serializer: type[serializers.Serializer] = serializers.Serializer
 
+    @abstractmethod
     def act(self, appointment: Appointment, data: dict) -> Appointment:
-        raise NotImplementedError
+        """Apply the action through a booking function; each subclass names one."""
 
     def post(self, request: Request, public_id: str) -> Response:
         appointment = get_object_or_404(_appointments(), public_id=public_id)

@@ -16,7 +16,6 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -49,31 +48,24 @@ from booking.models import (
     AppointmentSource,
     AppointmentStatus,
     AuditEvent,
-    Block,
     Clinician,
     Location,
     Patient,
     SafetyAnswers,
     Site,
 )
-from booking.notifications import AppointmentEvent
 from booking.roles import CLINIC_ADMIN, CLINICIAN, STAFF_ROLES, has_role
 from booking.services import (
-    NO_OVERLAP_CONSTRAINT,
     BookingError,
     NotBookable,
     PatientDetails,
     SlotTaken,
     book_appointment,
     cancel_appointment,
-    check_bookable_time,
-    email_patient_after_commit,
-    find_or_create_patient,
     mark_arrived,
     mark_no_show,
     reschedule_appointment,
 )
-from followup.reminders import plan_reminders
 
 View = Callable[..., HttpResponse]
 SEARCH_LIMIT = 20
@@ -512,61 +504,6 @@ def _parse_start(value: str) -> datetime | None:
     return start if start.tzinfo is not None else None
 
 
-def book_outside_hours(
-    *,
-    site: Site,
-    start: datetime,
-    clinician: Clinician,
-    location: Location,
-    details: PatientDetails,
-    consent_email: bool,
-    consent_sms: bool,
-    notes: str = "",
-    now: datetime | None = None,
-) -> Appointment:
-    """Reception's explicit override: book `start` although it is outside the clinician's
-    hours. The time must still be in the future and free; the write happens in a
-    transaction after the overlap check, and on PostgreSQL the exclusion constraint still
-    guards against a concurrent booking (turned into SlotTaken)."""
-    now = now or timezone.now()
-    check_bookable_time(site, start, now=now, online=False)
-    until = start + timedelta(minutes=site.duration_minutes + site.buffer_after_minutes)
-    taken = SlotTaken("Sorry, that time was just taken: nothing was booked.", alternatives=[])
-    try:
-        with transaction.atomic():
-            held = (
-                Appointment.objects.active()
-                .overlapping(start, until)
-                .filter(clinician=clinician)
-                .exists()
-                or Block.objects.filter(
-                    clinician=clinician, start__lt=until, end__gt=start
-                ).exists()
-            )
-            if held:
-                raise taken
-            appointment = Appointment.objects.create(
-                site=site,
-                clinician=clinician,
-                location=location,
-                patient=find_or_create_patient(
-                    details, consent_email=consent_email, consent_sms=consent_sms
-                ),
-                start=start,
-                end=start + timedelta(minutes=site.duration_minutes),
-                blocked_until=until,
-                source=AppointmentSource.RECEPTION,
-                notes=notes,
-            )
-            plan_reminders(appointment, now=now)
-            email_patient_after_commit(appointment, AppointmentEvent.BOOKED)
-            return appointment
-    except IntegrityError as error:
-        if NO_OVERLAP_CONSTRAINT in str(error):
-            raise taken from error
-        raise
-
-
 def _booked(request: HttpRequest, appointment: Appointment, how: str) -> HttpResponse:
     local = appointment.start.astimezone(appointment.location.zone)
     summary = (
@@ -631,7 +568,12 @@ def book(request: HttpRequest) -> HttpResponse:
                     messages.error(request, f"Nothing was booked: {error.message}")
                 else:
                     try:
-                        appointment = book_outside_hours(details=details, **arguments)
+                        appointment = book_appointment(
+                            patient=details,
+                            source=AppointmentSource.RECEPTION,
+                            outside_hours=True,
+                            **arguments,
+                        )
                     except BookingError as override_error:
                         messages.error(request, f"Nothing was booked: {override_error.message}")
                     else:
