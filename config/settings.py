@@ -189,6 +189,12 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(_get("AXES_COOLOFF_MINUTES", "30")))
 # Lock a username from one address, not the whole front desk behind one NAT address.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Reverse proxies in front of the app that append the client's address to X-Forwarded-For.
+# Login lockouts and API rate limits count the address the outermost trusted proxy saw
+# (the header's n-th entry from the right); with 0, REMOTE_ADDR alone, so the header
+# cannot be spoofed. django-axes and DRF read the client address the same way.
+TRUSTED_PROXY_COUNT = int(_get("TRUSTED_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "booking.api.throttling.client_address"
 
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -202,7 +208,7 @@ REST_FRAMEWORK = {
         "token": env.throttle_rate("TOKEN_RATE", _get("TOKEN_RATE", "10/min")),
         "public": env.throttle_rate("PUBLIC_API_RATE", _get("PUBLIC_API_RATE", "30/min")),
     },
-    "NUM_PROXIES": int(_get("NUM_PROXIES", "0")),
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 # Largest request body the API reads; a larger one is refused with 413.
 API_MAX_BODY_BYTES = 64 * 1024
