@@ -1,5 +1,6 @@
-"""Admin of the outbox: reminder and follow-up plans on each site, wording, the messages
-themselves; and, read-only, procedures, episodes, check-in answers and alerts.
+"""Admin of the outbox: reminder and follow-up plans and repeat-injection limits on each
+site, wording, the messages themselves; and, read-only, procedures, episodes, check-in
+answers and alerts.
 
 Messages are read-only here: they change through the outbox's functions. A failed one
 can be sent again (followup.operations.retry_failed), from the message list, from the
@@ -28,6 +29,7 @@ from followup.models import (
     Alert,
     CheckIn,
     CheckInAnswer,
+    EligibilityPolicy,
     Episode,
     FollowUpStep,
     InboundSms,
@@ -60,12 +62,29 @@ class FollowUpStepInline(admin.TabularInline):
     )
 
 
+class EligibilityPolicyForm(forms.ModelForm):
+    def has_changed(self) -> bool:
+        # A new site's limits are saved as shown (the defaults) even when left untouched.
+        return self.instance._state.adding or super().has_changed()
+
+
+class EligibilityPolicyInline(admin.StackedInline):
+    model = EligibilityPolicy
+    form = EligibilityPolicyForm
+    min_num = 1
+    extra = 0
+    can_delete = False
+    verbose_name_plural = (
+        "repeat-injection limits (the patient's trend page judges one more injection here by them)"
+    )
+
+
 admin.site.unregister(Site)
 
 
 @admin.register(Site)
 class SiteWithRemindersAdmin(SiteAdmin):
-    inlines = [*SiteAdmin.inlines, ReminderStepInline, FollowUpStepInline]
+    inlines = [*SiteAdmin.inlines, ReminderStepInline, FollowUpStepInline, EligibilityPolicyInline]
 
 
 VARIABLES_HELP = (

@@ -1,10 +1,10 @@
 """Repeat-injection eligibility at one site: plain functions, no HTTP.
 
-The rules (limits from settings REPEAT_*, read from the environment):
-1. At least REPEAT_MIN_WEEKS weeks since the last injection at the site.
-2. Fewer than REPEAT_MAX_PER_YEAR sessions at the site in the last 12 months (365 days),
+The rules (limits from the site's EligibilityPolicy, which clinic admins edit):
+1. At least min_weeks weeks since the last injection at the site.
+2. Fewer than max_per_year sessions at the site in the last 12 months (365 days),
    so that one more stays within the limit.
-3. The last injection gave >= REPEAT_RELIEF_PERCENT % relief lasting >= REPEAT_RELIEF_WEEKS
+3. The last injection gave >= relief_percent % relief lasting >= relief_weeks
    weeks, measured as the reduction of the 0-10 NRS from that episode's own baseline (the
    same scale), by answered check-ins: relief must reach the threshold and stay at or above
    it at every answered check-in up to one at or after the required number of days.
@@ -17,12 +17,13 @@ while rule 1 or 2 fails; otherwise "eligible".
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.conf import settings
 from django.utils import timezone
 
+from followup.models import EligibilityPolicy
 from followup.trends import EpisodeFigures, episodes_by_site, percent_reduction
 
 ELIGIBLE = "eligible"
@@ -33,19 +34,30 @@ YEAR = timedelta(days=365)
 
 @dataclass(frozen=True)
 class Rules:
-    min_weeks: int = 6
-    max_per_year: int = 3
-    relief_percent: int = 50
-    relief_weeks: int = 6
+    min_weeks: int
+    max_per_year: int
+    relief_percent: int
+    relief_weeks: int
 
     @classmethod
-    def from_settings(cls) -> Rules:
+    def of(cls, policy: EligibilityPolicy) -> Rules:
         return cls(
-            min_weeks=settings.REPEAT_MIN_WEEKS,
-            max_per_year=settings.REPEAT_MAX_PER_YEAR,
-            relief_percent=settings.REPEAT_RELIEF_PERCENT,
-            relief_weeks=settings.REPEAT_RELIEF_WEEKS,
+            min_weeks=policy.min_weeks,
+            max_per_year=policy.max_per_year,
+            relief_percent=policy.relief_percent,
+            relief_weeks=policy.relief_weeks,
         )
+
+
+def rules_by_site(site_ids: Iterable[int]) -> dict[int, Rules]:
+    """Each site's rules in one query; a site without a saved policy (one created outside
+    the admin) gets the policy model's defaults."""
+    ids = set(site_ids)
+    saved = {policy.site_id: policy for policy in EligibilityPolicy.objects.filter(site__in=ids)}
+    return {
+        site_id: Rules.of(saved.get(site_id) or EligibilityPolicy(site_id=site_id))
+        for site_id in ids
+    }
 
 
 @dataclass(frozen=True)
@@ -199,9 +211,8 @@ def _relief(session: Session, rules: Rules) -> tuple[bool, bool, list[Evidence],
     )
 
 
-def assess(*, sessions: list[Session], now: datetime, rules: Rules | None = None) -> Eligibility:
+def assess(*, sessions: list[Session], now: datetime, rules: Rules) -> Eligibility:
     """The verdict for one more injection at a site, from its past sessions there."""
-    rules = rules or Rules.from_settings()
     if not sessions:
         return Eligibility(
             verdict=NOT_SUPPORTED,
@@ -284,16 +295,16 @@ def sessions_from(figures: list[EpisodeFigures]) -> list[Session]:
     ]
 
 
-def eligibility_by_site(
-    figures: list[EpisodeFigures], *, now: datetime, rules: Rules | None = None
-) -> list[SiteEligibility]:
-    """One verdict per site the patient was injected at, in site-name order."""
+def eligibility_by_site(figures: list[EpisodeFigures], *, now: datetime) -> list[SiteEligibility]:
+    """One verdict per site the patient was injected at, by that site's rules, in site-name
+    order."""
     by_site = episodes_by_site(figures)
+    rules = rules_by_site(by_site)
     results = [
         SiteEligibility(
             site_name=items[0].episode.site.name,
-            result=assess(sessions=sessions_from(items), now=now, rules=rules),
+            result=assess(sessions=sessions_from(items), now=now, rules=rules[site_id]),
         )
-        for items in by_site.values()
+        for site_id, items in by_site.items()
     ]
     return sorted(results, key=lambda item: item.site_name)

@@ -7,6 +7,7 @@ and hands each to a send task. Rescheduling a visit is an UPDATE of due times.
 
 import uuid
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -296,6 +297,57 @@ class FollowUpStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.site}: day {self.day}"
+
+
+class EligibilityPolicy(models.Model):
+    """A site's limits for one more injection there (followup.eligibility), edited by clinic
+    admins on the site's page. Payers' rules differ by site, so each site has its own."""
+
+    site = models.OneToOneField(Site, on_delete=models.CASCADE, related_name="eligibility_policy")
+    min_weeks = models.PositiveSmallIntegerField(
+        default=6,
+        validators=[MinValueValidator(1)],
+        help_text="Weeks that must pass since the last injection at the site.",
+    )
+    max_per_year = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(1)],
+        verbose_name="max sessions in 12 months",
+        help_text="Most sessions at the site in any 12 months, the next one included.",
+    )
+    relief_percent = models.PositiveSmallIntegerField(
+        default=50,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        verbose_name="relief %",
+        help_text="Reduction of the NRS from baseline the last injection must have given.",
+    )
+    relief_weeks = models.PositiveSmallIntegerField(
+        default=6,
+        validators=[MinValueValidator(1)],
+        help_text="Weeks that relief must have lasted.",
+    )
+
+    class Meta:
+        verbose_name = "repeat-injection limits"
+        verbose_name_plural = "repeat-injection limits"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_weeks__gte=1), name="eligibility_policy_min_weeks_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_per_year__gte=1), name="eligibility_policy_max_per_year_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(relief_percent__gte=1, relief_percent__lte=100),
+                name="eligibility_policy_relief_percent_1_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(relief_weeks__gte=1), name="eligibility_policy_relief_weeks_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site}: repeat-injection limits"
 
 
 class Episode(models.Model):

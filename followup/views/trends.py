@@ -14,7 +14,7 @@ from booking.models import AuditEvent
 from booking.patients import visible_patients
 from booking.roles import CLINIC_ADMIN, CLINICIAN, has_role
 from followup.charts import DAY_TICKS, Series, line_chart
-from followup.eligibility import Rules, eligibility_by_site
+from followup.eligibility import eligibility_by_site
 from followup.trends import MODERATE_PERCENT, SUBSTANTIAL_PERCENT, EpisodeFigures
 from followup.trends import patient_trends as figures_of
 
@@ -75,7 +75,6 @@ def patient_trends(request: HttpRequest, patient_id: int) -> HttpResponse:
         "chart": trend_chart(figures) if figures else "",
         "latest_with_baseline": latest,
         "eligibility": eligibility_by_site(figures, now=now),
-        "rules": Rules.from_settings(),
         "moderate": MODERATE_PERCENT,
         "substantial": SUBSTANTIAL_PERCENT,
         "now": now,

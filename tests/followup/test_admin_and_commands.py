@@ -344,6 +344,8 @@ class TestReminderPlanAndWording:
                 # The follow-up plan sits on the same page; left as it is.
                 "follow_up_steps-TOTAL_FORMS": 0,
                 "follow_up_steps-INITIAL_FORMS": 0,
+                "eligibility_policy-TOTAL_FORMS": 0,
+                "eligibility_policy-INITIAL_FORMS": 0,
                 **rows,
             },
         )

@@ -3,7 +3,6 @@
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from django.test import override_settings
 
 from followup.eligibility import (
     ELIGIBLE,
@@ -118,10 +117,8 @@ def test_exactly_six_weeks_is_enough():
     assert result.verdict == ELIGIBLE
 
 
-@override_settings(REPEAT_MIN_WEEKS=12, REPEAT_MAX_PER_YEAR=4)
-def test_limits_come_from_settings():
-    rules = Rules.from_settings()
-    assert (rules.min_weeks, rules.max_per_year) == (12, 4)
-    result = assess(sessions=[session(10, 8, LASTING)], now=NOW)
+def test_limits_are_the_rules_given():
+    rules = Rules(min_weeks=12, max_per_year=4, relief_percent=50, relief_weeks=6)
+    result = assess(sessions=[session(10, 8, LASTING)], now=NOW, rules=rules)
     assert result.verdict == NOT_YET
     assert result.next_date == date(2026, 11, 20) + timedelta(weeks=2)
