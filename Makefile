@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test lint format lock clean
+.PHONY: run test lint format lock bench clean
 
 $(INSTALLED): requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+
+## bench: run every benchmark on the local PostgreSQL and Redis and rewrite docs/performance.md's figures
+bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+bench: export REDIS_URL ?= redis://127.0.0.1:6379/0
+bench: $(INSTALLED)
+	$(BIN)/python -m bench.run_all $(BENCH_ARGS)
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
