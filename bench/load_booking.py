@@ -34,6 +34,7 @@ release to the last answer. Progress goes to stderr; `--json` prints the figures
 import os
 
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings_test"
+os.environ["PUBLIC_API_RATE"] = "0"  # the in-process requests come from one address too
 
 import django
 
@@ -55,12 +56,18 @@ from contextlib import contextmanager  # noqa: E402
 from dataclasses import asdict, dataclass  # noqa: E402
 from datetime import timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
+from unittest import mock  # noqa: E402
 from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 
 import psycopg  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test.utils import setup_test_environment, teardown_test_environment  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import (  # noqa: E402
+    CaptureQueriesContext,
+    setup_test_environment,
+    teardown_test_environment,
+)
 from django.utils import timezone  # noqa: E402
 from psycopg import sql  # noqa: E402
 
@@ -76,6 +83,7 @@ from bench.availability import (  # noqa: E402
 from booking.availability import Slot, free_slots  # noqa: E402
 from booking.models import ACTIVE_STATUSES, Site  # noqa: E402
 from booking.services import NO_OVERLAP_CONSTRAINT  # noqa: E402
+from booking.tasks import send_appointment_email_task  # noqa: E402
 
 BOOKING_PATH = "/api/v1/appointments/"
 READY_PATH = "/api/v1/sites/"
@@ -363,6 +371,26 @@ def book_race(port: int, assigned: Sequence[Slot], access_log: Path) -> BookingF
     )
 
 
+def booking_queries(*, free: Slot, taken: Slot) -> dict[str, int]:
+    """SQL queries of a booking that succeeds and of one that finds its time taken, through
+    Django's test client in this process. The confirmation email is not queued: under
+    gunicorn that is a publish to the broker, not a query, and here it would run eagerly."""
+    counts: dict[str, int] = {}
+    client = Client()
+    with mock.patch.object(send_appointment_email_task, "delay"):
+        for expected, slot in (("201", free), ("409", taken)):
+            with CaptureQueriesContext(connection) as queries:
+                response = client.post(
+                    BOOKING_PATH,
+                    booking_body(10_000 + len(counts), slot),
+                    content_type="application/json",
+                )
+            if str(response.status_code) != expected:
+                raise BenchError(f"a booking to count queries got {response.status_code}")
+            counts[expected] = len(queries)
+    return counts
+
+
 # --- Bare INSERTs under the same constraint -------------------------------------------------
 
 
@@ -489,6 +517,7 @@ class Result:
     workers: int
     booking: BookingFigures
     bare_insert: InsertFigures
+    queries: dict[str, int]  # per booking request, by status
 
     @property
     def ratio(self) -> float:
@@ -532,6 +561,10 @@ class Result:
                 (f"p50 ms in the worker, {status}s", f"{ms:.0f}", "-")
                 for status, ms in booking.worker_ms.items()
             ),
+            *(
+                (f"queries per request, {status}s", count, 1)
+                for status, count in self.queries.items()
+            ),
             ("wall time s", *(f"{t.wall_seconds:.3f}" for t in (booking.timing, bare.timing))),
             (
                 "successes/s",
@@ -566,14 +599,16 @@ class Result:
 
 def run(clients: int, slot_count: int, workers: int, scratch: Path) -> Result:
     progress(f"seeding the clinic and picking {slot_count} slots")
-    slots = contested_slots(slot_count)
+    # One more than raced, free for counting a successful booking's queries.
+    *slots, spare = contested_slots(slot_count + 1)
     assigned = assign(slots, clients)
     with gunicorn(workers, scratch) as port:
         progress(f"gunicorn ready on port {port}; {clients} clients book")
         booking = book_race(port, assigned, scratch / ACCESS_LOG)
     progress(f"{clients} bare INSERTs through {workers} connections")
     bare = insert_race(assigned, workers)
-    return Result(describe_machine(), clients, slot_count, workers, booking, bare)
+    queries = booking_queries(free=spare, taken=slots[0])
+    return Result(describe_machine(), clients, slot_count, workers, booking, bare, queries)
 
 
 def progress(text: str) -> None:
