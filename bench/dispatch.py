@@ -343,14 +343,16 @@ class BatchFigures:
         return percentile(self.samples, 0.95)
 
 
-def explain_claim(select: str, now: datetime) -> str:
+def explain_claim(selects: Sequence[str], now: datetime) -> str:
     """PostgreSQL's plans of a claim, run (EXPLAIN ANALYZE) and rolled back: the dispatcher's
-    SELECT as it ran, then the equivalent of its UPDATE on the rows that SELECT finds."""
+    SELECTs as they ran, then the equivalent of its UPDATE on the rows those SELECTs find."""
+    plans, ids = [], []
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {select}")
-        plan = "\n".join(str(line[0]) for line in cursor.fetchall())
-        cursor.execute(select)
-        ids = [row[0] for row in cursor.fetchall()]
+        for select in selects:
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {select}")
+            plans.append("\n".join(str(line[0]) for line in cursor.fetchall()))
+            cursor.execute(select)
+            ids += [row[0] for row in cursor.fetchall()]
         update = sql.SQL(
             "EXPLAIN (ANALYZE, BUFFERS, WAL) UPDATE {} SET state = %s, claimed_at = %s "
             "WHERE id = ANY(%s)"
@@ -360,7 +362,7 @@ def explain_claim(select: str, now: datetime) -> str:
         transaction.set_rollback(True)
     # The id list makes the UPDATE's plan unreadable: cut it.
     lines = [re.sub(r"ANY \('\{[^}]*\}'", "ANY ('{...}'", line) for line in lines]
-    return plan + "\n\nUPDATE of the claimed rows:\n" + "\n".join(lines)
+    return "\n\n".join(plans) + "\n\nUPDATE of the claimed rows:\n" + "\n".join(lines)
 
 
 def time_claims(contacts: Sequence[Contact], batches: int, future: int) -> BatchFigures:
@@ -377,8 +379,8 @@ def time_claims(contacts: Sequence[Contact], batches: int, future: int) -> Batch
     now = timezone.now()
     with CaptureQueriesContext(connection) as queries:
         dispatch.claim_due_batch(now=now, limit=size)
-    [select] = [query["sql"] for query in queries.captured_queries if "FOR UPDATE" in query["sql"]]
-    plan = explain_claim(select, now)
+    selects = [query["sql"] for query in queries.captured_queries if "FOR UPDATE" in query["sql"]]
+    plan = explain_claim(selects, now)
     samples = []
     for _ in range(batches):
         started = time.perf_counter()
@@ -706,7 +708,7 @@ PROFILE_FOCUS = (
     ("django/db/backends/base/base.py", "connect", "    opening a database connection"),
     ("django/db/transaction.py", "__exit__", "    COMMIT (leaving atomic)"),
     ("followup/sending.py", "_over_sms_cap", "    the SMS cap query"),
-    ("followup/content.py", "render_message", "    render_message: template row, render, links"),
+    ("followup/content.py", "render_message", "    render_message: render, links"),
     ("followup/channels.py", "check_phone_number", "    checking the phone number"),
     ("followup/channels.py", "send", "    the channel's send (file backends)"),
     ("followup/sending.py", "_finish", "    the UPDATE to sent"),
@@ -947,8 +949,7 @@ def main() -> None:
         default="config.settings",
         metavar="MODULE",
         help="the worker's DJANGO_SETTINGS_MODULE (config.settings); to measure a proposed "
-        "change, a module that imports config.settings and changes it (for example "
-        "bench.worker_settings_db_reuse)",
+        "change, a module that imports config.settings and changes it",
     )
     options = Options(**vars(parser.parse_args()))
     # Each visit holds at most 100,000 rows of one role (see in_steps).

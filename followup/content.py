@@ -4,8 +4,12 @@ Only first name, clinic name, date, time and a link ever reach a template, so no
 message can carry the site, the injectate or a pain score, whatever an admin writes.
 """
 
+from functools import lru_cache
+
 from django.conf import settings
 from django.core import signing
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models.functions import JSONObject
 from django.template import Context, Template
 from django.urls import reverse
 
@@ -42,15 +46,42 @@ def message_context(message: Message) -> dict[str, str]:
     }
 
 
+def with_wording(messages: QuerySet[Message]) -> QuerySet[Message]:
+    """`messages` with their template's wording read in the same query, so a send makes no
+    query of its own for it and always uses the wording as saved last."""
+    template = MessageTemplate.objects.filter(kind=OuterRef("kind"), channel=OuterRef("channel"))
+    return messages.annotate(
+        wording=Subquery(
+            template.values(w=JSONObject(channel="channel", subject="subject", body="body"))
+        )
+    )
+
+
+def _wording(message: Message) -> tuple[str, str]:
+    """(subject, body) for the message's kind and channel: as with_wording() read them, unless
+    the message has changed channel since (an SMS over its cap going by email)."""
+    wording = getattr(message, "wording", None)
+    if wording is None or wording["channel"] != message.channel:
+        template = MessageTemplate.objects.get(kind=message.kind, channel=message.channel)
+        return template.subject, template.body
+    return wording["subject"], wording["body"]
+
+
+@lru_cache(maxsize=64)
+def _compiled(text: str) -> Template:
+    """Templates compiled once per process; keyed by their text, so an edit is a new entry."""
+    return Template(text)
+
+
 def _render(text: str, context: dict[str, str]) -> str:
-    return Template(text).render(Context(context, autoescape=False)).strip()
+    return _compiled(text).render(Context(context, autoescape=False)).strip()
 
 
 def render_message(message: Message) -> OutboundMessage:
     """The text to send for `message`, with the channel's opt-out wording."""
-    template = MessageTemplate.objects.get(kind=message.kind, channel=message.channel)
+    subject, template = _wording(message)
     context = message_context(message)
-    body = _render(template.body, context)
+    body = _render(template, context)
     key = str(message.idempotency_key)
     if message.channel == Channel.SMS:
         return OutboundMessage(
@@ -61,7 +92,7 @@ def render_message(message: Message) -> OutboundMessage:
     )
     return OutboundMessage(
         recipient=message.recipient,
-        subject=_render(template.subject, context),
+        subject=_render(subject, context),
         body=f"{body}\n\nTo stop these emails: {unsubscribe}",
         idempotency_key=key,
         headers={

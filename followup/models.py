@@ -34,9 +34,6 @@ class MessageState(models.TextChoices):
     SKIPPED = "skipped", "Skipped"
 
 
-PENDING_STATES = (MessageState.SCHEDULED, MessageState.SENDING)
-
-
 class ReminderStep(models.Model):
     """One reminder of a site's plan: how long before the visit, by which channel."""
 
@@ -89,8 +86,15 @@ class Message(models.Model):
 
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="messages")
     # Set for check-ins and their reminders: the time point the message asks about.
+    # No index of its own: message_one_per_check_in_kind_channel leads with it, and a
+    # claim or send rewrites every index entry of its row, so each index costs every send.
     check_in = models.ForeignKey(
-        "CheckIn", on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
+        "CheckIn",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="messages",
+        db_index=False,
     )
     kind = models.CharField(max_length=20, choices=MessageKind.choices)
     channel = models.CharField(max_length=10, choices=Channel.choices)
@@ -132,12 +136,18 @@ class Message(models.Model):
             ),
         ]
         indexes = [
-            # "What is due now" reads only pending rows, however many wait in the future
-            # or lie sent in the past.
+            # The claim reads only what it may claim, however many rows wait in the future
+            # or lie sent in the past: scheduled rows by due time, and `sending` rows by
+            # claim time (a stale claim is the first entry; rows in flight are never read).
             models.Index(
                 fields=["due_at"],
-                name="message_pending_due",
-                condition=Q(state__in=PENDING_STATES),
+                name="message_scheduled_due",
+                condition=Q(state=MessageState.SCHEDULED),
+            ),
+            models.Index(
+                fields=["claimed_at"],
+                name="message_sending_claimed",
+                condition=Q(state=MessageState.SENDING),
             ),
             # Failed rows for operators (list_stuck_messages, the admin filter): few, and
             # found without reading the history of sent ones.

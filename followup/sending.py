@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from booking.models import AppointmentStatus
@@ -23,8 +24,8 @@ from followup.channels import (
     masked,
     sender_for,
 )
-from followup.content import render_message
-from followup.models import Channel, CheckIn, CheckInState, Message, MessageState
+from followup.content import render_message, with_wording
+from followup.models import Channel, CheckInState, Message, MessageState
 from followup.reminders import out_of_quiet_hours
 
 logger = logging.getLogger(__name__)
@@ -47,14 +48,7 @@ def backoff(attempts: int) -> timedelta:
 def send_message(message_id: int, *, now: datetime | None = None) -> Outcome:
     now = now or timezone.now()
     with transaction.atomic():
-        message = (
-            # Lock the message and its patient (the SMS cap counts per patient), not the
-            # shared site and location rows every other send joins too.
-            Message.objects.select_for_update(of=("self", "appointment__patient"))
-            .select_related("appointment__patient", "appointment__location", "appointment__site")
-            .filter(pk=message_id)
-            .first()
-        )
+        message = _locked(message_id)
         if message is None or message.state != MessageState.SENDING:
             return Outcome.NOT_SENDING
         reason = _no_longer_wanted(message)
@@ -69,6 +63,18 @@ def send_message(message_id: int, *, now: datetime | None = None) -> Outcome:
         return _deliver(message, now)
 
 
+def _locked(message_id: int) -> Message | None:
+    """The message with everything its send reads, in one query: its visit, patient,
+    location, check-in and wording. It locks the message and its patient (the SMS cap
+    counts per patient), not the shared location rows every other send joins too."""
+    return (
+        with_wording(Message.objects.select_for_update(of=("self", "appointment__patient")))
+        .select_related("appointment__patient", "appointment__location", "check_in")
+        .filter(pk=message_id)
+        .first()
+    )
+
+
 def _deliver(message: Message, now: datetime) -> Outcome:
     message.attempts += 1
     try:
@@ -78,7 +84,8 @@ def _deliver(message: Message, now: datetime) -> Outcome:
         provider_id = sender_for(message.channel).send(outbound)
     except PermanentSendError as error:
         _finish(message, MessageState.FAILED, last_error=str(error))
-        logger.warning("message %s failed: %s", message.pk, error)
+        # The provider's words may quote the number: they stay in last_error, not the log.
+        logger.warning("message %s failed: %s", message.pk, type(error).__name__)
         return Outcome.FAILED
     except TransientSendError as error:
         if message.attempts >= settings.MESSAGE_MAX_ATTEMPTS:
@@ -107,18 +114,18 @@ def _deliver(message: Message, now: datetime) -> Outcome:
 
 def _useful_until(message: Message) -> datetime:
     """A reminder is useless once the visit starts; a check-in once it expires."""
-    if message.check_in_id is None:
+    if message.check_in is None:
         return message.appointment.start
-    return CheckIn.objects.values_list("expires_at", flat=True).get(pk=message.check_in_id)
+    return message.check_in.expires_at
 
 
 def _no_longer_wanted(message: Message) -> str:
     """Why a claimed message should not go out any more ('' if it should)."""
-    if message.check_in_id is None:
+    check_in = message.check_in
+    if check_in is None:
         if message.appointment.status != AppointmentStatus.BOOKED:
             return "The visit is no longer booked."
         return ""
-    check_in = CheckIn.objects.get(pk=message.check_in_id)
     if check_in.state != CheckInState.SCHEDULED:
         return f"The check-in is {check_in.get_state_display().lower()}."
     return ""
@@ -129,25 +136,28 @@ def _still_consented(message: Message) -> bool:
     return patient.consent_email if message.channel == Channel.EMAIL else patient.consent_sms
 
 
-def _sms_sent_to(message: Message, since: datetime) -> list[datetime]:
-    sent = Message.objects.filter(
-        appointment__patient=message.appointment.patient,
+def _sms_sent_since(message: Message, since: datetime) -> QuerySet[Message]:
+    return Message.objects.filter(
+        appointment__patient_id=message.appointment.patient_id,
         channel=Channel.SMS,
         state=MessageState.SENT,
         sent_at__gt=since,
-    ).order_by("sent_at")
-    return [moment for moment in sent.values_list("sent_at", flat=True) if moment is not None]
+    )
 
 
 def _over_sms_cap(message: Message, now: datetime) -> bool:
-    week = _sms_sent_to(message, now - timedelta(days=7))
-    day = [sent for sent in week if sent > now - timedelta(days=1)]
-    return len(day) >= settings.SMS_MAX_PER_DAY or len(week) >= settings.SMS_MAX_PER_WEEK
+    """One count of the patient's texts in the last day and week. It runs after the patient
+    row is locked, so it sees every text a concurrent send committed while this one waited."""
+    counts = _sms_sent_since(message, now - timedelta(days=7)).aggregate(
+        day=Count("pk", filter=Q(sent_at__gt=now - timedelta(days=1))), week=Count("pk")
+    )
+    return counts["day"] >= settings.SMS_MAX_PER_DAY or counts["week"] >= settings.SMS_MAX_PER_WEEK
 
 
 def _next_sms_allowed(message: Message, now: datetime) -> datetime:
-    week = _sms_sent_to(message, now - timedelta(days=7))
-    day = [sent for sent in week if sent > now - timedelta(days=1)]
+    sent = _sms_sent_since(message, now - timedelta(days=7)).order_by("sent_at")
+    week = [moment for moment in sent.values_list("sent_at", flat=True) if moment is not None]
+    day = [moment for moment in week if moment > now - timedelta(days=1)]
     candidates = [now]
     if len(day) >= settings.SMS_MAX_PER_DAY:
         candidates.append(day[-settings.SMS_MAX_PER_DAY] + timedelta(days=1))
