@@ -15,8 +15,8 @@ RUN pip install -r requirements.lock
 COPY . .
 
 # collectstatic needs settings but no services: a throwaway key and the embedded defaults.
-RUN DEBUG=false SECRET_KEY=collectstatic-only DATABASE_URL=sqlite:////tmp/build.sqlite3 \
-    python manage.py collectstatic --noinput \
+RUN DEBUG=false SECRET_KEY=collectstatic-only EMBEDDED_SERVICES=true \
+    DATABASE_URL=sqlite:////tmp/build.sqlite3 python manage.py collectstatic --noinput \
     && useradd --system --uid 10001 clinic \
     && mkdir -p /app/var && chown clinic /app/var
 

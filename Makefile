@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test lint format lock bench clean
+.PHONY: run test lint format lock bench clean audit
 
 $(INSTALLED): requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/bandit -c bandit.yaml -r config booking followup -q
+
+## audit: known vulnerabilities of the pinned dependencies (needs PyPI's advisory service;
+## --strict fails, instead of passing, when a package could not be checked)
+audit: $(INSTALLED)
+	timeout 300 $(BIN)/pip-audit --strict --no-deps --disable-pip --progress-spinner off -r requirements.lock
 
 ## bench: run every benchmark on the local PostgreSQL and Redis and rewrite docs/performance.md's figures
 bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres

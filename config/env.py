@@ -110,3 +110,21 @@ def throttle_rate(name: str, value: str) -> str | None:
             f"{name} must look like 30/min, or 0 for no limit (got {value!r})."
         )
     return rate
+
+
+def required(name: str, value: str, *, why: str = "when DEBUG is off") -> str:
+    """`value`, or ImproperlyConfigured naming the variable when it is empty."""
+    if not value.strip():
+        raise ImproperlyConfigured(f"{name} must be set {why}.")
+    return value
+
+
+def url_prefix(name: str, value: str) -> str:
+    """A path prefix such as `staff-admin/`: no leading slash, one trailing slash."""
+    prefix = value.strip()
+    if not prefix.endswith("/") or prefix.startswith("/") or "//" in prefix:
+        raise ImproperlyConfigured(
+            f"{name} must be a path such as admin/ (no leading slash, one trailing slash; "
+            f"got {value!r})."
+        )
+    return prefix

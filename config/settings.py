@@ -1,8 +1,9 @@
 """Settings, read from the environment (12-factor).
 
-With no environment at all the project runs on embedded defaults: SQLite and kombu's
-filesystem broker. `DATABASE_URL` and `REDIS_URL` switch to PostgreSQL and Redis.
-Every variable is listed in docs/operations.md.
+With DEBUG=true (as `make run` sets it) the project runs on embedded defaults: SQLite and
+kombu's filesystem broker; `DATABASE_URL` and `REDIS_URL` switch to PostgreSQL and Redis.
+With DEBUG off it is in production: secure defaults, and start-up fails, naming the
+variable, when a secret or a service is missing. Every variable is listed in the README.
 """
 
 import os
@@ -10,7 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from django.core.exceptions import ImproperlyConfigured
+from csp.constants import NONE, SELF
+from django_guid.integrations import CeleryIntegration
 
 from config import env
 
@@ -26,12 +28,20 @@ def _list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env.boolean("DEBUG", _get("DEBUG", "false"))
+# With DEBUG off the secrets and services must come from the environment; this lets the
+# test suite (and a one-machine trial) run on SQLite and the filesystem broker anyway.
+EMBEDDED_SERVICES = env.boolean("EMBEDDED_SERVICES", _get("EMBEDDED_SERVICES", "false"))
 
-SECRET_KEY = _get("SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "django-insecure-local-development-only"  # noqa: S105 - DEBUG only
+
+def _production_value(name: str) -> str:
+    """A variable that production must set: required when DEBUG is off."""
+    return _get(name) if DEBUG else env.required(name, _get(name))
+
+
+SECRET_KEY = _production_value("SECRET_KEY") or "django-insecure-local-development-only"
+# Older keys that still verify signatures (links in emails, sessions) while a new key
+# takes over; see docs/operations.md, "Rotating the signing key".
+SECRET_KEY_FALLBACKS = _list("SECRET_KEY_FALLBACKS")
 
 ALLOWED_HOSTS = _list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = _list("CSRF_TRUSTED_ORIGINS")
@@ -55,12 +65,17 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "phonenumber_field",
     "axes",
+    "csp",
+    "django_guid",
     "booking",
     "followup",
 ]
 
 MIDDLEWARE = [
+    # First, so every log line of the request carries its id.
+    "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "booking.middleware.api_body_size_limit",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -93,14 +108,17 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------
-DATABASE_URL = _get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")
+DATABASE_URL = (
+    _get("DATABASE_URL") if EMBEDDED_SERVICES else _production_value("DATABASE_URL")
+) or f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"
 DATABASES = {"default": env.database_config(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     (BASE_DIR / "var").mkdir(exist_ok=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker and cache ----------------------------------------------
-REDIS_URL = env.redis_url(_get("REDIS_URL")) if _get("REDIS_URL") else ""
+_redis_url = _get("REDIS_URL") if EMBEDDED_SERVICES else _production_value("REDIS_URL")
+REDIS_URL = env.redis_url(_redis_url) if _redis_url else ""
 
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
@@ -154,9 +172,11 @@ CHECK_IN_EXPIRES_AFTER_HOURS = int(_get("CHECK_IN_EXPIRES_AFTER_HOURS", "72"))
 CHECK_IN_LATE_GRACE_HOURS = int(_get("CHECK_IN_LATE_GRACE_HOURS", "72"))
 CHECK_IN_EDIT_WINDOW_HOURS = int(_get("CHECK_IN_EDIT_WINDOW_HOURS", "24"))
 CLINIC_ALERT_EMAIL = _get("CLINIC_ALERT_EMAIL", "alerts@localhost")
-TWILIO_ACCOUNT_SID = _get("TWILIO_ACCOUNT_SID")
-TWILIO_AUTH_TOKEN = _get("TWILIO_AUTH_TOKEN")
-TWILIO_FROM_NUMBER = _get("TWILIO_FROM_NUMBER")
+_twilio_chosen = SMS_BACKEND == "followup.channels.TwilioSmsBackend"
+TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER = (
+    _production_value(name) if _twilio_chosen else _get(name)
+    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER")
+)
 
 # --- Time -------------------------------------------------------------------------
 USE_TZ = True
@@ -249,21 +269,72 @@ DEFAULT_FROM_EMAIL = _get("DEFAULT_FROM_EMAIL", "clinic@localhost")
 SITE_URL = _get("SITE_URL", "http://localhost:8000")
 CALENDAR_UID_DOMAIN = urlsplit(SITE_URL).hostname or "localhost"
 
-# --- Security (production) ------------------------------------------------------------
+# --- Security (production: on unless DEBUG; each can be overridden) -------------------------
+_PRODUCTION = "false" if DEBUG else "true"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
-SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", _get("SECURE_SSL_REDIRECT", "false"))
+SESSION_COOKIE_SECURE = env.boolean(
+    "SESSION_COOKIE_SECURE", _get("SESSION_COOKIE_SECURE", _PRODUCTION)
+)
+CSRF_COOKIE_SECURE = env.boolean("CSRF_COOKIE_SECURE", _get("CSRF_COOKIE_SECURE", _PRODUCTION))
+SESSION_COOKIE_HTTPONLY = True
+# No script reads the CSRF cookie: forms carry the token, and the API docs page gets it
+# from the server-rendered script.
+CSRF_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", _get("SECURE_SSL_REDIRECT", _PRODUCTION))
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # probed over plain HTTP inside the network
-SECURE_HSTS_SECONDS = int(_get("SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_SECONDS = int(_get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean(
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS", _get("SECURE_HSTS_INCLUDE_SUBDOMAINS", _PRODUCTION)
+)
+SECURE_HSTS_PRELOAD = env.boolean("SECURE_HSTS_PRELOAD", _get("SECURE_HSTS_PRELOAD", "false"))
+# Anyone may submit a domain whose header asks for preloading, and leaving the browsers'
+# list takes months: preloading is the domain owner's opt-in, so Django's reminder to
+# turn it on (security.W021) is silenced until SECURE_HSTS_PRELOAD=true.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Pages load scripts, styles and images from this origin only, with nothing inline
+# (docs/operations.md, "Content Security Policy").
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+ADMIN_URL = env.url_prefix("ADMIN_URL", _get("ADMIN_URL", "admin/"))
 
+# --- Logs: one line per event, tagged with the request id; never a patient's details -----
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": True,  # an incoming id is kept only if it is a UUID; else a new one
+    "RETURN_HEADER": True,
+    "EXPOSE_HEADER": False,
+    "INTEGRATIONS": [CeleryIntegration()],  # tasks carry the id of the request that queued them
+}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "django_guid.log_filters.CorrelationId"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s [%(correlation_id)s] %(name)s %(message)s"}
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": _get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "django_guid": {"level": "WARNING"},  # not a line per request about its id
+    },
 }

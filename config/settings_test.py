@@ -1,4 +1,4 @@
-"""Settings for the test suite: the real settings with a test key and fast hashing.
+"""Settings for the test suite: the production settings with a test key and fast hashing.
 
 DATABASE_URL and REDIS_URL are honoured as usual, so the suite runs on PostgreSQL and
 Redis when they are set (as in CI) and on SQLite and the filesystem broker otherwise.
@@ -8,6 +8,10 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
 os.environ.setdefault("STATIC_MANIFEST", "false")  # the manifest needs collectstatic
+# Production settings otherwise, on SQLite and the filesystem broker unless the URLs are set;
+# the test client and the browser journeys speak plain HTTP.
+os.environ.setdefault("EMBEDDED_SERVICES", "true")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 
 from config.settings import *  # noqa: F403
 

@@ -1,10 +1,18 @@
+from csp.decorators import csp_update
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from booking.views import pages
 
 admin.site.site_header = admin.site.site_title = "Clinic administration"
+
+# Swagger UI under the Content Security Policy: the split view serves its start-up script
+# as a file, and its icons are data: images, which only this page allows.
+api_docs = csp_update({"img-src": ["data:"]})(
+    SpectacularSwaggerSplitView.as_view(url_name="api-schema")
+)
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -15,8 +23,8 @@ urlpatterns = [
     path("", include("booking.feeds_urls")),
     path("fhir/", include("followup.views.exports")),  # FHIR R4: Patient/<id>/$everything
     path("accounts/", include("django.contrib.auth.urls")),
-    path("admin/", admin.site.urls),
+    path(settings.ADMIN_URL, admin.site.urls),
     path("api/v1/", include("booking.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", api_docs, name="api-docs"),
 ]

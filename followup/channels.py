@@ -7,7 +7,7 @@ timeout) and PermanentSendError for what it will not (an invalid number).
 """
 
 import json
-import logging
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -17,8 +17,6 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 from django.utils.module_loading import import_string
-
-logger = logging.getLogger(__name__)
 
 
 class SendError(Exception):
@@ -84,10 +82,12 @@ class EmailSender:
 
 
 class ConsoleSmsBackend:
-    """Writes each SMS to the log: what `make run` uses."""
+    """Prints each SMS on standard output, as Django's console email backend prints emails:
+    what `make run` uses. Not to the log, which never carries a number or a patient's name."""
 
     def send(self, message: OutboundMessage) -> str:
-        logger.info("SMS to %s:\n%s", message.recipient, message.body)
+        sys.stdout.write(f"SMS to {message.recipient}:\n{message.body}\n")
+        sys.stdout.flush()
         return f"console-{message.idempotency_key}"
 
 

@@ -69,3 +69,27 @@ def test_the_dockerfile_serves_the_wsgi_app_with_gunicorn():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "config.wsgi:application" in dockerfile
     assert "collectstatic" in dockerfile
+    assert "EMBEDDED_SERVICES=true" in dockerfile  # the build has no database or Redis
+
+
+def test_redis_keeps_its_queue_across_a_restart_and_never_evicts_it():
+    redis = _compose()["services"]["redis"]
+    command = " ".join(redis["command"])
+    assert "--appendonly yes" in command
+    assert "--maxmemory-policy noeviction" in command
+    assert any(volume.endswith(":/data") for volume in redis["volumes"])
+
+
+def test_web_and_worker_can_be_scaled_behind_the_proxy():
+    services = _compose()["services"]
+    assert not any("container_name" in service for service in services.values())
+    assert "ports" not in services["web"], "a published port would clash between replicas"
+    assert services["web"]["expose"] == ["8000"]
+    assert "web:8000" in services["proxy"]["command"]
+    assert services["web"]["environment"]["TRUSTED_PROXY_COUNT"] == "1"
+
+
+def test_there_is_one_beat():
+    beat = _compose()["services"]["beat"]
+    assert beat.get("deploy", {}).get("replicas", 1) == 1
+    assert [name for name in _compose()["services"] if "beat" in name] == ["beat"]

@@ -66,6 +66,31 @@ def browser() -> Iterator:
         browser.close()
 
 
+@pytest.fixture(autouse=True)
+def _no_csp_violations(request: pytest.FixtureRequest, monkeypatch) -> Iterator:
+    """Fail a journey whose pages break the Content Security Policy: Chromium reports each
+    refused script, style or image on the console of the context that opened it."""
+    if "browser" not in request.fixturenames:
+        yield
+        return
+    browser = request.getfixturevalue("browser")
+    refused: list[str] = []
+    new_context = browser.new_context
+
+    def keep_refusals(message) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(f"{message.location.get('url')}: {message.text}")
+
+    def new_context_watching_csp(*args, **kwargs):
+        context = new_context(*args, **kwargs)
+        context.on("console", keep_refusals)
+        return context
+
+    monkeypatch.setattr(browser, "new_context", new_context_watching_csp)
+    yield
+    assert not refused, "Content Security Policy violations:\n" + "\n".join(refused)
+
+
 @pytest.fixture
 def phone(browser) -> Iterator:
     context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
