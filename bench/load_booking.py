@@ -192,8 +192,9 @@ def held_time(site: Site) -> timedelta:
 
 
 def assign(slots: Sequence[Slot], clients: int) -> list[Slot]:
-    """The slot each client tries for: round the slots, so each gets clients / slots."""
-    return [slots[number % len(slots)] for number in range(clients)]
+    """The slot each client tries for, in even runs of neighbours (clients 0-3 the first
+    slot, 4-7 the next, ...), so a slot's clients reach the workers together."""
+    return [slots[number * len(slots) // clients] for number in range(clients)]
 
 
 # --- The booking API under gunicorn ---------------------------------------------------------
@@ -506,6 +507,31 @@ def overlapping_rows(table_name: sql.Identifier) -> int:
         return int(cursor.fetchone()[0])
 
 
+def rolled_back_transactions() -> int:
+    """Transactions rolled back in the bench database so far: in a booking, only the write
+    that the exclusion constraint refuses (the check that finds the time taken commits)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+        )
+        return int(cursor.fetchone()[0])
+
+
+def wait_for_other_sessions_to_end(timeout: float = 10) -> None:
+    """Until gunicorn's database sessions have ended, and so reported their statistics."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.1)
+    raise BenchError("gunicorn's database sessions did not end")
+
+
 # --- Report ---------------------------------------------------------------------------------
 
 
@@ -516,6 +542,8 @@ class Result:
     slots: int
     workers: int
     booking: BookingFigures
+    # 409s whose write the exclusion constraint refused (the rest failed the check before)
+    stopped_by_constraint: int
     bare_insert: InsertFigures
     queries: dict[str, int]  # per booking request, by status
 
@@ -550,7 +578,8 @@ class Result:
             ("attempts", booking.attempts, bare.attempts),
             ("succeeded (201 / inserted)", booking.successes, bare.inserted),
             ("taken (409 / exclusion violation)", booking.conflicts, bare.conflicts),
-            ("  409 offering alternatives", booking.conflicts_with_alternatives, "-"),
+            ("409 offering alternatives", booking.conflicts_with_alternatives, "-"),
+            ("refused by the exclusion constraint", self.stopped_by_constraint, bare.conflicts),
             ("other 4xx", booking.other_4xx, "-"),
             ("5xx / other database errors", booking.server_errors, bare.errors),
             ("no answer", booking.no_answer, "-"),
@@ -602,13 +631,25 @@ def run(clients: int, slot_count: int, workers: int, scratch: Path) -> Result:
     # One more than raced, free for counting a successful booking's queries.
     *slots, spare = contested_slots(slot_count + 1)
     assigned = assign(slots, clients)
+    rollbacks = rolled_back_transactions()
     with gunicorn(workers, scratch) as port:
         progress(f"gunicorn ready on port {port}; {clients} clients book")
         booking = book_race(port, assigned, scratch / ACCESS_LOG)
+    wait_for_other_sessions_to_end()
+    stopped_by_constraint = rolled_back_transactions() - rollbacks
     progress(f"{clients} bare INSERTs through {workers} connections")
     bare = insert_race(assigned, workers)
     queries = booking_queries(free=spare, taken=slots[0])
-    return Result(describe_machine(), clients, slot_count, workers, booking, bare, queries)
+    return Result(
+        describe_machine(),
+        clients,
+        slot_count,
+        workers,
+        booking,
+        stopped_by_constraint,
+        bare,
+        queries,
+    )
 
 
 def progress(text: str) -> None:
