@@ -38,8 +38,6 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     FloatField,
-    Max,
-    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -105,23 +103,27 @@ class Survival:
 
 
 def kaplan_meier_median(observations: Iterable[tuple[int, bool]]) -> Survival:
-    data = sorted(observations)
-    n = len(data)
-    events = sum(1 for _, event in data if event)
+    return kaplan_meier_median_of_counts((time, event, 1) for time, event in observations)
+
+
+def kaplan_meier_median_of_counts(counts: Iterable[tuple[int, bool, int]]) -> Survival:
+    """The same from (time, event, how many) rows, so that the database can group them."""
+    by_time: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # time -> [events, all]
+    for time, event, number in counts:
+        by_time[time][0] += number if event else 0
+        by_time[time][1] += number
+    n = sum(total for _, total in by_time.values())
+    events = sum(died for died, _ in by_time.values())
     survival = 1.0
     median: float | None = None
     at_risk = n
-    index = 0
-    while index < n:
-        time = data[index][0]
-        same = [event for t, event in data[index:] if t == time]
-        died = sum(same)
+    for time in sorted(by_time):
+        died, leaving = by_time[time]
         if died:
             survival *= 1 - died / at_risk
             if survival <= 0.5 and median is None:
                 median = float(time)
-        at_risk -= len(same)
-        index += len(same)
+        at_risk -= leaving
     return Survival(n=n, events=events, censored=n - events, median=median)
 
 
@@ -305,6 +307,50 @@ class OutcomeStats:
     per_site: list[SiteSeries] = field(default_factory=list)
 
 
+# Duration of relief, as the patient's trend page counts it (followup.trends.relief_duration):
+# an episode with a baseline above 0 counts once one of its answers is at least 50 % below
+# the baseline; relief ends at the first later answer that is not, and an episode in which
+# none is yet is censored at its last answer. One query returns the (time, event, episodes)
+# rows the Kaplan-Meier median needs: a window gives each answer its episode's first
+# relieved day, so no answer is read twice and none reaches Python.
+RELIEF_SQL = """
+SELECT duration, ended, COUNT(*) FROM (
+    SELECT COALESCE(MIN(CASE WHEN NOT relieved AND day > first_relieved THEN day END),
+                    MAX(day)) AS duration,
+           MIN(CASE WHEN NOT relieved AND day > first_relieved THEN day END) IS NOT NULL
+               AS ended
+    FROM (
+        SELECT c.episode_id, c.day, a.pain * 2 <= e.baseline_pain AS relieved,
+               MIN(CASE WHEN a.pain * 2 <= e.baseline_pain THEN c.day END)
+                   OVER (PARTITION BY c.episode_id) AS first_relieved
+        FROM {check_in} c
+        JOIN {answer} a ON a.check_in_id = c.id
+        JOIN {episode} e ON e.id = c.episode_id
+        WHERE e.baseline_pain > 0 AND c.episode_id IN ({episodes})
+    ) answered
+    WHERE first_relieved IS NOT NULL
+    GROUP BY episode_id
+) per_episode
+GROUP BY duration, ended
+"""
+
+
+def relief_survival(episodes: QuerySet[Episode]) -> Survival:
+    """The Kaplan-Meier median duration of relief of `episodes`: one query."""
+    episodes_sql, params = episodes.values("pk").query.sql_with_params()
+    sql = RELIEF_SQL.format(
+        check_in=CheckIn._meta.db_table,
+        answer=CheckInAnswer._meta.db_table,
+        episode=Episode._meta.db_table,
+        episodes=episodes_sql,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return kaplan_meier_median_of_counts(
+            (time, bool(event), number) for time, event, number in cursor.fetchall()
+        )
+
+
 def outcome_stats(filters: OutcomeFilters) -> OutcomeStats:
     """Every figure of the dashboard, in a fixed number of queries."""
     episodes = filtered_episodes(filters)
@@ -353,57 +399,20 @@ def outcome_stats(filters: OutcomeFilters) -> OutcomeStats:
         )
     }
 
-    message_sent = Exists(
-        Message.objects.filter(
-            check_in=OuterRef("pk"), kind=MessageKind.CHECK_IN, state=MessageState.SENT
-        )
-    )
+    # Sent check-ins as a semi-join (IN), which the database hashes once, rather than an
+    # EXISTS inside the count, which it runs again for every check-in.
+    sent_check_ins = Message.objects.filter(
+        kind=MessageKind.CHECK_IN, state=MessageState.SENT
+    ).values("check_in_id")
     completion = {
         row["day"]: row
-        for row in CheckIn.objects.filter(episode__in=episodes.values("pk"))
+        for row in CheckIn.objects.filter(episode__in=episodes.values("pk"), pk__in=sent_check_ins)
         .values("day")
         .order_by()
-        .annotate(
-            sent=Count("pk", filter=Q(message_sent)),
-            answered=Count("pk", filter=Q(message_sent) & Q(answer__isnull=False)),
-        )
+        .annotate(sent=Count("pk"), answered=Count("pk", filter=Q(answer__isnull=False)))
     }
 
-    # Relief "falls below 50 % again": only episodes that reached it count, and the end is
-    # the first answered check-in after that with less than 50 % reduction (the same rule
-    # as the patient's trend page, followup.trends.relief_duration).
-    answered = Q(check_ins__answer__isnull=False)
-    relieved_episodes = {
-        pk: (relieved, last)
-        for pk, relieved, last in episodes.filter(baseline_pain__gt=0)
-        .annotate(
-            relieved=Min(
-                "check_ins__day",
-                filter=answered
-                & Q(LessThanOrEqual(F("check_ins__answer__pain") * 2, F("baseline_pain"))),
-            ),
-            last=Max("check_ins__day", filter=answered),
-        )
-        .filter(relieved__isnull=False)
-        .order_by()
-        .values_list("pk", "relieved", "last")
-    }
-    # The days (of relieved episodes) with less than 50 % reduction; the first after the
-    # episode's first relieved day is where relief ended.
-    lost: dict[int, int] = {}
-    for episode_id, day in (
-        CheckIn.objects.filter(episode__in=list(relieved_episodes), answer__isnull=False)
-        .annotate(doubled=F("answer__pain") * 2)
-        .filter(doubled__gt=F("episode__baseline_pain"))
-        .order_by("episode_id", "day")
-        .values_list("episode_id", "day")
-    ):
-        if day > relieved_episodes[episode_id][0]:
-            lost.setdefault(episode_id, day)
-    relief = kaplan_meier_median(
-        (lost[pk], True) if pk in lost else (last, False)
-        for pk, (_, last) in relieved_episodes.items()
-    )
+    relief = relief_survival(episodes)
 
     open_alerts = Alert.objects.filter(
         acknowledged_at__isnull=True, answer__check_in__episode__in=episodes.values("pk")
