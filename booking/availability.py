@@ -85,7 +85,7 @@ class BusyTimes:
         index = bisect_left(starts, end) - 1
         return index < 0 or self._ends[clinician_id][index] <= start
 
-    def free_starts(
+    def free_steps(
         self,
         clinician_id: int,
         *,
@@ -94,10 +94,10 @@ class BusyTimes:
         first: int,
         last: int,
         held: timedelta,
-    ) -> Iterator[datetime]:
-        """The starts `origin + k * step` for k from `first` to `last` that are free for
-        `held` (`is_free(clinician_id, start, start + held)`), found gap by gap: the work
-        follows the busy spans and the free starts, not every start on the grid."""
+    ) -> Iterator[int]:
+        """The k from `first` to `last` whose start `origin + k * step` is free for `held`
+        (`is_free(clinician_id, start, start + held)`), found gap by gap: the work follows
+        the busy spans and the free starts, not every start on the grid."""
         starts = self._starts.get(clinician_id, [])
         ends = self._ends.get(clinician_id, [])
         count = len(starts)
@@ -113,8 +113,7 @@ class BusyTimes:
                 run_last = (
                     last if index == count else min(last, (starts[index] - held - origin) // step)
                 )
-                for run in range(k, run_last + 1):
-                    yield origin + run * step
+                yield from range(k, run_last + 1)
                 k = run_last + 1
             start = origin + k * step
             while index < count and starts[index] < start + held:
@@ -313,6 +312,24 @@ def _parse_spans(
     ]
 
 
+def _local_times(
+    shift: Shift, zone: ZoneInfo, steps: Iterable[int], step: timedelta, duration: timedelta
+) -> Iterator[tuple[datetime, datetime]]:
+    """Start and end, in `zone`, of the consult at each `shift.start + k * step`."""
+    local_origin = shift.start.astimezone(zone)
+    if not local_origin.fold and local_origin.utcoffset() == shift.end.astimezone(zone).utcoffset():
+        # No clock change during the shift (every shift but a night one on a DST day):
+        # wall-clock arithmetic from its local start is exact, and far cheaper than
+        # converting each time. (Arithmetic resets `fold`, hence the first condition.)
+        for k in steps:
+            start = local_origin + k * step
+            yield start, start + duration
+    else:
+        for k in steps:
+            start = shift.start + k * step
+            yield start.astimezone(zone), (start + duration).astimezone(zone)
+
+
 def bookable_window(site: Site, now: datetime, *, with_notice: bool) -> tuple[datetime, datetime]:
     """Earliest and latest start: minimum notice (online) and maximum advance."""
     earliest = now + timedelta(hours=site.min_notice_hours) if with_notice else now
@@ -363,21 +380,15 @@ def free_slots(
         last = min((shift.end - duration - origin) // step, (latest - origin) // step)
         if first > last:
             continue
-        clinician_id, clinician_name = shift.clinician.pk, shift.clinician.display_name
-        location_id, location_name = shift.location.pk, shift.location.name
-        zone = zones.get(location_id) or zones.setdefault(location_id, shift.location.zone)
+        free = busy.free_steps(
+            shift.clinician.pk, origin=origin, step=step, first=first, last=last, held=held
+        )
+        location = shift.location
+        zone = zones.get(location.pk) or zones.setdefault(location.pk, location.zone)
+        names = (shift.clinician.pk, shift.clinician.display_name, location.pk, location.name)
         slots.extend(
-            Slot(
-                start=start.astimezone(zone),
-                end=(start + duration).astimezone(zone),
-                clinician_id=clinician_id,
-                clinician_name=clinician_name,
-                location_id=location_id,
-                location_name=location_name,
-            )
-            for start in busy.free_starts(
-                clinician_id, origin=origin, step=step, first=first, last=last, held=held
-            )
+            Slot(start, end, *names)
+            for start, end in _local_times(shift, zone, free, step, duration)
         )
     slots.sort(key=lambda slot: (slot.start, slot.clinician_name, slot.clinician_id))
     return slots

@@ -6,12 +6,14 @@ from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from booking.api.errors import SLOT_TAKEN_RESPONSE, booking_error_response
 from booking.api.permissions import IsClinicStaff
+from booking.api.renderers import OrjsonRenderer
 from booking.api.serializers import (
     ActiveClinicianField,
     ActiveSiteField,
@@ -21,6 +23,7 @@ from booking.api.serializers import (
     PatientInputSerializer,
     RemindersSerializer,
     SlotSerializer,
+    slot_rows,
 )
 from booking.api.staff import AppointmentListView
 from booking.api.throttling import PublicRateThrottle
@@ -66,6 +69,9 @@ class SiteListView(ListAPIView):
 class AvailabilityView(PublicAPIView):
     """Free start times for a site, across its clinicians and their locations."""
 
+    # Eight weeks is thousands of slots: orjson writes them, datetimes included.
+    renderer_classes = [OrjsonRenderer, BrowsableAPIRenderer]
+
     class AvailabilityQuerySerializer(serializers.Serializer):
         site = ActiveSiteField()
         start = serializers.DateField(help_text="First day, in the location's zone.")
@@ -102,11 +108,7 @@ class AvailabilityView(PublicAPIView):
             clinician_id=params["clinician"].pk if params.get("clinician") else None,
             location_id=params["location"].pk if params.get("location") else None,
         )
-        # Not `.data`: it wraps the list in a ReturnList that refers back to its serializer,
-        # a cycle that leaves thousands of objects per response to the cyclic garbage
-        # collector (most of this endpoint's p95).
-        slot = SlotSerializer()
-        return Response({"slots": [slot.to_representation(each) for each in slots]})
+        return Response({"slots": slot_rows(slots)})
 
 
 class AppointmentsView(AppointmentListView):

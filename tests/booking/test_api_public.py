@@ -1,14 +1,18 @@
 """The public booking API: the contract the clinic's website uses."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 
 import pytest
 import time_machine
+from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
+from booking.api.serializers import SlotSerializer
 from booking.api.throttling import PublicRateThrottle
+from booking.availability import free_slots
 from booking.links import appointment_for_manage_token
 from booking.models import Appointment, Patient, Site
+from tests.factories import ClinicianFactory, LocationFactory, WorkingHoursFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -124,6 +128,56 @@ class TestAvailability:
     def test_62_days_is_the_longest_range(self, api, clinic):
         response = api.get("/api/v1/availability/?site=lumbar&start=2026-12-01&end=2027-01-31")
         assert response.status_code == 200
+
+    def test_the_body_is_the_json_drf_writes_for_the_same_slots(self, api, clinic):
+        """orjson writes the body; byte for byte it is DRF's compact JSON of the slots."""
+        chicago = LocationFactory(name="Loop \u2028 “Chicago”", time_zone="America/Chicago")
+        clinician = ClinicianFactory(display_name="Dr. Øberg", sites=[clinic["site"]])
+        clinician.locations.add(chicago)
+        WorkingHoursFactory(
+            clinician=clinician, location=chicago, weekday=2, start_time=time(8), end_time=time(9)
+        )
+
+        response = api.get("/api/v1/availability/?site=lumbar&start=2026-12-01&end=2026-12-03")
+
+        slots = free_slots(
+            site=clinic["site"], first_day=date(2026, 12, 1), last_day=date(2026, 12, 3)
+        )
+        expected = JSONRenderer().render(
+            {"slots": [SlotSerializer().to_representation(slot) for slot in slots]}
+        )
+        assert response["Content-Type"] == "application/json"
+        assert response.content == expected
+        assert b'"2026-12-02T08:00:00-06:00"' in response.content  # Chicago's own offset
+        assert b"Loop \\u2028" in response.content  # escaped, as DRF does
+
+    def test_a_location_on_utc_keeps_its_offset_rather_than_z(self, api, clinic):
+        clinic["location"].time_zone = "UTC"
+        clinic["location"].save()
+        slots = api.get("/api/v1/availability/?site=lumbar&start=2026-12-02&end=2026-12-02").json()[
+            "slots"
+        ]
+        assert slots[0]["start"] == "2026-12-02T08:00:00+00:00"
+
+    def test_no_free_time_is_an_empty_list(self, api, clinic):
+        response = api.get("/api/v1/availability/?site=lumbar&start=2026-12-05&end=2026-12-06")
+        assert response.content == b'{"slots":[]}'
+
+    def test_an_indent_asked_for_is_given(self, api, clinic):
+        response = api.get(
+            "/api/v1/availability/?site=lumbar&start=2026-12-02&end=2026-12-02",
+            HTTP_ACCEPT="application/json; indent=4",
+        )
+        assert response.content.startswith(b'{\n  "slots": [\n    {\n      "start": ')
+        assert response.json()["slots"][0]["start"] == "2026-12-02T08:00:00-05:00"
+
+    def test_the_browsable_api_still_shows_the_slots(self, api, clinic):
+        response = api.get(
+            "/api/v1/availability/?site=lumbar&start=2026-12-02&end=2026-12-02",
+            HTTP_ACCEPT="text/html",
+        )
+        assert response.status_code == 200
+        assert "2026-12-02T08:00:00-05:00" in response.content.decode()
 
 
 class TestBooking:

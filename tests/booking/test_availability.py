@@ -478,6 +478,58 @@ def test_the_wall_clock_grid_holds_across_a_dst_change(
     assert by_day[sunday][-1].start.isoformat() == f"{sunday}T16:30:00{offsets[1]}"
 
 
+@pytest.mark.parametrize(
+    ("sunday", "hours", "expected"),
+    [
+        # 02:00 does not exist on 8 March 2026: the night's third hour starts at 03:00.
+        (
+            date(2026, 3, 8),
+            (time(0), time(4)),
+            [
+                ("00:00:00-05:00", "00:30:00-05:00"),
+                ("00:30:00-05:00", "01:00:00-05:00"),
+                ("01:00:00-05:00", "01:30:00-05:00"),
+                ("01:30:00-05:00", "03:00:00-04:00"),
+                ("03:00:00-04:00", "03:30:00-04:00"),
+                ("03:30:00-04:00", "04:00:00-04:00"),
+            ],
+        ),
+        # 01:00-02:00 happens twice on 1 November 2026: first in EDT, then in EST.
+        (
+            date(2026, 11, 1),
+            (time(0), time(3)),
+            [
+                ("00:00:00-04:00", "00:30:00-04:00"),
+                ("00:30:00-04:00", "01:00:00-04:00"),
+                ("01:00:00-04:00", "01:30:00-04:00"),
+                ("01:30:00-04:00", "01:00:00-05:00"),
+                ("01:00:00-05:00", "01:30:00-05:00"),
+                ("01:30:00-05:00", "02:00:00-05:00"),
+                ("02:00:00-05:00", "02:30:00-05:00"),
+                ("02:30:00-05:00", "03:00:00-05:00"),
+            ],
+        ),
+    ],
+)
+def test_a_night_across_the_clock_change_gives_each_time_its_own_offset(
+    hartford, sunday, hours, expected
+):
+    site = SiteFactory(duration_minutes=30, slot_step_minutes=30)
+    clinician = ClinicianFactory(sites=[site], locations=[hartford])
+    works(clinician, hartford, Weekday.SUNDAY, *hours)
+    now = datetime.combine(sunday - timedelta(days=7), time(12), tzinfo=UTC)
+
+    slots = free_slots(site=site, first_day=sunday, last_day=sunday, now=now)
+
+    in_time_order = sorted(slots, key=lambda slot: slot.start.astimezone(UTC))
+    assert [
+        (slot.start.isoformat()[11:], slot.end.isoformat()[11:]) for slot in in_time_order
+    ] == expected
+    assert {slot.end.astimezone(UTC) - slot.start.astimezone(UTC) for slot in slots} == {
+        timedelta(minutes=30)
+    }
+
+
 # Clinicians at two locations
 
 
