@@ -14,6 +14,7 @@ from django.db import connection
 from psycopg import sql
 
 from booking.demo import seed_demo_clinic
+from tests.e2e.conftest import catalogue  # noqa: F401 - the sites an earlier flush removed
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -69,6 +70,7 @@ def scratch_database() -> Iterator[str]:
         )
 
 
+@pytest.mark.usefixtures("catalogue")
 def test_a_dump_restores_every_row_into_a_new_database(scratch_database, tmp_path: Path):
     if not (shutil.which("pg_dump") and shutil.which("pg_restore")):
         pytest.fail("pg_dump and pg_restore must be installed (postgresql-client)")
