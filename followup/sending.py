@@ -67,12 +67,13 @@ def _locked(message_id: int) -> Message | None:
     """The message with everything its send reads, in one query: its visit, patient,
     location, check-in and wording. It locks the message and its patient (the SMS cap
     counts per patient), not the shared location rows every other send joins too."""
-    return (
-        with_wording(Message.objects.select_for_update(of=("self", "appointment__patient")))
-        .select_related("appointment__patient", "appointment__location", "check_in")
-        .filter(pk=message_id)
-        .first()
-    )
+    messages = with_wording(
+        Message.objects.select_for_update(of=("self", "appointment__patient"))
+    ).select_related("appointment__patient", "appointment__location", "check_in")
+    try:
+        return messages.get(pk=message_id)
+    except Message.DoesNotExist:
+        return None
 
 
 def _deliver(message: Message, now: datetime) -> Outcome:
