@@ -628,6 +628,8 @@ class TestRolesAndAdmin:
                 "reminder_steps-INITIAL_FORMS": 0,
                 "follow_up_steps-TOTAL_FORMS": len(steps),
                 "follow_up_steps-INITIAL_FORMS": len(steps),
+                "eligibility_policy-TOTAL_FORMS": 0,
+                "eligibility_policy-INITIAL_FORMS": 0,
                 **rows,
             },
         )
