@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from itertools import chain
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -85,7 +86,7 @@ class BusyTimes:
         index = bisect_left(starts, end) - 1
         return index < 0 or self._ends[clinician_id][index] <= start
 
-    def free_steps(
+    def free_runs(
         self,
         clinician_id: int,
         *,
@@ -94,10 +95,10 @@ class BusyTimes:
         first: int,
         last: int,
         held: timedelta,
-    ) -> Iterator[int]:
-        """The k from `first` to `last` whose start `origin + k * step` is free for `held`
-        (`is_free(clinician_id, start, start + held)`), found gap by gap: the work follows
-        the busy spans and the free starts, not every start on the grid."""
+    ) -> Iterator[range]:
+        """Runs of the k from `first` to `last` whose start `origin + k * step` is free for
+        `held` (`is_free(clinician_id, start, start + held)`), found gap by gap: the work
+        follows the busy spans and the free starts, not every start on the grid."""
         starts = self._starts.get(clinician_id, [])
         ends = self._ends.get(clinician_id, [])
         count = len(starts)
@@ -113,7 +114,7 @@ class BusyTimes:
                 run_last = (
                     last if index == count else min(last, (starts[index] - held - origin) // step)
                 )
-                yield from range(k, run_last + 1)
+                yield range(k, run_last + 1)
                 k = run_last + 1
             start = origin + k * step
             while index < count and starts[index] < start + held:
@@ -312,22 +313,24 @@ def _parse_spans(
     ]
 
 
-def _local_times(
+def _shift_slots(
     shift: Shift, zone: ZoneInfo, steps: Iterable[int], step: timedelta, duration: timedelta
-) -> Iterator[tuple[datetime, datetime]]:
-    """Start and end, in `zone`, of the consult at each `shift.start + k * step`."""
+) -> list[Slot]:
+    """The slots of `shift` starting at each `shift.start + k * step`, times in `zone`."""
+    clinician, location = shift.clinician, shift.location
+    names = (clinician.pk, clinician.display_name, location.pk, location.name)
     local_origin = shift.start.astimezone(zone)
     if not local_origin.fold and local_origin.utcoffset() == shift.end.astimezone(zone).utcoffset():
         # No clock change during the shift (every shift but a night one on a DST day):
         # wall-clock arithmetic from its local start is exact, and far cheaper than
         # converting each time. (Arithmetic resets `fold`, hence the first condition.)
-        for k in steps:
-            start = local_origin + k * step
-            yield start, start + duration
-    else:
-        for k in steps:
-            start = shift.start + k * step
-            yield start.astimezone(zone), (start + duration).astimezone(zone)
+        starts = [local_origin + k * step for k in steps]
+        return [Slot(start, start + duration, *names) for start in starts]
+    utc_starts = [shift.start + k * step for k in steps]
+    return [
+        Slot(start.astimezone(zone), (start + duration).astimezone(zone), *names)
+        for start in utc_starts
+    ]
 
 
 def bookable_window(site: Site, now: datetime, *, with_notice: bool) -> tuple[datetime, datetime]:
@@ -380,16 +383,12 @@ def free_slots(
         last = min((shift.end - duration - origin) // step, (latest - origin) // step)
         if first > last:
             continue
-        free = busy.free_steps(
+        free = busy.free_runs(
             shift.clinician.pk, origin=origin, step=step, first=first, last=last, held=held
         )
         location = shift.location
         zone = zones.get(location.pk) or zones.setdefault(location.pk, location.zone)
-        names = (shift.clinician.pk, shift.clinician.display_name, location.pk, location.name)
-        slots.extend(
-            Slot(start, end, *names)
-            for start, end in _local_times(shift, zone, free, step, duration)
-        )
+        slots += _shift_slots(shift, zone, chain.from_iterable(free), step, duration)
     slots.sort(key=lambda slot: (slot.start, slot.clinician_name, slot.clinician_id))
     return slots
 

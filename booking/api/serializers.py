@@ -1,6 +1,6 @@
 """Output shapes shared by the public and staff endpoints, and input fields they share."""
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -109,7 +109,7 @@ class SlotSerializer(serializers.Serializer):
         return {**row, "start": slot.start.isoformat(), "end": slot.end.isoformat()}
 
 
-def slot_rows(slots: Iterable[Slot]) -> list[dict[str, Any]]:
+def slot_rows(slots: Sequence[Slot]) -> list[dict[str, Any]]:
     """Slots in SlotSerializer's shape, built by hand: availability can return thousands.
 
     The times stay aware datetimes in the location's zone, for `OrjsonRenderer`, which
@@ -117,17 +117,16 @@ def slot_rows(slots: Iterable[Slot]) -> list[dict[str, Any]]:
     `{"id", "name"}` is one dict shared by its slots: fewer objects per response for the
     garbage collector to track.
     """
-    refs: dict[tuple[str, int], dict[str, Any]] = {}
-
-    def ref(kind: str, pk: int, name: str) -> dict[str, Any]:
-        return refs.get((kind, pk)) or refs.setdefault((kind, pk), {"id": pk, "name": name})
-
+    clinicians = {slot.clinician_id: slot.clinician_name for slot in slots}
+    locations = {slot.location_id: slot.location_name for slot in slots}
+    clinician_refs = {pk: {"id": pk, "name": name} for pk, name in clinicians.items()}
+    location_refs = {pk: {"id": pk, "name": name} for pk, name in locations.items()}
     return [
         {
             "start": slot.start,
             "end": slot.end,
-            "clinician": ref("clinician", slot.clinician_id, slot.clinician_name),
-            "location": ref("location", slot.location_id, slot.location_name),
+            "clinician": clinician_refs[slot.clinician_id],
+            "location": location_refs[slot.location_id],
         }
         for slot in slots
     ]
