@@ -2,9 +2,10 @@
 
 The row is locked while it is sent and marked `sent` with the provider's id in the same
 transaction, so a second task for the same message (a duplicate delivery, a reclaim)
-waits, then finds it no longer `sending` and does nothing. A transient failure puts the
-row back on the schedule with a backoff: retries are rows with due times too, never
-countdown tasks that a broker restart could lose.
+waits, then finds it no longer `sending` and does nothing. If the database connection
+breaks after the provider took the message, `sent` is written again on a new one. A
+transient failure puts the row back on the schedule with a backoff: retries are rows with
+due times too, never countdown tasks that a broker restart could lose.
 """
 
 import logging
@@ -12,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -47,20 +48,29 @@ def backoff(attempts: int) -> timedelta:
 
 def send_message(message_id: int, *, now: datetime | None = None) -> Outcome:
     now = now or timezone.now()
-    with transaction.atomic():
-        message = _locked(message_id)
-        if message is None or message.state != MessageState.SENDING:
-            return Outcome.NOT_SENDING
-        reason = _no_longer_wanted(message)
-        if reason:
-            _finish(message, MessageState.CANCELLED, skip_reason=reason)
-            return Outcome.CANCELLED
-        if not _still_consented(message):
-            _finish(message, MessageState.CANCELLED, skip_reason="The patient opted out.")
-            return Outcome.CANCELLED
-        if message.channel == Channel.SMS and _over_sms_cap(message, now):
-            return _reroute_over_cap(message, now)
-        return _deliver(message, now)
+    message = None
+    try:
+        with transaction.atomic():
+            message = _locked(message_id)
+            if message is None or message.state != MessageState.SENDING:
+                return Outcome.NOT_SENDING
+            reason = _no_longer_wanted(message)
+            if reason:
+                _finish(message, MessageState.CANCELLED, skip_reason=reason)
+                return Outcome.CANCELLED
+            if not _still_consented(message):
+                _finish(message, MessageState.CANCELLED, skip_reason="The patient opted out.")
+                return Outcome.CANCELLED
+            if message.channel == Channel.SMS and _over_sms_cap(message, now):
+                return _reroute_over_cap(message, now)
+            return _deliver(message, now)
+    except (InterfaceError, OperationalError):
+        # The provider took the message, then the database connection broke before `sent`
+        # was committed (PostgreSQL restarted, the backend was terminated): record it on a
+        # new connection, or the row's reclaim would send it a second time.
+        if message is None or message.state != MessageState.SENT:
+            raise
+        return _record_sent_again(message)
 
 
 def _locked(message_id: int) -> Message | None:
@@ -111,6 +121,16 @@ def _deliver(message: Message, now: datetime) -> Outcome:
         provider_id,
     )
     return Outcome.SENT
+
+
+def _record_sent_again(message: Message) -> Outcome:
+    """Write `sent` as the lost transaction would have, unless the row left `sending`."""
+    fields = ("state", "attempts", "channel", "recipient", "provider_message_id", "sent_at")
+    recorded = Message.objects.filter(pk=message.pk, state=MessageState.SENDING).update(
+        last_error="", **{name: getattr(message, name) for name in fields}
+    )
+    logger.warning("message %s sent; recorded after the database connection broke", message.pk)
+    return Outcome.SENT if recorded else Outcome.NOT_SENDING
 
 
 def _useful_until(message: Message) -> datetime:

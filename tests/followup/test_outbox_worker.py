@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 from types import SimpleNamespace
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,6 +22,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django.utils import timezone
 
+from bench.faults import database_url
 from booking.models import AppointmentSource, Site
 from booking.services import PatientDetails, book_appointment
 from config.celery import app as celery_app
@@ -239,20 +239,6 @@ def test_a_send_task_lost_with_redis_after_the_claim_is_reclaimed_and_sent_once(
 # --- a real worker process ------------------------------------------------------------------
 
 
-def worker_database_url() -> str:
-    """DATABASE_URL for the database this test run uses (the test database)."""
-    db = connection.settings_dict
-    credentials = ""
-    if db.get("USER"):
-        credentials = quote(db["USER"], safe="")
-        if db.get("PASSWORD"):
-            credentials += ":" + quote(db["PASSWORD"], safe="")
-        credentials += "@"
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
-    return f"postgres://{credentials}{host}:{port}/{db['NAME']}"
-
-
 @pytest.fixture
 def celery_worker_process(tmp_path) -> Iterator[SimpleNamespace]:
     """`celery -A config worker` in its own process, on a queue no one else uses."""
@@ -271,7 +257,7 @@ def celery_worker_process(tmp_path) -> Iterator[SimpleNamespace]:
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
         SECRET_KEY="x",
-        DATABASE_URL=worker_database_url(),
+        DATABASE_URL=database_url(connection.settings_dict),
         REDIS_URL=django_settings.REDIS_URL,
         SMS_BACKEND="followup.channels.FileSmsBackend",
         SMS_FILE_PATH=str(sinks.sms),

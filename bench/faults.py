@@ -1,0 +1,677 @@
+"""Faults: how many messages are lost or duplicated when the outbox's processes fail.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/painclinic .venv/bin/python -m bench.faults
+
+PostgreSQL only, with real Celery workers and real Redis servers. Each scenario gets its own
+throwaway database (a clone, made with Django's test-database machinery), its own
+`redis-server` on a free port that keeps nothing on disk (never the shared one: a scenario
+kills it), its own sink folder (Django's file email backend, `FileSmsBackend`) and a short
+reclaim timeout (`MESSAGE_SENDING_TIMEOUT_SECONDS`). It seeds `--messages` reminders due now,
+half email and half SMS, runs the processes below, injects its fault while they send, and
+waits until every message is `sent` and the broker's queue is empty. Then it counts each
+message's copies in the sinks (SMS file lines by idempotency key, email files by Message-ID):
+
+- worker child killed: SIGKILL the worker's pool child three times while it sends
+  (late acks and reject_on_worker_lost put its task back on the queue);
+- worker killed: SIGKILL a whole worker (parent and child) while it sends, then start a new
+  one (the dead worker's unacknowledged task waits in Redis; the dispatcher reclaims the row);
+- Redis restarted: kill the broker with sends queued and start it again, empty;
+- two dispatchers, two workers: everything at once, messages falling due while they run;
+- PostgreSQL connections dropped: `pg_terminate_backend` on the workers' and the
+  dispatcher's backends three times while they send.
+
+The dispatcher runs as its own process (`--dispatch-loop SECONDS`): what beat's dispatcher
+task does, every SECONDS. The tests in tests/faults run the same scenarios with fewer
+messages. Exits 1 if any message was lost, or duplicated more often than processes were
+SIGKILLed: a process killed after the provider took a message and before its `sent` was
+committed leaves that one message `sending`, and it is sent again (the provider sees the
+same idempotency key twice). Nothing else may send a message twice.
+"""
+
+import os
+
+if __name__ == "__main__":  # the real settings, as the workers have them
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    os.environ["DEBUG"] = "false"
+    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
+    os.environ["STATIC_MANIFEST"] = "false"
+    import django
+
+    django.setup()
+
+import argparse
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import redis
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import close_old_connections, connection
+from django.test.utils import setup_test_environment, teardown_test_environment
+from django.utils import timezone
+
+from booking.models import (
+    Appointment,
+    AppointmentSource,
+    AppointmentStatus,
+    Clinician,
+    Location,
+    Patient,
+    Site,
+)
+from followup.dispatch import dispatch_due_messages
+from followup.models import Channel, Message, MessageKind, MessageState
+from followup.tasks import send_message_task
+
+QUEUE = "celery"  # Celery's default queue: each scenario has a Redis server of its own
+START_SECONDS = 90  # a worker or Redis server that is not up by then has failed
+SETTLE_SECONDS = 1.0  # after the last send, time for a late duplicate to show up
+POLL_SECONDS = 0.1
+MESSAGE_ID = re.compile(rb"^Message-ID: <([^@>]+)@", re.MULTILINE)
+
+
+class FaultError(Exception):
+    """The run cannot go on: say why."""
+
+
+# --- Processes --------------------------------------------------------------------------
+
+
+def database_url(settings_dict: dict) -> str:
+    """DATABASE_URL for a Django database settings dict, to hand to another process."""
+    credentials = ""
+    if settings_dict.get("USER"):
+        credentials = quote(settings_dict["USER"], safe="")
+        if settings_dict.get("PASSWORD"):
+            credentials += ":" + quote(settings_dict["PASSWORD"], safe="")
+        credentials += "@"
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{credentials}{host}:{port}/{settings_dict['NAME']}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise FaultError(f"{what}: not done in {seconds:.0f} s")
+        time.sleep(POLL_SECONDS)
+
+
+class RedisServer:
+    """A `redis-server` of the scenario's own, keeping nothing on disk, that can be killed."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.client = redis.Redis.from_url(self.url)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "no", "--daemonize", "no"]
+        command += ["--dir", str(self.folder), "--logfile", str(self.folder / "redis.log")]
+        try:
+            self.process = subprocess.Popen(command)  # noqa: S603 - our own arguments
+        except FileNotFoundError as error:
+            raise FaultError("redis-server is not installed") from error
+        wait_until(self._answers, START_SECONDS, f"redis-server on port {self.port}")
+
+    def _answers(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except redis.ConnectionError:
+            return False
+
+    def queued(self) -> int:
+        return int(self.client.llen(QUEUE))
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.client.connection_pool.disconnect()
+
+
+@dataclass
+class Sinks:
+    """Where one worker's file backends write."""
+
+    folder: Path
+
+    @property
+    def sms(self) -> Path:
+        return self.folder / "sms" / "sent.jsonl"
+
+    @property
+    def email(self) -> Path:
+        return self.folder / "email"
+
+    def keys(self) -> Counter[str]:
+        """Copies of each idempotency key: SMS lines, and emails' Message-ID headers (the file
+        backend may write several emails to one file)."""
+        found: Counter[str] = Counter()
+        if self.sms.exists():
+            lines = self.sms.read_text(encoding="utf-8").splitlines()
+            found.update(str(json.loads(line)["key"]) for line in lines)
+        if self.email.exists():
+            for path in self.email.iterdir():
+                found.update(key.decode() for key in MESSAGE_ID.findall(path.read_bytes()))
+        return found
+
+
+class Process:
+    """A child process of the harness in its own process group, logging to a file."""
+
+    def __init__(self, command: Sequence[str], env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self.killed = False  # by the harness, on purpose
+        with log.open("ab") as output:
+            self.process = subprocess.Popen(  # noqa: S603 - this interpreter, our arguments
+                command,
+                cwd=settings.BASE_DIR,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def check(self) -> None:
+        if not self.killed and self.process.poll() is not None:
+            tail = self.log.read_text(errors="replace")[-3_000:]
+            raise FaultError(f"{self.log.name} exited with {self.process.returncode}:\n{tail}")
+
+    def kill(self) -> None:
+        """SIGKILL the process and every process it started, as a lost machine would."""
+        self.killed = True
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        """SIGTERM (a Celery worker's warm shutdown), then SIGKILL if it hangs."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class Worker(Process):
+    """`celery -A config worker --pool prefork --concurrency 1`: a parent reading the broker
+    and one pool child running the tasks."""
+
+    def __init__(self, name: str, env: dict[str, str], sinks: Sinks) -> None:
+        sinks.folder.mkdir(parents=True)
+        env = {**env, "SMS_FILE_PATH": str(sinks.sms), "EMAIL_FILE_PATH": str(sinks.email)}
+        command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-n", f"{name}@%h"]
+        command += ["--pool", "prefork", "--concurrency", "1", "--loglevel", "INFO"]
+        command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+        log = sinks.folder / f"{name}.log"
+        super().__init__(command, {**env, "PGAPPNAME": f"faults-{name}"}, log)
+        self.sinks = sinks
+
+    def wait_ready(self) -> None:
+        def ready() -> bool:
+            self.check()
+            return " ready." in self.log.read_text(errors="replace")
+
+        wait_until(ready, START_SECONDS, f"{self.log.stem} ready")
+
+    def kill_pool_child(self) -> None:
+        """SIGKILL the process running the tasks; its parent lives and starts another."""
+        children = subprocess.run(  # noqa: S603 - a fixed tool, our own argument
+            ["pgrep", "-P", str(self.process.pid)],  # noqa: S607 - procps
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.split()
+        if not children:
+            raise FaultError("the worker has no pool child to kill")
+        for pid in children:
+            os.kill(int(pid), signal.SIGKILL)
+
+
+def dispatch_forever(interval: float) -> None:
+    """What beat's dispatcher task does, every `interval` seconds until SIGTERM. A run that
+    fails (broker or database gone) is just followed by the next, as with beat."""
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    while not stopping.is_set():
+        close_old_connections()  # as the worker's task_prerun does before each task
+        try:
+            claimed = dispatch_due_messages(enqueue=send_message_task.delay)
+        except Exception as error:  # any failure ends this run only, as with beat
+            print(f"dispatcher run failed: {error!r}", file=sys.stderr, flush=True)
+        else:
+            if claimed:
+                print(f"dispatcher claimed {claimed}", file=sys.stderr, flush=True)
+        stopping.wait(interval)
+
+
+# --- A scenario's world -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Options:
+    messages: int  # due messages a scenario sends
+    reclaim_seconds: int  # MESSAGE_SENDING_TIMEOUT_SECONDS for the run
+    dispatch_interval: float  # seconds between a dispatcher's runs
+
+
+@contextmanager
+def scenario_database(suffix: str) -> Iterator[None]:
+    """A clone of the current (test) database, used by this process until the block ends."""
+    creation = connection.creation
+    creation.clone_test_db(suffix=suffix, verbosity=0)
+    source = connection.settings_dict["NAME"]
+    clone = creation.get_test_db_clone_settings(suffix)["NAME"]
+    connection.close()
+    connection.settings_dict["NAME"] = clone
+    try:
+        yield
+    finally:
+        terminate_backends()  # whatever a killed worker left behind
+        connection.close()
+        connection.settings_dict["NAME"] = source
+        creation.destroy_test_db(verbosity=0, suffix=suffix)
+
+
+def terminate_backends(application: str = "faults-%") -> int:
+    """pg_terminate_backend every connection of the scenario's processes to its database."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name LIKE %s",
+            [application],
+        )
+        return int(cursor.fetchone()[0])
+
+
+def seed_due_messages(count: int, *, spread: timedelta = timedelta()) -> dict[str, str]:
+    """`count` reminders (email and SMS in turn, one pair per booked visit), due from now
+    over `spread`; returns each message's idempotency key and channel."""
+    now = timezone.now()
+    site = Site.objects.get(slug="lumbar")
+    location = Location.objects.create(
+        name="Faults Clinic", address="1 Main Street", time_zone="America/New_York"
+    )
+    user = User.objects.create(username="faults-clinician")
+    clinician = Clinician.objects.create(user=user, display_name="Dr. Faults")
+    visits = (count + 1) // 2
+    patients = Patient.objects.bulk_create(
+        Patient(
+            first_name=f"Pat{i}",
+            last_name="Faults",
+            date_of_birth=date(1960, 1, 1),
+            email=f"patient{i}@faults.example",
+            phone=f"+1860555{i:04d}",
+            consent_email=True,
+            consent_sms=True,
+        )
+        for i in range(visits)
+    )
+    first = now.replace(microsecond=0) + timedelta(days=2)
+    length = timedelta(minutes=site.duration_minutes + site.buffer_after_minutes)
+    appointments = Appointment.objects.bulk_create(
+        Appointment(
+            site=site,
+            clinician=clinician,
+            location=location,
+            patient=patient,
+            start=first + i * length,
+            end=first + i * length + timedelta(minutes=site.duration_minutes),
+            blocked_until=first + (i + 1) * length,
+            status=AppointmentStatus.BOOKED,
+            source=AppointmentSource.RECEPTION,
+        )
+        for i, patient in enumerate(patients)
+    )
+    messages = Message.objects.bulk_create(
+        Message(
+            appointment=appointments[j // 2],
+            kind=MessageKind.REMINDER,
+            channel=channel,
+            minutes_before=120,
+            recipient=patient.email if channel == Channel.EMAIL else patient.phone,
+            due_at=now - timedelta(minutes=1) + spread * j / count,
+        )
+        for j in range(count)
+        for patient, channel in [(patients[j // 2], Channel.EMAIL if j % 2 == 0 else Channel.SMS)]
+    )
+    return {str(message.idempotency_key): message.channel for message in messages}
+
+
+@dataclass
+class Stage:
+    """One scenario's running world: its database, Redis, sinks and processes."""
+
+    folder: Path
+    options: Options
+    redis: RedisServer
+    expected: dict[str, str] = field(default_factory=dict)
+    workers: list[Worker] = field(default_factory=list)
+    dispatchers: list[Process] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+    sigkills: int = 0  # processes killed while sending
+
+    def env(self) -> dict[str, str]:
+        keep = {name: value for name, value in os.environ.items() if not name.startswith("PG")}
+        return {
+            **keep,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DEBUG": "false",
+            "SECRET_KEY": keep.get("SECRET_KEY", "faults-only-not-secret"),
+            "STATIC_MANIFEST": "false",
+            "DATABASE_URL": database_url(connection.settings_dict),
+            "REDIS_URL": self.redis.url,
+            "SMS_BACKEND": "followup.channels.FileSmsBackend",
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "MESSAGE_SENDING_TIMEOUT_SECONDS": str(self.options.reclaim_seconds),
+            "SMS_MAX_PER_DAY": "1000000",  # no benchmark message is rerouted or held back
+            "SMS_MAX_PER_WEEK": "1000000",
+            "LOG_LEVEL": "INFO",
+        }
+
+    def start(self, *, workers: int = 1, dispatchers: int = 1) -> None:
+        """Start the processes, all at once, and wait until the workers are ready."""
+        started = [self.add_worker() for _ in range(workers)]
+        for _ in range(dispatchers):
+            self.add_dispatcher()
+        for worker in started:
+            worker.wait_ready()
+
+    def add_worker(self) -> Worker:
+        name = f"worker-{len(self.workers) + 1}"
+        worker = Worker(name, self.env(), Sinks(self.folder / name))
+        self.workers.append(worker)
+        return worker
+
+    def add_dispatcher(self) -> None:
+        name = f"dispatcher-{len(self.dispatchers) + 1}"
+        command = [sys.executable, "-m", "bench.faults"]
+        command += ["--dispatch-loop", str(self.options.dispatch_interval)]
+        env = {**self.env(), "PGAPPNAME": f"faults-{name}"}
+        self.dispatchers.append(Process(command, env, self.folder / f"{name}.log"))
+
+    def sent(self) -> int:
+        return Message.objects.filter(state=MessageState.SENT).count()
+
+    def wait_sent(self, share: float, seconds: float | None = None) -> None:
+        """Until `share` of the messages are `sent`, while every live process stays up."""
+        goal = share * len(self.expected)
+
+        def reached() -> bool:
+            for process in [*self.dispatchers, *self.workers]:
+                process.check()
+            return self.sent() >= goal
+
+        limit = seconds or START_SECONDS + len(self.expected) / 5 + 3 * self.options.reclaim_seconds
+        wait_until(reached, limit, f"{share:.0%} of the messages sent")
+
+    def sigkill(self, worker: Worker, *, whole: bool) -> None:
+        if whole:
+            worker.kill()
+        else:
+            worker.kill_pool_child()
+        self.sigkills += 1
+        self.note("worker SIGKILLed" if whole else "pool child SIGKILLed")
+
+    def note(self, event: str) -> None:
+        self.events.append(f"{event} at {self.sent():,} sent")
+
+    def stop(self) -> None:
+        for process in [*self.dispatchers, *self.workers]:
+            process.stop()
+
+
+# --- Scenarios --------------------------------------------------------------------------
+
+
+def worker_child_killed(stage: Stage) -> None:
+    stage.start()
+    for share in (0.2, 0.45, 0.7):
+        stage.wait_sent(share)
+        stage.sigkill(stage.workers[0], whole=False)
+
+
+def worker_killed(stage: Stage) -> None:
+    stage.start()
+    stage.wait_sent(0.4)
+    stage.sigkill(stage.workers[0], whole=True)
+    stage.add_worker()
+
+
+def redis_restarted(stage: Stage) -> None:
+    stage.start()
+    stage.wait_sent(0.2)
+    queued = stage.redis.queued()
+    stage.redis.kill()
+    stage.note(f"Redis killed with {queued:,} sends queued")
+    time.sleep(1)  # the worker and the dispatcher find it gone
+    stage.redis.start()
+    stage.note(f"Redis started empty ({stage.redis.queued()} queued)")
+
+
+def two_dispatchers_two_workers(stage: Stage) -> None:
+    stage.start(workers=2, dispatchers=2)
+
+
+def database_connections_dropped(stage: Stage) -> None:
+    stage.start()
+    for share in (0.2, 0.45, 0.7):
+        stage.wait_sent(share)
+        stage.note(f"{terminate_backends()} backends terminated")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    slug: str
+    run: Callable[[Stage], None]
+    spread_seconds: float = 0.0  # messages fall due over this long instead of all at once
+
+
+SCENARIOS = (
+    Scenario("worker child killed", "child", worker_child_killed),
+    Scenario("worker killed", "worker", worker_killed),
+    Scenario("Redis restarted", "redis", redis_restarted),
+    Scenario("two dispatchers, two workers", "parallel", two_dispatchers_two_workers, 10.0),
+    Scenario("PostgreSQL connections dropped", "postgres", database_connections_dropped),
+)
+
+
+@dataclass
+class Figures:
+    scenario: str
+    expected: int
+    sent: int  # expected messages `sent` in the outbox
+    delivered: int  # expected messages found in the sinks
+    lost: int  # expected, and not both sent and in a sink
+    duplicated: int  # copies beyond the first in the sinks
+    unexpected: int  # sink entries of no expected message
+    sigkills: int  # each may leave one message sent and not yet recorded: sent again
+    seconds: float
+    events: list[str]
+
+    @property
+    def correct(self) -> bool:
+        return self.lost == self.unexpected == 0 and self.duplicated <= self.sigkills
+
+
+def tally(stage: Stage, seconds: float) -> Figures:
+    copies: Counter[str] = Counter()
+    for worker in stage.workers:
+        copies.update(worker.sinks.keys())
+    sent = {
+        str(key)
+        for key in Message.objects.filter(state=MessageState.SENT).values_list(
+            "idempotency_key", flat=True
+        )
+    }
+    wanted = set(stage.expected)
+    return Figures(
+        scenario="",
+        expected=len(wanted),
+        sent=len(wanted & sent),
+        delivered=len(wanted & set(copies)),
+        lost=len({key for key in wanted if key not in sent or key not in copies}),
+        duplicated=sum(count - 1 for count in copies.values() if count > 1),
+        unexpected=sum(count for key, count in copies.items() if key not in wanted),
+        sigkills=stage.sigkills,
+        seconds=seconds,
+        events=stage.events,
+    )
+
+
+def run_scenario(scenario: Scenario, options: Options, folder: Path) -> Figures:
+    """Run one scenario in its own database, Redis server and sink folder; count."""
+    folder = folder / scenario.slug
+    folder.mkdir(parents=True)
+    redis_server = RedisServer(folder)
+    redis_server.start()
+    try:
+        with scenario_database(f"faults_{scenario.slug}"):
+            stage = Stage(folder, options, redis_server)
+            stage.expected = seed_due_messages(
+                options.messages, spread=timedelta(seconds=scenario.spread_seconds)
+            )
+            started = time.monotonic()
+            try:
+                scenario.run(stage)
+                stage.wait_sent(1.0)
+                wait_until(lambda: stage.redis.queued() == 0, 120, "the queue emptied")
+                time.sleep(SETTLE_SECONDS)
+            finally:
+                stage.stop()
+            figures = tally(stage, time.monotonic() - started)
+    finally:
+        redis_server.kill()
+    figures.scenario = scenario.name
+    return figures
+
+
+# --- Report -----------------------------------------------------------------------------
+
+
+def report(results: Sequence[Figures], options: Options) -> str:
+    header = ["scenario", "expected", "sent", "in sinks", "lost", "duplicated", "SIGKILLs", "s"]
+    rows = [
+        [
+            figures.scenario,
+            f"{figures.expected:,}",
+            f"{figures.sent:,}",
+            f"{figures.delivered:,}",
+            str(figures.lost),
+            str(figures.duplicated),
+            str(figures.sigkills),
+            f"{figures.seconds:.0f}",
+        ]
+        for figures in results
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(row: Sequence[str]) -> str:
+        cells = [row[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
+        ]
+        return "| " + " | ".join(cells) + " |"
+
+    lines = [
+        f"{options.messages:,} messages due per scenario (half email, half SMS); reclaim after "
+        f"{options.reclaim_seconds} s; dispatcher every {options.dispatch_interval} s.",
+        "",
+        line(header),
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+        *(line(row) for row in rows),
+        "",
+        f"Sink entries of no expected message: {sum(figures.unexpected for figures in results)}.",
+        "",
+        "What happened, in order:",
+    ]
+    lines += [f"- {figures.scenario}: {'; '.join(figures.events) or '-'}" for figures in results]
+    return "\n".join(lines)
+
+
+# --- Main -------------------------------------------------------------------------------
+
+
+def run_all(options: Options, scenarios: Sequence[Scenario], folder: Path) -> list[Figures]:
+    """Every scenario in a throwaway database of its own, cloned from a fresh one."""
+    setup_test_environment()
+    name = connection.settings_dict["NAME"]
+    connection.settings_dict["TEST"]["NAME"] = f"{name}_bench_faults"
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        results = []
+        for scenario in scenarios:
+            print(f"  {scenario.name} …", file=sys.stderr, flush=True)
+            results.append(run_scenario(scenario, options, folder))
+        return results
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+        teardown_test_environment()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=300, help="due per scenario (300)")
+    parser.add_argument("--reclaim", type=int, default=10, help="reclaim after seconds (10)")
+    parser.add_argument("--interval", type=float, default=0.5, help="dispatcher period (0.5)")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated scenario slugs: "
+        + ", ".join(scenario.slug for scenario in SCENARIOS),
+    )
+    parser.add_argument(
+        "--keep", type=Path, metavar="FOLDER", help="write logs and sinks here and keep them"
+    )
+    parser.add_argument("--dispatch-loop", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.dispatch_loop:
+        dispatch_forever(arguments.dispatch_loop)
+        return
+    if connection.vendor != "postgresql":
+        sys.exit("bench.faults needs PostgreSQL: set DATABASE_URL=postgres://…")
+    chosen = [s for s in SCENARIOS if not arguments.only or s.slug in arguments.only.split(",")]
+    options = Options(arguments.messages, arguments.reclaim, arguments.interval)
+    # SIGTERM unwinds like Ctrl-C: the scenario's processes, Redis and databases go too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench.faults: terminated"))
+    try:
+        if arguments.keep:
+            results = run_all(options, chosen, arguments.keep)
+        else:
+            with tempfile.TemporaryDirectory(prefix="bench-faults-") as scratch:
+                results = run_all(options, chosen, Path(scratch))
+    except FaultError as error:
+        sys.exit(f"bench.faults: {error}")
+    print(report(results, options))
+    if not all(figures.correct for figures in results):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

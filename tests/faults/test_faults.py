@@ -1,0 +1,68 @@
+"""The outbox under faults: real workers, dispatchers and Redis servers killed, PostgreSQL
+connections dropped, and every message still sent exactly once (bench/faults.py, with
+fewer messages)."""
+
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.db import connection
+
+from bench.faults import SCENARIOS, Options, Scenario, database_url, run_scenario, seed_due_messages
+from followup.channels import FileSmsBackend, OutboundMessage
+from followup.dispatch import dispatch_due_messages
+from followup.models import Channel, Message, MessageState
+from followup.sending import send_message
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+SMALL = Options(messages=30, reclaim_seconds=5, dispatch_interval=0.3)
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[scenario.slug for scenario in SCENARIOS])
+def test_no_message_is_lost_or_sent_twice(scenario: Scenario, tmp_path: Path):
+    figures = run_scenario(scenario, SMALL, tmp_path)
+    assert figures.events or scenario.slug == "parallel"  # the fault did happen
+    assert (figures.lost, figures.unexpected) == (0, 0)
+    assert figures.sent == figures.delivered == figures.expected == SMALL.messages
+    # Only a SIGKILL between the provider's acceptance and the commit sends one twice.
+    assert figures.duplicated <= figures.sigkills
+
+
+class SmsThenConnectionDropped(FileSmsBackend):
+    """The provider takes the text; then PostgreSQL ends the sender's connection."""
+
+    def send(self, message: OutboundMessage) -> str:
+        provider_id = super().send(message)
+        backend = connection.connection.info.backend_pid
+        with psycopg.connect(database_url(connection.settings_dict)) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", [backend])
+        return provider_id
+
+
+def test_a_text_sent_as_the_database_connection_drops_is_recorded_and_not_sent_again(
+    settings, tmp_path
+):
+    settings.SMS_BACKEND = f"{__name__}.SmsThenConnectionDropped"
+    settings.SMS_FILE_PATH = str(tmp_path / "sent.jsonl")
+    settings.MESSAGE_SENDING_TIMEOUT = 0  # any `sending` row could be reclaimed at once
+    seed_due_messages(2)
+    claimed: list[int] = []
+    dispatch_due_messages(enqueue=claimed.append)
+    sms = Message.objects.get(channel=Channel.SMS)
+    assert sms.pk in claimed
+
+    assert send_message(sms.pk) == "sent"
+
+    sms.refresh_from_db()
+    assert sms.state == MessageState.SENT
+    assert sms.provider_message_id == f"file-{sms.idempotency_key}"
+    assert sms.attempts == 1
+    again: list[int] = []
+    dispatch_due_messages(enqueue=again.append)
+    assert sms.pk not in again
+    assert len((tmp_path / "sent.jsonl").read_text().splitlines()) == 1
