@@ -4,8 +4,9 @@ A slot is a start on the site's grid inside a clinician's working hours at a loc
 (in that location's zone), whose held time (consult plus the site's buffer) meets no
 active appointment and no block, within the site's minimum notice and maximum advance.
 
-Cost depends on the window asked for, not on the history: four queries whatever the
-range (hours, exceptions, appointments, blocks), then plain Python over sorted lists.
+Cost depends on the window asked for, not on the history: three queries whatever the
+range (hours, exceptions, then appointments and blocks together), then plain Python over
+sorted lists.
 """
 
 from bisect import bisect_left
@@ -212,7 +213,7 @@ def busy_times(
     *,
     ignoring_appointment: int | None = None,
 ) -> BusyTimes:
-    """Held times of active appointments and blocks that meet [start, end). Two queries.
+    """Held times of active appointments and blocks that meet [start, end). One query.
 
     Appointments are read by the (clinician, start) index from `start - LONG_HOLD` to
     `end`, so the cost follows the window, not the history: `start < end` alone would read
@@ -221,7 +222,7 @@ def busy_times(
     a clinician's active appointments never overlap (the PostgreSQL exclusion constraint,
     the booking functions on SQLite), so only the last one to start before
     `start - LONG_HOLD` can reach `start`, and a correlated subquery picks it per clinician
-    by the same index. Both halves are one UNION ALL query.
+    by the same index. Both halves and the blocks are one UNION ALL query.
 
     `ignoring_appointment` leaves one appointment out: the one being moved does not stand
     in the way of its own new time.
@@ -263,12 +264,7 @@ def busy_times(
     )
     blocks = _spans(Block.objects.filter(clinician_id__in=ids, start__lt=end, end__gt=start), "end")
     naive_zone = connections[Appointment.objects.db].timezone
-    return BusyTimes(
-        [
-            *_parse_spans(recent.union(long_held, all=True), naive_zone),
-            *_parse_spans(blocks, naive_zone),
-        ]
-    )
+    return BusyTimes(_parse_spans(recent.union(long_held, blocks, all=True), naive_zone))
 
 
 def _spans(queryset: QuerySet[Any], end_field: str) -> QuerySet[Any, tuple[int, str, str]]:
