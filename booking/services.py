@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from booking.availability import (
@@ -182,8 +182,17 @@ def _is_held(shift: Shift, start: datetime, until: datetime, exclude_pk: int | N
     return not busy.is_free(clinician_id, start, until)
 
 
-def _is_overlap_violation(error: IntegrityError) -> bool:
-    return NO_OVERLAP_CONSTRAINT in str(error)
+# PostgreSQL's "deadlock detected": two transactions writing overlapping times of one
+# clinician can each wait for the other while checking the exclusion constraint, and
+# PostgreSQL then aborts one of them instead of reporting the overlap.
+DEADLOCK_DETECTED = "40P01"
+
+
+def _lost_a_race(error: DatabaseError) -> bool:
+    """Whether a concurrent write of an overlapping time won (the exclusion constraint)."""
+    if isinstance(error, IntegrityError):
+        return NO_OVERLAP_CONSTRAINT in str(error)
+    return getattr(error.__cause__, "sqlstate", None) == DEADLOCK_DETECTED
 
 
 def _claim(
@@ -228,8 +237,8 @@ def _claim(
                 if _is_held(shift, start, until, exclude_pk):
                     continue
                 return write(shift)
-        except IntegrityError as error:
-            if not _is_overlap_violation(error):
+        except (IntegrityError, OperationalError) as error:
+            if not _lost_a_race(error):
                 raise
     raise SlotTaken(
         "Sorry, that time was just taken. Here are the nearest free times.",
@@ -341,7 +350,10 @@ def reschedule_appointment(
     """
     now = now or timezone.now()
     appointment = (
-        Appointment.objects.select_for_update()
+        # The appointment's row alone: locking the joined clinician, site, location and
+        # patient too would block every concurrent booking that refers to them (and
+        # deadlock with those that wait on this one's time).
+        Appointment.objects.select_for_update(of=("self",))
         .select_related("site", "location", "clinician", "patient")
         .get(pk=appointment.pk)
     )
