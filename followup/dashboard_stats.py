@@ -16,34 +16,30 @@ Every figure comes with its n. The rules, as the dashboard page states them:
   is "not reached" while more than half the episodes are still relieved.
 - Completion: check-ins answered / check-ins whose check-in message was sent.
 
-Cost does not grow with the history in number of queries: each figure is one grouped
-query. Quartiles are PERCENTILE_CONT in PostgreSQL; elsewhere (SQLite) one query fetches
-the grouped values of only the needed column and the same interpolation is done here.
+Cost does not grow with the history in number of queries. The per-time-point figures come
+from one grouped query, a histogram: how many answers have each (site, day, baseline, pain,
+activity, medication). Pain and baseline are integers 0-10, so it has at most a few
+thousand rows however many answers there are, and every median, quartile (PostgreSQL's
+PERCENTILE_CONT interpolation, reproduced exactly from the counts), responder count and
+share is computed from it here.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 from django.db import connection
 from django.db.models import (
-    Aggregate,
     Count,
     Exists,
-    ExpressionWrapper,
-    F,
-    FloatField,
     OuterRef,
     Q,
     QuerySet,
-    Value,
 )
-from django.db.models.lookups import LessThanOrEqual
 
 from booking.models import Clinician, Location, Site
 from followup.models import (
@@ -84,12 +80,28 @@ def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, flo
 
 def percentile_cont(ordered: Sequence[float], fraction: float) -> float | None:
     """Linear interpolation between the closest ranks, as PostgreSQL's PERCENTILE_CONT."""
-    if not ordered:
+    return percentile_of_counts([(value, 1) for value in ordered], fraction)
+
+
+def percentile_of_counts(counts: Sequence[tuple[float, int]], fraction: float) -> float | None:
+    """PERCENTILE_CONT of the values that (value, how many) rows, in value order, describe."""
+    n = sum(number for _, number in counts)
+    if not n:
         return None
-    position = fraction * (len(ordered) - 1)
+    position = fraction * (n - 1)
     lower = math.floor(position)
-    upper = min(lower + 1, len(ordered) - 1)
-    return float(ordered[lower] + (position - lower) * (ordered[upper] - ordered[lower]))
+    low, high = value_at_rank(counts, lower), value_at_rank(counts, min(lower + 1, n - 1))
+    return float(low + (position - lower) * (high - low))
+
+
+def value_at_rank(counts: Sequence[tuple[float, int]], rank: int) -> float:
+    """The value at 0-based `rank` of the sorted values that the counts describe."""
+    seen = 0
+    for value, number in counts:
+        seen += number
+        if rank < seen:
+            return value
+    raise IndexError(rank)
 
 
 @dataclass(frozen=True)
@@ -156,48 +168,43 @@ class OutcomeFilters:
         return "; ".join(parts) or "no filters"
 
 
-def filtered_episodes(filters: OutcomeFilters) -> QuerySet[Episode]:
-    """The episodes whose procedures match the filters (procedure dates in TIME_ZONE)."""
-    episodes = Episode.objects.all()
+def matching_episode(filters: OutcomeFilters, path: str = "") -> Q:
+    """The condition on the episode at `path` (e.g. "check_in__episode__") that its
+    procedure matches the filters (procedure dates in TIME_ZONE)."""
+    condition = Q()
     if filters.sites:
-        episodes = episodes.filter(site__in=[site.pk for site in filters.sites])
+        condition &= Q(**{f"{path}site__in": [site.pk for site in filters.sites]})
     if filters.injectate:
-        episodes = episodes.filter(
+        condition &= Q(
             Exists(
                 ProcedureInjectate.objects.filter(
-                    procedure=OuterRef("procedure"), injectate=filters.injectate
+                    procedure=OuterRef(f"{path}procedure"), injectate=filters.injectate
                 )
             )
         )
+    procedure = f"{path}procedure__"
     if filters.clinician:
-        episodes = episodes.filter(procedure__performed_by=filters.clinician)
+        condition &= Q(**{f"{procedure}performed_by": filters.clinician})
     if filters.location:
-        episodes = episodes.filter(procedure__appointment__location=filters.location)
+        condition &= Q(**{f"{procedure}appointment__location": filters.location})
     if filters.date_from:
-        episodes = episodes.filter(procedure__performed_at__date__gte=filters.date_from)
+        condition &= Q(**{f"{procedure}performed_at__date__gte": filters.date_from})
     if filters.date_to:
-        episodes = episodes.filter(procedure__performed_at__date__lte=filters.date_to)
-    return episodes
+        condition &= Q(**{f"{procedure}performed_at__date__lte": filters.date_to})
+    return condition
+
+
+def filtered_episodes(filters: OutcomeFilters) -> QuerySet[Episode]:
+    return Episode.objects.filter(matching_episode(filters))
 
 
 def filtered_answers(filters: OutcomeFilters) -> QuerySet[CheckInAnswer]:
-    return CheckInAnswer.objects.filter(
-        check_in__episode__in=filtered_episodes(filters).values("pk")
-    )
+    """Conditions on the answers' own join, not a subquery of episodes: unfiltered, the
+    database reads the answers without joining the episodes a second time."""
+    return CheckInAnswer.objects.filter(matching_episode(filters, "check_in__episode__"))
 
 
-# --- quartiles in the database (PostgreSQL) or from one fetch of values ------------------
-
-
-class PercentileCont(Aggregate):
-    """PostgreSQL's ordered-set aggregate PERCENTILE_CONT(fraction) WITHIN GROUP."""
-
-    function = "PERCENTILE_CONT"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
-        super().__init__(expression, fraction=float(fraction), **extra)
+# --- quartiles from a histogram ----------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -207,47 +214,19 @@ class Quartiles:
     median: float | None
     q3: float | None
 
+    @classmethod
+    def of_counts(cls, counts: dict[float, int]) -> Quartiles:
+        """The quartiles of the values that a {value: how many} histogram describes."""
+        ordered = sorted(counts.items())
+        return cls(
+            sum(counts.values()),
+            percentile_of_counts(ordered, 0.25),
+            percentile_of_counts(ordered, 0.5),
+            percentile_of_counts(ordered, 0.75),
+        )
+
 
 NO_DATA = Quartiles(0, None, None, None)
-
-
-def quartiles_by(
-    queryset: QuerySet[Any], groups: tuple[str, ...], value: Any
-) -> dict[tuple[Any, ...], Quartiles]:
-    """n, lower quartile, median and upper quartile of `value` per group: one query."""
-    result: dict[tuple[Any, ...], Quartiles] = {}
-    if connection.vendor == "postgresql":
-        rows = (
-            queryset.annotate(v=value)
-            .values(*groups)
-            .annotate(
-                n=Count("v"),
-                q1=PercentileCont("v", 0.25),
-                q2=PercentileCont("v", 0.5),
-                q3=PercentileCont("v", 0.75),
-            )
-        )
-        for row in rows.order_by():
-            key = tuple(row[name] for name in groups)
-            result[key] = Quartiles(row["n"], row["q1"], row["q2"], row["q3"])
-        return result
-    grouped: dict[tuple[Any, ...], list[float]] = defaultdict(list)
-    values = (
-        queryset.annotate(v=value)
-        .filter(v__isnull=False)
-        .order_by(*groups, "v")
-        .values_list(*groups, "v")
-    )
-    for *key, number in values:
-        grouped[tuple(key)].append(number)
-    for key, ordered in grouped.items():
-        result[key] = Quartiles(
-            len(ordered),
-            percentile_cont(ordered, 0.25),
-            percentile_cont(ordered, 0.5),
-            percentile_cont(ordered, 0.75),
-        )
-    return result
 
 
 # --- the dashboard's figures -------------------------------------------------------------
@@ -351,13 +330,58 @@ def relief_survival(episodes: QuerySet[Episode]) -> Survival:
         )
 
 
+@dataclass
+class DayTally:
+    """What one time point's figures are computed from: histograms and counts of answers."""
+
+    pain: Counter[float] = field(default_factory=Counter)
+    percent_change: Counter[float] = field(default_factory=Counter)
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def add(self, baseline: int | None, pain: int, activity: str, medication: str, n: int) -> None:
+        self.pain[pain] += n
+        if baseline:  # neither missing nor 0: the answer has a percent change
+            # The same float arithmetic, in the same order, as the SQL it replaces.
+            self.percent_change[(pain - baseline) * 100.0 / baseline] += n
+            self.counts["with_baseline"] += n
+            self.counts["moderate"] += n if pain * 10 <= baseline * 7 else 0
+            self.counts["substantial"] += n if pain * 2 <= baseline else 0
+        self.counts["activity_n"] += n if activity else 0
+        self.counts["activity_more"] += n if activity == Activity.MORE else 0
+        self.counts["medication_n"] += n if medication else 0
+        self.counts["medication_less"] += n if medication == Medication.LESS else 0
+
+    def rate(self, successes: str, n: str) -> Rate:
+        return Rate(self.counts[successes], self.counts[n])
+
+
+def tally_answers(
+    answers: QuerySet[CheckInAnswer],
+) -> tuple[dict[int, DayTally], dict[tuple[int, int], Counter[float]]]:
+    """One grouped query: the answers' tallies by day, and their pain by (site, day)."""
+    by_day: dict[int, DayTally] = defaultdict(DayTally)
+    pain_by_site_day: dict[tuple[int, int], Counter[float]] = defaultdict(Counter)
+    histogram = (
+        answers.order_by()
+        .values_list(
+            "check_in__episode__site",
+            "check_in__day",
+            "check_in__episode__baseline_pain",
+            "pain",
+            "activity",
+            "medication",
+        )
+        .annotate(n=Count("pk"))
+    )
+    for site_id, day, baseline, pain, activity, medication, n in histogram:
+        by_day[day].add(baseline, pain, activity, medication, n)
+        pain_by_site_day[site_id, day][pain] += n
+    return by_day, pain_by_site_day
+
+
 def outcome_stats(filters: OutcomeFilters) -> OutcomeStats:
     """Every figure of the dashboard, in a fixed number of queries."""
     episodes = filtered_episodes(filters)
-    answers = filtered_answers(filters)
-    baseline = F("check_in__episode__baseline_pain")
-    with_baseline = Q(check_in__episode__baseline_pain__gt=0)
-
     sites = list(filters.sites) or list(Site.objects.all())
     days = sorted(
         set(
@@ -367,37 +391,7 @@ def outcome_stats(filters: OutcomeFilters) -> OutcomeStats:
             .distinct()
         )
     )
-
-    pain_by_day = quartiles_by(answers, ("check_in__day",), F("pain"))
-    pain_by_site_day = quartiles_by(
-        answers, ("check_in__episode__site", "check_in__day"), F("pain")
-    )
-    percent_by_day = quartiles_by(
-        answers.filter(with_baseline),
-        ("check_in__day",),
-        ExpressionWrapper(
-            (F("pain") - baseline) * Value(100.0) / baseline, output_field=FloatField()
-        ),
-    )
-
-    counts = {
-        row["check_in__day"]: row
-        for row in answers.values("check_in__day")
-        .order_by()
-        .annotate(
-            with_baseline=Count("pk", filter=with_baseline),
-            moderate=Count(
-                "pk", filter=with_baseline & Q(LessThanOrEqual(F("pain") * 10, baseline * 7))
-            ),
-            substantial=Count(
-                "pk", filter=with_baseline & Q(LessThanOrEqual(F("pain") * 2, baseline))
-            ),
-            activity_n=Count("pk", filter=~Q(activity="")),
-            activity_more=Count("pk", filter=Q(activity=Activity.MORE)),
-            medication_n=Count("pk", filter=~Q(medication="")),
-            medication_less=Count("pk", filter=Q(medication=Medication.LESS)),
-        )
-    }
+    by_day, pain_by_site_day = tally_answers(filtered_answers(filters))
 
     # Sent check-ins as a semi-join (IN), which the database hashes once, rather than an
     # EXISTS inside the count, which it runs again for every check-in.
@@ -405,48 +399,40 @@ def outcome_stats(filters: OutcomeFilters) -> OutcomeStats:
         kind=MessageKind.CHECK_IN, state=MessageState.SENT
     ).values("check_in_id")
     completion = {
-        row["day"]: row
-        for row in CheckIn.objects.filter(episode__in=episodes.values("pk"), pk__in=sent_check_ins)
+        row["day"]: Rate(row["answered"], row["sent"])
+        for row in CheckIn.objects.filter(
+            matching_episode(filters, "episode__"), pk__in=sent_check_ins
+        )
         .values("day")
         .order_by()
         .annotate(sent=Count("pk"), answered=Count("pk", filter=Q(answer__isnull=False)))
     }
 
-    relief = relief_survival(episodes)
+    def tally(day: int) -> DayTally:
+        return by_day.get(day) or DayTally()
 
-    open_alerts = Alert.objects.filter(
-        acknowledged_at__isnull=True, answer__check_in__episode__in=episodes.values("pk")
-    ).count()
-    episode_count = episodes.count()
-
-    time_points = []
-    for day in days:
-        row = completion.get(day, {})
-        time_points.append(
-            TimePoint(
-                day=day,
-                pain=pain_by_day.get((day,), NO_DATA),
-                percent_change=percent_by_day.get((day,), NO_DATA),
-                completion=Rate(row.get("answered", 0), row.get("sent", 0)),
-            )
+    time_points = [
+        TimePoint(
+            day=day,
+            pain=Quartiles.of_counts(tally(day).pain),
+            percent_change=Quartiles.of_counts(tally(day).percent_change),
+            completion=completion.get(day, Rate(0, 0)),
         )
-
-    def count(day: int, key: str) -> int:
-        return int(counts.get(day, {}).get(key, 0))
-
+        for day in days
+    ]
     responders = [
         Responders(
             day=day,
-            moderate=Rate(count(day, "moderate"), count(day, "with_baseline")),
-            substantial=Rate(count(day, "substantial"), count(day, "with_baseline")),
+            moderate=tally(day).rate("moderate", "with_baseline"),
+            substantial=tally(day).rate("substantial", "with_baseline"),
         )
         for day in RESPONDER_DAYS
     ]
     benefits = [
         Benefits(
             day=day,
-            more_activity=Rate(count(day, "activity_more"), count(day, "activity_n")),
-            less_medication=Rate(count(day, "medication_less"), count(day, "medication_n")),
+            more_activity=tally(day).rate("activity_more", "activity_n"),
+            less_medication=tally(day).rate("medication_less", "medication_n"),
         )
         for day in BENEFIT_DAYS
     ]
@@ -455,17 +441,22 @@ def outcome_stats(filters: OutcomeFilters) -> OutcomeStats:
     per_site = [
         SiteSeries(
             site=site,
-            points=[(day, pain_by_site_day.get((site.pk, day), NO_DATA)) for day in days],
+            points=[
+                (day, Quartiles.of_counts(pain_by_site_day.get((site.pk, day), Counter())))
+                for day in days
+            ],
         )
         for site in sorted(sites, key=lambda site: site.name)
         if filters.sites or site.pk in charted
     ]
     return OutcomeStats(
-        episodes=episode_count,
+        episodes=episodes.count(),
         time_points=time_points,
         responders=responders,
         benefits=benefits,
-        relief=relief,
-        open_alerts=open_alerts,
+        relief=relief_survival(episodes),
+        open_alerts=Alert.objects.filter(
+            matching_episode(filters, "answer__check_in__episode__"), acknowledged_at__isnull=True
+        ).count(),
         per_site=per_site,
     )
