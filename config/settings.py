@@ -219,7 +219,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "booking.api.schema.ClinicAutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "token": env.throttle_rate("TOKEN_RATE", _get("TOKEN_RATE", "10/min")),
         "public": env.throttle_rate("PUBLIC_API_RATE", _get("PUBLIC_API_RATE", "30/min")),

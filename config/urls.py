@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from booking.views import pages
 
 admin.site.site_header = admin.site.site_title = "Clinic administration"
+handler404 = "booking.api.errors.not_found"
 
 # Swagger UI under the Content Security Policy: the split view serves its start-up script
 # as a file, and its icons are data: images, which only this page allows.

@@ -1,5 +1,7 @@
 """Domain errors as HTTP answers, the same for every endpoint."""
 
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -30,6 +32,14 @@ def booking_error_response(error: BookingError) -> Response:
             status=status.HTTP_409_CONFLICT,
         )
     return Response({"detail": error.message}, status=status.HTTP_409_CONFLICT)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 404 handler: JSON under /api/ (for a path no URL matches, such as an id
+    that is not a UUID), as DRF answers its own 404s; the site's page elsewhere."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
 
 
 SLOT_TAKEN_RESPONSE = OpenApiResponse(
