@@ -851,6 +851,11 @@ class Options:
     worker_settings: str
 
 
+def progress(text: str) -> None:
+    """Progress goes to stderr; stdout holds only the figures docs/performance.md quotes."""
+    print(f"  {text}", file=sys.stderr, flush=True)
+
+
 def run(options: Options, broker: Broker, scratch: Path) -> None:
     started = time.perf_counter()
 
@@ -860,19 +865,19 @@ def run(options: Options, broker: Broker, scratch: Path) -> None:
     print(describe_machine(broker, options))
     now = timezone.now()
     contacts = seed_clinic(options.appointments, now)
-    print(f"  seeded {len(contacts):,} booked visits with their patients ({elapsed()})")
+    progress(f"seeded {len(contacts):,} booked visits with their patients ({elapsed()})")
 
     claims = [time_claims(contacts, options.batches, future=0)]
-    print(f"  timed claims with no future rows ({elapsed()})")
+    progress(f"timed claims with no future rows ({elapsed()})")
     copy_messages(
         message_rows(
             contacts, options.future, steps=FUTURE_STEPS, due_at=due_later(now), created=now
         )
     )
     vacuum_analyze()
-    print(f"  seeded {options.future:,} future messages ({elapsed()})")
+    progress(f"seeded {options.future:,} future messages ({elapsed()})")
     claims.append(time_claims(contacts, options.batches, future=options.future))
-    print(f"  timed claims with {options.future:,} future rows ({elapsed()})")
+    progress(f"timed claims with {options.future:,} future rows ({elapsed()})")
 
     runs: list[Run] = []
     rounds: list[RoundResult] = []
@@ -883,15 +888,15 @@ def run(options: Options, broker: Broker, scratch: Path) -> None:
         for index in range(options.rounds):
             due = make_due(contacts, options.due, DUE_STEPS)
             runs.append(noop_run(broker, worker, options.noop, f"no-op {index + 1}"))
-            print(f"  {runs[-1].label}: {runs[-1].rate:,.0f}/s ({elapsed()})")
+            progress(f"{runs[-1].label}: {runs[-1].rate:,.0f}/s ({elapsed()})")
             run_, result = outbox_run(broker, worker, due, f"outbox {index + 1}")
             runs.append(run_)
             rounds.append(result)
-            print(f"  {run_.label}: {run_.rate:,.0f}/s ({elapsed()})")
+            progress(f"{run_.label}: {run_.rate:,.0f}/s ({elapsed()})")
             if index + 1 < options.rounds:
                 delete_messages(DUE_STEPS)
         runs.append(noop_run(broker, worker, options.noop, f"no-op {options.rounds + 1}"))
-        print(f"  {runs[-1].label}: {runs[-1].rate:,.0f}/s ({elapsed()})")
+        progress(f"{runs[-1].label}: {runs[-1].rate:,.0f}/s ({elapsed()})")
     finally:
         worker.stop()
 
