@@ -961,6 +961,10 @@ def main() -> None:
     largest = max(options.due, options.future, (options.batches + 1) * 500, options.profile)
     if options.appointments < 2 or largest > options.appointments * 99_999:
         parser.error("too few --appointments for the messages asked for")
+    if options.due < settings.DISPATCH_BATCH_SIZE:
+        parser.error(
+            f"--due below DISPATCH_BATCH_SIZE ({settings.DISPATCH_BATCH_SIZE}) times no claim"
+        )
 
     if connection.vendor != "postgresql":
         sys.exit(
