@@ -621,7 +621,12 @@ def test_a_second_sms_the_same_day_goes_by_email_when_the_patient_agreed(clock, 
     assert send_message(message.pk) == Outcome.SENT
 
     assert sms_sink() == []
-    assert [email.to for email in mail] == [["ann.lee@example.com"]]
+    [email] = mail
+    assert email.to == ["ann.lee@example.com"]
+    # The email's own wording, not the text's: a subject, an unsubscribe link, no STOP.
+    assert django_settings.CLINIC_NAME in email.subject
+    assert "To stop these emails" in email.body
+    assert SMS_OPT_OUT not in email.body
     message.refresh_from_db()
     assert (message.state, message.channel, message.recipient) == (
         MessageState.SENT,
