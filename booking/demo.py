@@ -186,8 +186,10 @@ def seed_demo_clinic(*, now: datetime | None = None) -> dict[str, str]:
         )
     seed_demo_appointments(location, now=now)
     from followup.demo import seed_demo_history  # followup builds on booking, not back
+    from followup.outcome_facts import refresh_outcome_facts
 
     seed_demo_history(location=location, now=now or timezone.now())
+    refresh_outcome_facts()  # the outcomes dashboard shows the history at once
     return dict(DEMO_PASSWORDS)
 
 

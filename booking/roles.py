@@ -106,4 +106,17 @@ def has_role(user: AbstractBaseUser | AnonymousUser, *roles: str) -> bool:
         return False
     if not getattr(user, "is_staff", False):
         return False
-    return user.is_superuser or user.groups.filter(name__in=roles).exists()
+    return user.is_superuser or not _group_names(user).isdisjoint(roles)
+
+
+# Kept on the user object: request.user lives for one request, so a page that checks
+# several roles reads the user's groups once.
+_GROUP_NAMES = "_staff_group_names"
+
+
+def _group_names(user: PermissionsMixin) -> frozenset[str]:
+    names: frozenset[str] | None = user.__dict__.get(_GROUP_NAMES)
+    if names is None:
+        names = frozenset(user.groups.values_list("name", flat=True))
+        user.__dict__[_GROUP_NAMES] = names
+    return names

@@ -138,6 +138,8 @@ else:
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The outcomes dashboard's read model is rebuilt this often; the page warns past twice it.
+OUTCOME_REFRESH_MINUTES = int(_get("OUTCOME_REFRESH_MINUTES", "5"))
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-messages": {
         "task": "followup.tasks.dispatch_due_messages_task",
@@ -146,6 +148,10 @@ CELERY_BEAT_SCHEDULE = {
     "expire-waitlist-offers": {
         "task": "booking.tasks.expire_waitlist_offers_task",
         "schedule": 300.0,
+    },
+    "refresh-outcome-facts": {
+        "task": "followup.tasks.refresh_outcome_facts_task",
+        "schedule": 60.0 * OUTCOME_REFRESH_MINUTES,
     },
 }
 # Prefetch one task at a time with late acks, so a worker that dies loses at most the

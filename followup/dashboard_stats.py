@@ -30,31 +30,24 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
-from django.db import connection
-from django.db.models import (
-    Count,
-    Exists,
-    OuterRef,
-    Q,
-    QuerySet,
-)
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.lookups import Exact
 
 from booking.models import Clinician, Location, Site
 from followup.models import (
     Activity,
     Alert,
-    CheckIn,
     CheckInAnswer,
     Episode,
     FollowUpStep,
     Medication,
-    Message,
-    MessageKind,
-    MessageState,
+    OutcomeEpisode,
+    OutcomeFact,
     ProcedureInjectate,
 )
+from followup.outcome_facts import INJECTATE_BITS, refreshed_at
 
 RESPONDER_DAYS = (7, 30, 90)
 BENEFIT_DAYS = (30, 90)
@@ -284,50 +277,38 @@ class OutcomeStats:
     relief: Survival
     open_alerts: int
     per_site: list[SiteSeries] = field(default_factory=list)
+    as_of: datetime | None = None  # when the read model was refreshed; None: never
 
 
-# Duration of relief, as the patient's trend page counts it (followup.trends.relief_duration):
-# an episode with a baseline above 0 counts once one of its answers is at least 50 % below
-# the baseline; relief ends at the first later answer that is not, and an episode in which
-# none is yet is censored at its last answer. One query returns the (time, event, episodes)
-# rows the Kaplan-Meier median needs: a window gives each answer its episode's first
-# relieved day, so no answer is read twice and none reaches Python.
-RELIEF_SQL = """
-SELECT duration, ended, COUNT(*) FROM (
-    SELECT COALESCE(MIN(CASE WHEN NOT relieved AND day > first_relieved THEN day END),
-                    MAX(day)) AS duration,
-           MIN(CASE WHEN NOT relieved AND day > first_relieved THEN day END) IS NOT NULL
-               AS ended
-    FROM (
-        SELECT c.episode_id, c.day, a.pain * 2 <= e.baseline_pain AS relieved,
-               MIN(CASE WHEN a.pain * 2 <= e.baseline_pain THEN c.day END)
-                   OVER (PARTITION BY c.episode_id) AS first_relieved
-        FROM {check_in} c
-        JOIN {answer} a ON a.check_in_id = c.id
-        JOIN {episode} e ON e.id = c.episode_id
-        WHERE e.baseline_pain > 0 AND c.episode_id IN ({episodes})
-    ) answered
-    WHERE first_relieved IS NOT NULL
-    GROUP BY episode_id
-) per_episode
-GROUP BY duration, ended
-"""
+def matching_facts(filters: OutcomeFilters) -> Q:
+    """The same filters on the read model's rows (OutcomeFact and OutcomeEpisode)."""
+    condition = Q()
+    if filters.sites:
+        condition &= Q(site__in=[site.pk for site in filters.sites])
+    if filters.injectate:
+        bit = INJECTATE_BITS[filters.injectate]
+        condition &= Q(Exact(F("injectates").bitand(bit), bit))
+    if filters.clinician:
+        condition &= Q(clinician=filters.clinician)
+    if filters.location:
+        condition &= Q(location=filters.location)
+    if filters.date_from:
+        condition &= Q(procedure_date__gte=filters.date_from)
+    if filters.date_to:
+        condition &= Q(procedure_date__lte=filters.date_to)
+    return condition
 
 
-def relief_survival(episodes: QuerySet[Episode]) -> Survival:
-    """The Kaplan-Meier median duration of relief of `episodes`: one query."""
-    episodes_sql, params = episodes.values("pk").query.sql_with_params()
-    sql = RELIEF_SQL.format(
-        check_in=CheckIn._meta.db_table,
-        answer=CheckInAnswer._meta.db_table,
-        episode=Episode._meta.db_table,
-        episodes=episodes_sql,
+def relief_survival(episodes: QuerySet[OutcomeEpisode]) -> Survival:
+    """The Kaplan-Meier median duration of relief of `episodes` (durations precomputed by
+    the refresh): one grouped query."""
+    rows = (
+        episodes.filter(relief_days__isnull=False)
+        .order_by()
+        .values_list("relief_days", "relief_ended")
+        .annotate(n=Count("pk"))
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return kaplan_meier_median_of_counts(
-            (time, bool(event), number) for time, event, number in cursor.fetchall()
-        )
+    return kaplan_meier_median_of_counts(rows)
 
 
 @dataclass
@@ -356,21 +337,15 @@ class DayTally:
 
 
 def tally_answers(
-    answers: QuerySet[CheckInAnswer],
+    facts: QuerySet[OutcomeFact],
 ) -> tuple[dict[int, DayTally], dict[tuple[int, int], Counter[float]]]:
     """One grouped query: the answers' tallies by day, and their pain by (site, day)."""
     by_day: dict[int, DayTally] = defaultdict(DayTally)
     pain_by_site_day: dict[tuple[int, int], Counter[float]] = defaultdict(Counter)
     histogram = (
-        answers.order_by()
-        .values_list(
-            "check_in__episode__site",
-            "check_in__day",
-            "check_in__episode__baseline_pain",
-            "pain",
-            "activity",
-            "medication",
-        )
+        facts.filter(answered=True)
+        .order_by()
+        .values_list("site", "day", "baseline", "pain", "activity", "medication")
         .annotate(n=Count("pk"))
     )
     for site_id, day, baseline, pain, activity, medication, n in histogram:
@@ -380,8 +355,11 @@ def tally_answers(
 
 
 def outcome_stats(filters: OutcomeFilters) -> OutcomeStats:
-    """Every figure of the dashboard, in a fixed number of queries."""
-    episodes = filtered_episodes(filters)
+    """Every figure of the dashboard, in a fixed number of queries, from the read model as
+    of its last refresh (`as_of`); the open alerts are counted live."""
+    condition = matching_facts(filters)
+    facts = OutcomeFact.objects.filter(condition)
+    episodes = OutcomeEpisode.objects.filter(condition)
     sites = list(filters.sites) or list(Site.objects.all())
     days = sorted(
         set(
@@ -391,21 +369,13 @@ def outcome_stats(filters: OutcomeFilters) -> OutcomeStats:
             .distinct()
         )
     )
-    by_day, pain_by_site_day = tally_answers(filtered_answers(filters))
-
-    # Sent check-ins as a semi-join (IN), which the database hashes once, rather than an
-    # EXISTS inside the count, which it runs again for every check-in.
-    sent_check_ins = Message.objects.filter(
-        kind=MessageKind.CHECK_IN, state=MessageState.SENT
-    ).values("check_in_id")
+    by_day, pain_by_site_day = tally_answers(facts)
     completion = {
-        row["day"]: Rate(row["answered"], row["sent"])
-        for row in CheckIn.objects.filter(
-            matching_episode(filters, "episode__"), pk__in=sent_check_ins
-        )
-        .values("day")
+        day: Rate(answered, sent)
+        for day, sent, answered in facts.filter(sent=True)
         .order_by()
-        .annotate(sent=Count("pk"), answered=Count("pk", filter=Q(answer__isnull=False)))
+        .values_list("day")
+        .annotate(sent=Count("pk"), answered=Count("pk", filter=Q(answered=True)))
     }
 
     def tally(day: int) -> DayTally:
@@ -459,4 +429,5 @@ def outcome_stats(filters: OutcomeFilters) -> OutcomeStats:
             matching_episode(filters, "answer__check_in__episode__"), acknowledged_at__isnull=True
         ).count(),
         per_site=per_site,
+        as_of=refreshed_at(),
     )

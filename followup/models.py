@@ -522,3 +522,106 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"Alert for {self.clinician}: {', '.join(self.reasons)}"
+
+
+# --- The dashboard's read model (followup.outcome_facts) ---------------------------------
+#
+# Rebuilt as a whole by `refresh_outcome_facts`, never written otherwise. The keys point at
+# the source rows without foreign-key constraints: a rebuild replaces every row, and a
+# deleted episode or check-in simply leaves the read model at the next refresh.
+
+
+def _read_model_key(model: str | type[models.Model], **kwargs: object) -> models.ForeignKey:
+    return models.ForeignKey(
+        model,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+class OutcomeEpisode(models.Model):
+    """One episode as the outcomes dashboard filters it, with its duration of relief."""
+
+    episode = models.OneToOneField(
+        Episode,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        primary_key=True,
+        related_name="+",
+    )
+    site = _read_model_key(Site)
+    clinician = _read_model_key("booking.Clinician")
+    location = _read_model_key("booking.Location")
+    procedure_date = models.DateField(db_index=True, help_text="In the clinic's TIME_ZONE.")
+    injectates = models.PositiveSmallIntegerField(
+        help_text="Bit set of the injectates (followup.outcome_facts.INJECTATE_BITS)."
+    )
+    baseline = models.PositiveSmallIntegerField(null=True)
+    # Days to the end of >= 50 % relief, or to the last answer while it lasts (censored);
+    # null when relief never began or cannot be computed.
+    relief_days = models.PositiveSmallIntegerField(null=True)
+    relief_ended = models.BooleanField(db_default=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(relief_ended=False) | Q(relief_days__isnull=False),
+                name="outcome_episode_relief_ends_on_a_day",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Outcomes of episode {self.episode_id}"
+
+
+class OutcomeFact(models.Model):
+    """One check-in as the outcomes dashboard counts it: its episode's filters, its day,
+    and the answer's figures (pain null when unanswered)."""
+
+    check_in = models.OneToOneField(
+        CheckIn,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        primary_key=True,
+        related_name="+",
+    )
+    episode = _read_model_key(Episode, db_index=False)
+    site = _read_model_key(Site)
+    clinician = _read_model_key("booking.Clinician")
+    location = _read_model_key("booking.Location")
+    procedure_date = models.DateField(db_index=True)
+    injectates = models.PositiveSmallIntegerField()
+    day = models.PositiveSmallIntegerField()
+    baseline = models.PositiveSmallIntegerField(null=True)
+    pain = models.PositiveSmallIntegerField(null=True)
+    activity = models.CharField(max_length=10, choices=Activity.choices, blank=True)
+    medication = models.CharField(max_length=10, choices=Medication.choices, blank=True)
+    sent = models.BooleanField(help_text="Its check-in message was sent.")
+    answered = models.BooleanField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(answered=True, pain__isnull=False)
+                | Q(answered=False, pain__isnull=True),
+                name="outcome_fact_pain_when_answered",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Day {self.day} of episode {self.episode_id}: pain {self.pain}"
+
+
+class OutcomeRefresh(models.Model):
+    """The one row that says when the read model was last rebuilt; refreshes lock it."""
+
+    refreshed_at = models.DateTimeField(null=True)
+    seconds = models.FloatField(null=True, help_text="How long the last rebuild took.")
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="outcome_refresh_one_row")]
+
+    def __str__(self) -> str:
+        return f"Outcome figures refreshed at {self.refreshed_at}"

@@ -1,9 +1,10 @@
-"""Celery tasks: thin wrappers around the dispatcher and the sender."""
+"""Celery tasks: thin wrappers around the dispatcher, the sender and the outcomes refresh."""
 
 from celery import shared_task
 
 from followup.checkins import expire_check_ins
 from followup.dispatch import dispatch_due_messages
+from followup.outcome_facts import refresh_outcome_facts
 from followup.sending import send_message
 
 
@@ -16,3 +17,9 @@ def send_message_task(message_id: int) -> str:
 def dispatch_due_messages_task() -> int:
     expire_check_ins()
     return dispatch_due_messages(enqueue=send_message_task.delay)
+
+
+@shared_task(ignore_result=True)
+def refresh_outcome_facts_task() -> bool:
+    """Rebuild the outcomes dashboard's read model; False when a refresh was already running."""
+    return refresh_outcome_facts() is not None

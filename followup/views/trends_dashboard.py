@@ -1,14 +1,17 @@
 """The clinic's outcomes dashboard (clinicians and clinic admins): figures by time point for
 the filtered procedures, and a chart of median pain with its interquartile band per site.
 
-Thin: the form parses the filters, `dashboard_stats.outcome_stats` computes every figure.
+Thin: the form parses the filters, `dashboard_stats.outcome_stats` computes every figure
+from the read model (`followup.outcome_facts`), and the page says how old they are.
 """
 
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from booking.audit import record
@@ -16,6 +19,7 @@ from booking.models import AuditEvent, Clinician, Location, Site
 from followup.charts import DAY_TICKS, Band, Series, line_chart, sqrt_days
 from followup.dashboard_stats import OutcomeFilters, SiteSeries, outcome_stats
 from followup.models import Injectate
+from followup.outcome_facts import facts_are_stale
 from followup.views.staff import CLINICAL_ROLES, staff_only
 
 
@@ -118,6 +122,8 @@ def outcomes(request: HttpRequest) -> HttpResponse:
         stats = outcome_stats(filters)
         context |= {
             "stats": stats,
+            "stale": facts_are_stale(stats.as_of, timezone.now()),
+            "refresh_minutes": settings.OUTCOME_REFRESH_MINUTES,
             "charts": [(series, _chart(series)) for series in stats.per_site],
             "query": request.GET.urlencode(),
         }

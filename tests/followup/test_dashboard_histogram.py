@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from followup.dashboard_stats import OutcomeFilters, Quartiles, outcome_stats
+from followup.outcome_facts import refresh_outcome_facts
 from tests.factories import PatientFactory, answer_check_in, episode_after_procedure
 
 PERFORMED = datetime(2026, 12, 1, 15, tzinfo=UTC)
@@ -62,6 +63,7 @@ def test_the_dashboards_quartiles_equal_percentile_cont_in_the_database():
             )
             answer_check_in(episode, 7, pain)
             answer_check_in(episode, 30, max(0, pain - 1))
+        refresh_outcome_facts()
         stats = outcome_stats(OutcomeFilters())
     with connection.cursor() as cursor:
         cursor.execute(PERCENTILES_SQL)

@@ -18,6 +18,7 @@ from followup.dashboard_stats import (
     wilson_interval,
 )
 from followup.models import Alert, Episode
+from followup.outcome_facts import refresh_outcome_facts
 from tests.factories import (
     ClinicianFactory,
     LocationFactory,
@@ -125,6 +126,7 @@ def clinic(db):
     answer_check_in(e5, 7, 3, send=False)
     cervical = episode(9, site_slug="cervical-trigger-point")
     answer_check_in(cervical, 7, 1, side_effects=["fever"])  # an open red flag
+    refresh_outcome_facts()
     return {"e1": e1, "e2": e2, "e3": e3, "e4": e4, "e5": e5, "cervical": cervical}
 
 
@@ -233,6 +235,7 @@ def test_a_constant_number_of_queries(clinic, django_assert_max_num_queries):
         more = episode(8, clinician=ClinicianFactory(), location=LocationFactory())
         answer_check_in(more, 7, pain)
         answer_check_in(more, 30, pain)
+    refresh_outcome_facts()
     with CaptureQueriesContext(connection) as large:
         outcome_stats(OutcomeFilters())
     assert len(large.captured_queries) == len(small.captured_queries)
@@ -299,6 +302,7 @@ def test_an_episode_closed_by_a_new_procedure_is_censored_at_its_last_answer(db)
     )
     first.refresh_from_db()
     assert first.closed_at is not None
+    refresh_outcome_facts()
     stats = outcome_stats(lumbar())
     assert stats.episodes == 2
     assert (stats.relief.n, stats.relief.events, stats.relief.censored) == (1, 0, 1)
@@ -314,6 +318,7 @@ def test_the_page_reads_a_constant_number_of_queries(clinician_user, clinic):
         assert client.get(URL).status_code == 200
     more = episode(9, clinician=ClinicianFactory(), location=LocationFactory())
     answer_check_in(more, 7, 4)
+    refresh_outcome_facts()
     with CaptureQueriesContext(connection) as large:
         assert client.get(URL).status_code == 200
     assert len(large.captured_queries) == len(small.captured_queries)

@@ -1,0 +1,171 @@
+"""The outcomes dashboard's read model: a narrow copy of what the dashboard filters, groups
+and counts, rebuilt from the source tables every OUTCOME_REFRESH_MINUTES.
+
+The clinic-wide dashboard summarises months of outcomes, so a few minutes' staleness is
+acceptable there (the page says how old its figures are); joining every answer to its
+check-in, episode, procedure, appointment and messages on each request is not, once the
+clinic has hundreds of thousands of answers (docs/performance.md). The patient's trend
+page and the exports keep reading the source tables.
+
+`refresh_outcome_facts` rebuilds both tables in one transaction with set-based SQL, so a
+reader sees the previous table or the new one, never half of one; a second refresh that
+starts while one runs skips instead of waiting to rebuild the same rows again.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Case, F, OuterRef, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from followup.models import (
+    CheckIn,
+    CheckInAnswer,
+    Episode,
+    Injectate,
+    Message,
+    MessageKind,
+    MessageState,
+    OutcomeEpisode,
+    OutcomeFact,
+    OutcomeRefresh,
+    ProcedureInjectate,
+)
+
+# One bit per injectate, in the order of the choices: a procedure's set is their sum.
+INJECTATE_BITS: dict[str, int] = {value: 1 << i for i, value in enumerate(Injectate.values)}
+
+# The read model's own columns, filled from the episodes' query below, in this order.
+EPISODE_COLUMNS = (
+    "episode_id",
+    "site_id",
+    "clinician_id",
+    "location_id",
+    "procedure_date",
+    "injectates",
+    "baseline",
+)
+
+EPISODES_SQL = "INSERT INTO {table} ({columns}) SELECT {aliases} FROM ({select}) source"
+
+FACTS_SQL = """
+INSERT INTO {fact} (check_in_id, episode_id, site_id, clinician_id, location_id,
+                    procedure_date, injectates, day, baseline, pain, activity, medication,
+                    sent, answered)
+SELECT c.id, e.episode_id, e.site_id, e.clinician_id, e.location_id, e.procedure_date,
+       e.injectates, c.day, e.baseline, a.pain, COALESCE(a.activity, ''),
+       COALESCE(a.medication, ''),
+       c.id IN (SELECT m.check_in_id FROM {message} m
+                WHERE m.kind = %s AND m.state = %s AND m.check_in_id IS NOT NULL),
+       a.id IS NOT NULL
+FROM {check_in} c
+JOIN {outcome_episode} e ON e.episode_id = c.episode_id
+LEFT JOIN {answer} a ON a.check_in_id = c.id
+"""
+
+# Duration of relief, as the patient's trend page counts it (followup.trends.relief_duration):
+# an episode with a baseline above 0 counts once one of its answers is at least 50 % below
+# the baseline; relief ends at the first later answer that is not, and an episode in which
+# none is yet is censored at its last answer. A window gives each answer its episode's
+# first relieved day, so each answer is read once.
+RELIEF_SQL = """
+UPDATE {outcome_episode} SET relief_days = relief.duration, relief_ended = relief.ended
+FROM (
+    SELECT episode_id,
+           COALESCE(MIN(CASE WHEN NOT relieved AND day > first_relieved THEN day END),
+                    MAX(day)) AS duration,
+           MIN(CASE WHEN NOT relieved AND day > first_relieved THEN day END) IS NOT NULL
+               AS ended
+    FROM (
+        SELECT episode_id, day, pain * 2 <= baseline AS relieved,
+               MIN(CASE WHEN pain * 2 <= baseline THEN day END)
+                   OVER (PARTITION BY episode_id) AS first_relieved
+        FROM {fact}
+        WHERE pain IS NOT NULL AND baseline > 0
+    ) answered
+    WHERE first_relieved IS NOT NULL
+    GROUP BY episode_id
+) relief
+WHERE {outcome_episode}.episode_id = relief.episode_id
+"""
+
+
+def episodes_insert_sql() -> tuple[str, tuple[Any, ...]]:
+    """INSERT … SELECT of every episode's filters, the query written by the ORM (procedure
+    dates in TIME_ZONE, as the dashboard's date filters read them)."""
+    injectate_bits = Case(
+        *(When(injectate=value, then=Value(bit)) for value, bit in INJECTATE_BITS.items()),
+        default=Value(0),
+    )
+    injectate_set = (
+        ProcedureInjectate.objects.filter(procedure=OuterRef("procedure"))
+        .order_by()
+        .values("procedure")
+        .annotate(bits=Sum(injectate_bits))
+        .values("bits")
+    )
+    aliases = {
+        "r_episode": F("pk"),
+        "r_site": F("site"),
+        "r_clinician": F("procedure__performed_by"),
+        "r_location": F("procedure__appointment__location"),
+        "r_date": TruncDate("procedure__performed_at", tzinfo=ZoneInfo(settings.TIME_ZONE)),
+        "r_injectates": Coalesce(Subquery(injectate_set), Value(0)),
+        "r_baseline": F("baseline_pain"),
+    }
+    select, params = (
+        Episode.objects.order_by().annotate(**aliases).values(*aliases).query.sql_with_params()
+    )
+    sql = EPISODES_SQL.format(
+        table=OutcomeEpisode._meta.db_table,
+        columns=", ".join(EPISODE_COLUMNS),
+        aliases=", ".join(aliases),
+        select=select,
+    )
+    return sql, params
+
+
+def refresh_outcome_facts() -> OutcomeRefresh | None:
+    """Rebuild the read model from the source tables; None when another refresh is running."""
+    OutcomeRefresh.objects.get_or_create(pk=1)
+    with transaction.atomic():
+        record = OutcomeRefresh.objects.select_for_update(skip_locked=True).filter(pk=1).first()
+        if record is None:
+            return None
+        started = time.perf_counter()
+        tables = {
+            "fact": OutcomeFact._meta.db_table,
+            "outcome_episode": OutcomeEpisode._meta.db_table,
+            "check_in": CheckIn._meta.db_table,
+            "answer": CheckInAnswer._meta.db_table,
+            "message": Message._meta.db_table,
+        }
+        # Nothing points at these rows and no signal listens: each is one DELETE.
+        OutcomeFact.objects.all().delete()
+        OutcomeEpisode.objects.all().delete()
+        with connection.cursor() as cursor:
+            cursor.execute(*episodes_insert_sql())
+            cursor.execute(FACTS_SQL.format(**tables), [MessageKind.CHECK_IN, MessageState.SENT])
+            cursor.execute(RELIEF_SQL.format(**tables))
+        record.refreshed_at = timezone.now()
+        record.seconds = time.perf_counter() - started
+        record.save()
+    return record
+
+
+def refreshed_at() -> datetime | None:
+    """When the read model was last rebuilt (None: never)."""
+    return OutcomeRefresh.objects.filter(pk=1).values_list("refreshed_at", flat=True).first()
+
+
+def facts_are_stale(as_of: datetime | None, now: datetime) -> bool:
+    """Older than two refresh intervals (a refresh was missed), or never built."""
+    interval = timedelta(minutes=settings.OUTCOME_REFRESH_MINUTES)
+    return as_of is None or now - as_of > 2 * interval
