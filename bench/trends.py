@@ -11,7 +11,8 @@ It writes, with COPY, patients with two procedures each across the five sites ov
 years, every check-in of the default follow-up plan (days 1 to 180) with its sent message,
 answers to about 78 % of them (more early than late), pain falling from each episode's
 baseline and partly returning, and a few red-flag alerts. The data grow in steps (25,000,
-100,000, then 250,000 answers: 20,000 patients and 40,000 episodes at the last).
+100,000, then 250,000 answers: 20,000 patients and 40,000 episodes at the last); after
+each, the dashboard's read model is rebuilt (`refresh_outcome_facts`, timed, twice).
 
 Figures are server time as Django's test client sees it, logged in as a clinician: median
 and p95 of `--runs` calls after `--warmup`, cases interleaved run by run, with a CPU
@@ -78,10 +79,13 @@ from followup.models import (  # noqa: E402
     Message,
     MessageKind,
     MessageState,
+    OutcomeEpisode,
+    OutcomeFact,
     Procedure,
     ProcedureInjectate,
     Side,
 )
+from followup.outcome_facts import refresh_outcome_facts  # noqa: E402
 
 SEED = 20260308
 CLINICIANS = 25
@@ -475,9 +479,29 @@ def growth_table(points: Sequence[Point], runs: int) -> str:
     )
 
 
-def analyse() -> None:
+def analyse(*models: type[Model]) -> None:
+    """VACUUM ANALYZE the models' tables, or the whole database."""
+    tables = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in models)
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
+        cursor.execute(f"VACUUM ANALYZE {tables}")
+
+
+def timed_refresh() -> float:
+    """Seconds that one rebuild of the dashboard's read model takes."""
+    started = time.perf_counter()
+    refresh_outcome_facts()
+    return time.perf_counter() - started
+
+
+def refresh_line() -> str:
+    """The read model rebuilt twice (the second replacing rows of the same size, as every
+    periodic refresh does), then analysed as autovacuum would."""
+    first, again = timed_refresh(), timed_refresh()
+    analyse(OutcomeFact, OutcomeEpisode)
+    return (
+        f"Read model refresh (refresh_outcome_facts) at {CheckInAnswer.objects.count():,} "
+        f"answers: {first:.2f} s; again over the same rows: {again:.2f} s."
+    )
 
 
 def run(runs: int, warmup: int, sizes: Iterable[int]) -> None:
@@ -499,6 +523,7 @@ def run(runs: int, warmup: int, sizes: Iterable[int]) -> None:
         patients = round(size / ANSWERS_PER_PATIENT) - Patient.objects.count()
         grow(clinic, ids, patients, rng).write()
         analyse()
+        print(refresh_line())
         progress(f"  {counts()} ({time.perf_counter() - started:.0f} s)")
         if pages is None:
             # The clinician's first patient with two episodes, at the busiest site.
