@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench.run_all import replace_block
+from bench.run_all import BENCHMARKS, PERFORMANCE_DOC, ROOT, replace_block
 
 DOCUMENT = """# Performance
 
@@ -38,3 +38,21 @@ def test_an_empty_block_is_filled():
 def test_a_benchmark_without_its_block_is_reported_not_silently_skipped():
     with pytest.raises(KeyError, match="bench:missing"):
         replace_block(DOCUMENT, "missing", "figures")
+
+
+def test_every_benchmark_has_its_block_in_the_performance_document():
+    document = PERFORMANCE_DOC.read_text()
+
+    for benchmark in BENCHMARKS:
+        assert f"<!-- bench:{benchmark.block} -->" in document, benchmark.block
+        assert f"<!-- /bench:{benchmark.block} -->" in document, benchmark.block
+
+
+def test_make_bench_runs_every_benchmark_under_bench():
+    benchmarks = {
+        f"bench.{path.stem}"
+        for path in (ROOT / "bench").glob("*.py")
+        if "def main(" in path.read_text() and path.stem != "run_all"
+    }
+
+    assert benchmarks == {benchmark.module for benchmark in BENCHMARKS}
