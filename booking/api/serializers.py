@@ -43,6 +43,12 @@ class ActiveSiteField(serializers.SlugRelatedField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(slug_field="slug", queryset=Site.objects.active(), **kwargs)
 
+    def to_internal_value(self, data: Any) -> Site:
+        # PostgreSQL refuses a NUL character in a query (a 500); no slug holds one.
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
+        return super().to_internal_value(data)
+
 
 class ActiveClinicianField(serializers.PrimaryKeyRelatedField):
     default_error_messages = {"does_not_exist": "There is no clinician {pk_value}."}

@@ -4,6 +4,9 @@ from collections import Counter, defaultdict
 
 import pytest
 
+# Generated cases per operation and identity, besides the schema's own examples and
+# schemathesis' coverage cases (boundaries, missing and wrong-typed fields).
+FUZZ_EXAMPLES_PER_OPERATION = 25
 # operation label -> identity -> status codes answered, filled by the fuzz tests.
 FUZZ_RESPONSES: defaultdict[str, defaultdict[str, Counter[int]]] = defaultdict(
     lambda: defaultdict(Counter)
@@ -21,6 +24,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     identities = sorted({who for by_identity in FUZZ_RESPONSES.values() for who in by_identity})
     terminalreporter.section("schema fuzz (schemathesis)")
     write(f"operations fuzzed: {len(FUZZ_RESPONSES)}, as {' and '.join(identities)}")
+    write(f"generated examples per operation and identity: {FUZZ_EXAMPLES_PER_OPERATION}")
     write(f"requests: {statuses.total()}")
     write("statuses: " + ", ".join(f"{code}: {n}" for code, n in sorted(statuses.items())))
     server_errors = sum(n for code, n in statuses.items() if code >= 500)

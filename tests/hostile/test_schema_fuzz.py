@@ -38,9 +38,8 @@ from tests.factories import (
     WorkingHoursFactory,
     episode_after_procedure,
 )
-from tests.hostile.conftest import FUZZ_RESPONSES
+from tests.hostile.conftest import FUZZ_EXAMPLES_PER_OPERATION, FUZZ_RESPONSES
 
-EXAMPLES_PER_OPERATION = 25
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -48,7 +47,7 @@ CHECKS = [
     response_schema_conformance,
 ]
 FUZZ_SETTINGS = settings(
-    max_examples=EXAMPLES_PER_OPERATION,
+    max_examples=FUZZ_EXAMPLES_PER_OPERATION,
     deadline=None,
     derandomize=True,
     database=None,
@@ -67,7 +66,7 @@ schema = schemathesis.openapi.from_dict(_served_schema())
 
 @pytest.fixture(autouse=True)
 def fuzz_environment(db, monkeypatch, settings):
-    settings.ALLOWED_HOSTS = ["localhost"]  # the host schemathesis' WSGI client sends
+    settings.ALLOWED_HOSTS = ["localhost", "testserver"]  # schemathesis, Django's client
     # Rate limits off: the fuzz sends hundreds of requests from one address.
     monkeypatch.setattr(PublicRateThrottle, "THROTTLE_RATES", {"public": None})
     monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"token": None})
@@ -143,3 +142,21 @@ def test_as_staff(case, staff_token, real_path_parameters):
     _call_and_check(case, "staff", headers)
     _on_real_objects(case, real_path_parameters)
     _call_and_check(case, "staff", headers)
+
+
+# --- what the fuzz found, kept as plain tests ----------------------------------------------
+
+
+@pytest.mark.parametrize("site", ["lumbar\x00", "\x00"])
+def test_a_nul_character_in_the_site_is_a_400_not_a_500(client, site):
+    response = client.get(
+        "/api/v1/availability/", {"site": site, "start": "2026-12-01", "end": "2026-12-02"}
+    )
+    assert response.status_code == 400
+    assert "site" in response.json()
+
+
+def test_an_id_that_is_not_a_uuid_is_a_json_404(client):
+    response = client.get("/api/v1/appointments/not-a-uuid/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
