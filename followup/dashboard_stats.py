@@ -19,10 +19,10 @@ Every figure comes with its n. The rules, as the dashboard page states them:
 The figures are read from the read model that `followup.outcome_facts` rebuilds every few
 minutes (only the open alerts are counted live), in a fixed number of queries. The
 per-time-point figures come from one grouped query, a histogram: how many answers have each
-(site, day, baseline, pain, activity, medication). Pain and baseline are integers 0-10, so it has at most a few
-thousand rows however many answers there are, and every median, quartile (PostgreSQL's
-PERCENTILE_CONT interpolation, reproduced exactly from the counts), responder count and
-share is computed from it here.
+(site, day, baseline, pain, activity, medication). Pain and baseline are integers 0-10, so
+it has at most a few thousand rows however many answers there are, and every median,
+quartile (PostgreSQL's PERCENTILE_CONT interpolation, reproduced exactly from the counts),
+responder count and share is computed from it here.
 """
 
 from __future__ import annotations
