@@ -11,6 +11,7 @@ other-purpose tokens are refused with a 4xx.
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import permutations
 
 import pytest
 import time_machine
@@ -450,11 +451,8 @@ def test_a_spoiled_link_is_refused_and_changes_nothing(client, world, kind, meth
         assert _state() == before
 
 
-@pytest.mark.parametrize("kind", sorted(SIGNED_LINKS))
-@pytest.mark.parametrize("other_kind", sorted(SIGNED_LINKS))
+@pytest.mark.parametrize(("kind", "other_kind"), list(permutations(sorted(SIGNED_LINKS), 2)))
 def test_a_link_for_another_purpose_is_refused(client, world, kind, other_kind):
-    if kind == other_kind:
-        pytest.skip("the same purpose")
     with time_machine.travel(NOW, tick=False):
         before = _state()
         response = client.post(SIGNED_LINKS[kind].format(world.tokens[other_kind]))
