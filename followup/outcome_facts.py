@@ -61,14 +61,17 @@ INSERT INTO {fact} (check_in_id, episode_id, site_id, clinician_id, location_id,
                     sent, answered)
 SELECT c.id, e.episode_id, e.site_id, e.clinician_id, e.location_id, e.procedure_date,
        e.injectates, c.day, e.baseline, a.pain, COALESCE(a.activity, ''),
-       COALESCE(a.medication, ''),
-       c.id IN (SELECT m.check_in_id FROM {message} m
-                WHERE m.kind = %s AND m.state = %s AND m.check_in_id IS NOT NULL),
-       a.id IS NOT NULL
+       COALESCE(a.medication, ''), sent.check_in_id IS NOT NULL, a.id IS NOT NULL
 FROM {check_in} c
 JOIN {outcome_episode} e ON e.episode_id = c.episode_id
 LEFT JOIN {answer} a ON a.check_in_id = c.id
+LEFT JOIN (
+    SELECT DISTINCT check_in_id FROM {message} WHERE kind = %s AND state = %s
+) sent ON sent.check_in_id = c.id
 """
+# The sent check-ins are a join, not `c.id IN (SELECT …)` in the select list: past a few
+# hundred thousand messages that subquery no longer fits work_mem as a hash, and PostgreSQL
+# then scans the messages once per check-in.
 
 # Duration of relief, as the patient's trend page counts it (followup.trends.relief_duration):
 # an episode with a baseline above 0 counts once one of its answers is at least 50 % below
