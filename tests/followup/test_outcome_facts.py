@@ -225,7 +225,7 @@ def test_the_task_and_the_command_refresh(db, clock):
     assert refreshed_at() == NOW
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's")
 def test_a_refresh_skips_while_another_is_running():
     refresh_outcome_facts()
