@@ -707,7 +707,7 @@ PROFILE_FOCUS = (
     ("django/db/backends/utils.py", "_execute", "    every query (round trips)"),
     ("django/db/backends/base/base.py", "connect", "    opening a database connection"),
     ("django/db/transaction.py", "__exit__", "    COMMIT (leaving atomic)"),
-    ("followup/sending.py", "_over_sms_cap", "    the SMS cap query"),
+    ("followup/sending.py", "_sms_sent_this_week", "    the SMS cap query"),
     ("followup/content.py", "render_message", "    render_message: render, links"),
     ("followup/channels.py", "check_phone_number", "    checking the phone number"),
     ("followup/channels.py", "send", "    the channel's send (file backends)"),

@@ -371,6 +371,33 @@ def test_sending_a_message_twice_sends_it_once(clock, sms_sink):
     assert message.last_error == ""
 
 
+def synchronous_commit() -> str:
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_only_the_sends_own_commit_skips_waiting_for_the_disk(clock, sms_sink, monkeypatch):
+    """A server crash may lose a send's `sent` mark (the reclaim then sends it again), never
+    a claim: every other transaction on the worker's connection still waits for the disk."""
+    message = outbox_row(make_appointment())
+    claim()
+    while_sending = []
+    deliver = FileSmsBackend.send
+
+    def send(backend: FileSmsBackend, outbound: OutboundMessage) -> str:
+        while_sending.append(synchronous_commit())
+        return deliver(backend, outbound)
+
+    monkeypatch.setattr(FileSmsBackend, "send", send)
+    assert send_message(message.pk) == Outcome.SENT
+    assert while_sending == ["off"]
+    assert synchronous_commit() == "on"
+    assert state_of(message) == MessageState.SENT
+
+
 @pytest.mark.django_db
 def test_an_email_sent_twice_is_sent_once_with_its_idempotency_key(clock, mail):
     message = outbox_row(make_appointment(), channel=Channel.EMAIL, minutes_before=1440)
