@@ -337,22 +337,31 @@ class DayTally:
         return Rate(self.counts[successes], self.counts[n])
 
 
-def tally_answers(
+def tally_facts(
     facts: QuerySet[OutcomeFact],
-) -> tuple[dict[int, DayTally], dict[tuple[int, int], Counter[float]]]:
-    """One grouped query: the answers' tallies by day, and their pain by (site, day)."""
+) -> tuple[dict[int, DayTally], dict[tuple[int, int], Counter[float]], dict[int, Rate]]:
+    """One grouped query, one pass over the read model: the answers' tallies by day, their
+    pain by (site, day), and the completion of the sent check-ins by day."""
     by_day: dict[int, DayTally] = defaultdict(DayTally)
     pain_by_site_day: dict[tuple[int, int], Counter[float]] = defaultdict(Counter)
+    sent: Counter[int] = Counter()
+    answered_of_sent: Counter[int] = Counter()
     histogram = (
-        facts.filter(answered=True)
-        .order_by()
-        .values_list("site", "day", "baseline", "pain", "activity", "medication")
+        facts.order_by()
+        .values_list(
+            "site", "day", "sent", "answered", "baseline", "pain", "activity", "medication"
+        )
         .annotate(n=Count("pk"))
     )
-    for site_id, day, baseline, pain, activity, medication, n in histogram:
-        by_day[day].add(baseline, pain, activity, medication, n)
-        pain_by_site_day[site_id, day][pain] += n
-    return by_day, pain_by_site_day
+    for site_id, day, was_sent, answered, baseline, pain, activity, medication, n in histogram:
+        if was_sent:
+            sent[day] += n
+            answered_of_sent[day] += n if answered else 0
+        if answered:
+            by_day[day].add(baseline, pain, activity, medication, n)
+            pain_by_site_day[site_id, day][pain] += n
+    completion = {day: Rate(answered_of_sent[day], sent[day]) for day in sent}
+    return by_day, pain_by_site_day, completion
 
 
 def outcome_stats(filters: OutcomeFilters) -> OutcomeStats:
@@ -370,14 +379,7 @@ def outcome_stats(filters: OutcomeFilters) -> OutcomeStats:
             .distinct()
         )
     )
-    by_day, pain_by_site_day = tally_answers(facts)
-    completion = {
-        day: Rate(answered, sent)
-        for day, sent, answered in facts.filter(sent=True)
-        .order_by()
-        .values_list("day")
-        .annotate(sent=Count("pk"), answered=Count("pk", filter=Q(answered=True)))
-    }
+    by_day, pain_by_site_day, completion = tally_facts(facts)
 
     def tally(day: int) -> DayTally:
         return by_day.get(day) or DayTally()
