@@ -19,9 +19,11 @@ import pytest
 import redis
 from django.conf import settings as django_settings
 from django.core import signing
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from bench.faults import database_url
 from booking.demo import DEMO_LOCATION_NAME, seed_demo_clinic
 from booking.models import AppointmentStatus, Clinician, Location, Site
 from booking.services import mark_arrived
@@ -42,7 +44,6 @@ from followup.tasks import send_message_task
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_staff_pages import DESKTOP, log_in
 from tests.factories import AppointmentFactory, PatientFactory
-from tests.followup.test_outbox_worker import worker_database_url
 
 pytestmark = [
     pytest.mark.postgres,
@@ -80,7 +81,7 @@ def worker(transactional_db, live_server, tmp_path) -> Iterator[SimpleNamespace]
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
         SECRET_KEY=django_settings.SECRET_KEY,  # its links must verify on the live server
-        DATABASE_URL=worker_database_url(),
+        DATABASE_URL=database_url(connection.settings_dict),
         REDIS_URL=django_settings.REDIS_URL,
         SITE_URL=live_server.url,
         SMS_BACKEND="followup.channels.FileSmsBackend",
