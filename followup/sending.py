@@ -9,6 +9,8 @@ due times too, never countdown tasks that a broker restart could lose.
 """
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
@@ -51,8 +53,7 @@ def send_message(message_id: int, *, now: datetime | None = None) -> Outcome:
     now = now or timezone.now()
     message = None
     try:
-        with transaction.atomic():
-            _commit_without_waiting_for_the_disk()
+        with _send_transaction():
             message = _locked(message_id)
             if message is None or message.state != MessageState.SENDING:
                 return Outcome.NOT_SENDING
@@ -77,23 +78,29 @@ def send_message(message_id: int, *, now: datetime | None = None) -> Outcome:
         return _record_sent_again(message)
 
 
-def _commit_without_waiting_for_the_disk() -> None:
-    """On PostgreSQL, let this transaction's COMMIT return before its WAL is flushed to disk.
+@contextmanager
+def _send_transaction() -> Iterator[None]:
+    """transaction.atomic() whose COMMIT, on PostgreSQL, returns before its WAL is flushed.
 
-    The flush was the largest single part of a send (docs/performance.md). A server crash,
-    or a failover to a standby, can then lose the last few hundred milliseconds of such
-    commits (up to 3 x wal_writer_delay), never a torn or partial one. What is lost is a
-    send's outcome: `sent`, or a retry's new due time, a failure, a cancellation. The row is
-    then `sending` again, as the dispatcher's claim left it, and that claim is durable: it
-    commits synchronously, in its own transaction, before the task is even enqueued. So the
-    dispatcher reclaims the row after MESSAGE_SENDING_TIMEOUT and sends it again: a
-    duplicate, never a lost message, the same as a worker killed between the provider and
-    the commit. (The SMS cap counts `sent` rows, so a lost mark can also let one more text
-    through in the next few minutes.) Any later commit that waits for the flush, such as
-    the next claim, makes these durable too: the WAL is written in order."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    The flush was the largest single part of a send under load (docs/performance.md). A
+    server crash, or a failover to a standby, can then lose the last few hundred
+    milliseconds of such commits (up to 3 x wal_writer_delay), never a torn or partial one.
+    What is lost is a send's outcome: `sent`, or a retry's new due time, a failure, a
+    cancellation. The row is then `sending` again, as the dispatcher's claim left it, and
+    that claim is durable: it commits synchronously, in its own transaction, before the
+    task is even enqueued. So the dispatcher reclaims the row after MESSAGE_SENDING_TIMEOUT
+    and sends it again: a duplicate, never a lost message, the same as a worker killed
+    between the provider and the commit. (The SMS cap counts `sent` rows, so a lost mark
+    can also let one more text through until the reclaim.) Any later commit that waits for
+    the flush, such as the next claim, makes these durable too: the WAL is written in
+    order. Inside a caller's transaction nothing changes: the caller's own writes have no
+    reclaim to repeat them."""
+    own_transaction = not connection.in_atomic_block
+    with transaction.atomic():
+        if own_transaction and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
 
 
 @cache

@@ -18,7 +18,7 @@ import requests
 import time_machine
 from django.conf import settings as django_settings
 from django.core import signing
-from django.db import connections
+from django.db import connections, transaction
 from django.test import Client
 from twilio.base.exceptions import TwilioRestException
 
@@ -395,6 +395,20 @@ def test_only_the_sends_own_commit_skips_waiting_for_the_disk(clock, sms_sink, m
     assert send_message(message.pk) == Outcome.SENT
     assert while_sending == ["off"]
     assert synchronous_commit() == "on"
+    assert state_of(message) == MessageState.SENT
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_send_inside_a_callers_transaction_leaves_its_commit_waiting_for_the_disk(
+    clock, sms_sink
+):
+    """Only a reclaim repeats what an unflushed commit loses, and only for the send's row."""
+    message = outbox_row(make_appointment())
+    claim()
+    with transaction.atomic():
+        assert send_message(message.pk) == Outcome.SENT
+        assert synchronous_commit() == "on"
     assert state_of(message) == MessageState.SENT
 
 
