@@ -82,7 +82,7 @@ def send_message(message_id: int, *, now: datetime | None = None) -> Outcome:
 def _send_transaction() -> Iterator[None]:
     """transaction.atomic() whose COMMIT, on PostgreSQL, returns before its WAL is flushed.
 
-    The flush was the largest single part of a send under load (docs/performance.md). A
+    The flush was about a tenth of a send under load (docs/performance.md). A
     server crash, or a failover to a standby, can then lose the last few hundred
     milliseconds of such commits (up to 3 x wal_writer_delay), never a torn or partial one.
     What is lost is a send's outcome: `sent`, or a retry's new due time, a failure, a
@@ -109,7 +109,7 @@ def _lockable_messages() -> QuerySet[Message]:
     check-in and wording. It locks the message and its patient (the SMS cap counts per
     patient), not the shared location rows every other send joins too. Built once per
     process: a QuerySet is never evaluated in place (get() works on a copy), and building
-    this one, with its subquery and joins, was a tenth of a send's own time."""
+    this one, with its subquery and joins, was several percent of a send's own time."""
     return with_wording(
         Message.objects.select_for_update(of=("self", "appointment__patient"))
     ).select_related("appointment__patient", "appointment__location", "check_in")
