@@ -309,17 +309,31 @@ def _parse_spans(
     ]
 
 
+def _steady_clock(shift: Shift, zone: ZoneInfo) -> bool:
+    """Whether no clock change falls in `shift` (every shift but a night one on a DST day),
+    so that wall-clock arithmetic from its local start is exact. (Arithmetic resets `fold`,
+    so a shift starting in the repeated hour is not steady either.)"""
+    local_origin = shift.start.astimezone(zone)
+    return (
+        not local_origin.fold and local_origin.utcoffset() == shift.end.astimezone(zone).utcoffset()
+    )
+
+
 def _shift_slots(
-    shift: Shift, zone: ZoneInfo, steps: Iterable[int], step: timedelta, duration: timedelta
+    shift: Shift,
+    zone: ZoneInfo,
+    steps: Iterable[int],
+    step: timedelta,
+    duration: timedelta,
+    *,
+    steady: bool,
 ) -> list[Slot]:
     """The slots of `shift` starting at each `shift.start + k * step`, times in `zone`."""
     clinician, location = shift.clinician, shift.location
     names = (clinician.pk, clinician.display_name, location.pk, location.name)
-    local_origin = shift.start.astimezone(zone)
-    if not local_origin.fold and local_origin.utcoffset() == shift.end.astimezone(zone).utcoffset():
-        # No clock change during the shift (every shift but a night one on a DST day):
-        # wall-clock arithmetic from its local start is exact, and far cheaper than
-        # converting each time. (Arithmetic resets `fold`, hence the first condition.)
+    if steady:
+        # Far cheaper than converting each time to the zone.
+        local_origin = shift.start.astimezone(zone)
         starts = [local_origin + k * step for k in steps]
         return [Slot(start, start + duration, *names) for start in starts]
     utc_starts = [shift.start + k * step for k in steps]
@@ -371,6 +385,7 @@ def free_slots(
     step = timedelta(minutes=site.slot_step_minutes)
     zones: dict[int, ZoneInfo] = {}
     slots: list[Slot] = []
+    clock_changes = False
     for shift in shifts:
         # The starts of `grid_starts(shift, site)` are shift.start + k * step for k from 0
         # to `last`; keep those from `earliest` to `latest`, then the free ones.
@@ -384,8 +399,17 @@ def free_slots(
         )
         location = shift.location
         zone = zones.get(location.pk) or zones.setdefault(location.pk, location.zone)
-        slots += _shift_slots(shift, zone, chain.from_iterable(free), step, duration)
-    slots.sort(key=lambda slot: (slot.start, slot.clinician_name, slot.clinician_id))
+        steady = _steady_clock(shift, zone)
+        clock_changes = clock_changes or not steady
+        slots += _shift_slots(shift, zone, chain.from_iterable(free), step, duration, steady=steady)
+    if clock_changes:
+        # Times in one zone compare by their wall clock, which in the hour clocks repeat
+        # is not the order they happen in; only then is the instant worth computing.
+        slots.sort(
+            key=lambda slot: (slot.start.timestamp(), slot.clinician_name, slot.clinician_id)
+        )
+    else:
+        slots.sort(key=lambda slot: (slot.start, slot.clinician_name, slot.clinician_id))
     return slots
 
 
