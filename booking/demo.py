@@ -329,9 +329,10 @@ def seed_demo_appointments(location: Location, *, now: datetime | None = None) -
     seeds on every start and recreating would wipe what a developer did with the demo
     (cancelled, moved, marked arrived) and, once follow-up records hang off completed
     visits, could not delete them anyway. Each clinician's date draws from its own
-    `random.Random` seeded by the seed, the clinician and the date, so a date books the same
-    way whenever it is first seeded, and running the command again the same day adds
-    nothing. Run on a later day, it fills the days that have entered the window.
+    `random.Random` seeded by the seed, the clinician's username and the date, so a date
+    books the same way whenever and wherever it is first seeded, and running the command
+    again the same day adds nothing. Run on a later day, it fills the days that have entered
+    the window.
     """
     now = now or timezone.now()
     today = now.astimezone(location.zone).date()
@@ -348,11 +349,14 @@ def seed_demo_appointments(location: Location, *, now: datetime | None = None) -
             shifts.setdefault((shift.clinician.pk, shift.start, shift.end), (shift, []))[1].append(
                 site
             )
-    clinician_ids = set(
+    # Random draws are keyed by username, not by primary key, so a date books the same way
+    # in every database, whatever its sequences have reached.
+    usernames = dict(
         Clinician.objects.filter(
             user__username__in=demo_usernames, pk__in={key[0] for key in shifts}
-        ).values_list("pk", flat=True)
+        ).values_list("pk", "user__username")
     )
+    clinician_ids = set(usernames)
     by_clinician_day: dict[tuple[int, date], list[tuple[Shift, list[Site]]]] = defaultdict(list)
     for (clinician_pk, _, _), (shift, sites) in sorted(shifts.items(), key=lambda item: item[0]):
         if clinician_pk in clinician_ids:
@@ -385,7 +389,7 @@ def seed_demo_appointments(location: Location, *, now: datetime | None = None) -
     for (clinician_pk, day), day_shifts in sorted(by_clinician_day.items()):
         if (clinician_pk, day) in seeded_days:
             continue
-        rng = random.Random(f"{DEMO_SEED}/{clinician_pk}/{day.isoformat()}")  # noqa: S311  # nosec B311
+        rng = random.Random(f"{DEMO_SEED}/{usernames[clinician_pk]}/{day.isoformat()}")  # noqa: S311  # nosec B311
         fill = rng.uniform(*FILL_PROBABILITY)
         for shift, sites in day_shifts:
             grids = {site.pk: set(grid_starts(shift, site)) for site in sites}
