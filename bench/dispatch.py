@@ -61,7 +61,6 @@ django.setup()
 
 import argparse  # noqa: E402
 import io  # noqa: E402
-import json  # noqa: E402
 import platform  # noqa: E402
 import pstats  # noqa: E402
 import re  # noqa: E402
@@ -92,6 +91,7 @@ from django.test.utils import (  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from psycopg import sql  # noqa: E402
 
+from bench import faults  # noqa: E402
 from bench.noop import noop  # noqa: E402
 from booking.models import (  # noqa: E402
     Appointment,
@@ -395,39 +395,12 @@ def time_claims(contacts: Sequence[Contact], batches: int, future: int) -> Batch
 # --- The worker and the broker -----------------------------------------------------------
 
 
-@dataclass
-class Sinks:
-    folder: Path
-
-    @property
-    def sms(self) -> Path:
-        return self.folder / "sms" / "sent.jsonl"
-
-    @property
-    def email(self) -> Path:
-        return self.folder / "email"
+class Sinks(faults.Sinks):
+    """The worker's file sinks, as the fault harness reads them, and its log."""
 
     @property
     def log(self) -> Path:
         return self.folder / "worker.log"
-
-    def sms_keys(self) -> Counter[str]:
-        if not self.sms.exists():
-            return Counter()
-        lines = self.sms.read_text(encoding="utf-8").splitlines()
-        return Counter(str(json.loads(line)["key"]) for line in lines)
-
-    def email_keys(self) -> Counter[str]:
-        """Idempotency keys from the Message-ID headers of every email written (the file
-        backend may append several emails to one file)."""
-        keys: Counter[str] = Counter()
-        if self.email.exists():
-            for path in self.email.iterdir():
-                keys.update(match.decode() for match in MESSAGE_ID.findall(path.read_bytes()))
-        return keys
-
-
-MESSAGE_ID = re.compile(rb"^Message-ID: <([^@>]+)@", re.MULTILINE)
 
 
 class Worker:

@@ -168,17 +168,25 @@ class Sinks:
     def email(self) -> Path:
         return self.folder / "email"
 
-    def keys(self) -> Counter[str]:
-        """Copies of each idempotency key: SMS lines, and emails' Message-ID headers (the file
-        backend may write several emails to one file)."""
+    def sms_keys(self) -> Counter[str]:
+        """Copies of each idempotency key among the SMS lines."""
+        if not self.sms.exists():
+            return Counter()
+        lines = self.sms.read_text(encoding="utf-8").splitlines()
+        return Counter(str(json.loads(line)["key"]) for line in lines)
+
+    def email_keys(self) -> Counter[str]:
+        """Copies of each idempotency key in the emails' Message-ID headers (the file backend
+        may write several emails to one file)."""
         found: Counter[str] = Counter()
-        if self.sms.exists():
-            lines = self.sms.read_text(encoding="utf-8").splitlines()
-            found.update(str(json.loads(line)["key"]) for line in lines)
         if self.email.exists():
             for path in self.email.iterdir():
                 found.update(key.decode() for key in MESSAGE_ID.findall(path.read_bytes()))
         return found
+
+    def keys(self) -> Counter[str]:
+        """Copies of each idempotency key, SMS and email."""
+        return self.sms_keys() + self.email_keys()
 
 
 class Process:
