@@ -75,7 +75,6 @@ from collections.abc import Callable, Iterator, Sequence  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from datetime import date, datetime, timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
-from urllib.parse import quote  # noqa: E402
 
 import celery  # noqa: E402
 import redis  # noqa: E402
@@ -415,7 +414,7 @@ class Worker:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": settings_module,
-            "DATABASE_URL": database_url(),
+            "DATABASE_URL": faults.database_url(connection.settings_dict),
             "SMS_FILE_PATH": str(sinks.sms),
             "EMAIL_FILE_PATH": str(sinks.email),
         }
@@ -454,20 +453,6 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
-
-
-def database_url() -> str:
-    """DATABASE_URL of the bench database, for the worker."""
-    db = connection.settings_dict
-    credentials = ""
-    if db.get("USER"):
-        credentials = quote(db["USER"], safe="")
-        if db.get("PASSWORD"):
-            credentials += ":" + quote(db["PASSWORD"], safe="")
-        credentials += "@"
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
-    return f"postgres://{credentials}{host}:{port}/{db['NAME']}"
 
 
 @dataclass
