@@ -54,6 +54,7 @@ from django.test.utils import (  # noqa: E402
 )
 from django.utils import timezone  # noqa: E402
 
+from bench.report import percentile, table  # noqa: E402
 from booking.availability import Slot, free_slots, grid_starts, working_shifts  # noqa: E402
 from booking.models import (  # noqa: E402
     ACTIVE_STATUSES,
@@ -247,12 +248,6 @@ def reference() -> object:
     return sorted(REFERENCE_DATA)
 
 
-def percentile(samples: Sequence[float], share: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(samples)
-    return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered)) - 1))]
-
-
 @contextmanager
 def full_collections() -> Iterator[list[int]]:
     """Counts the garbage collector's full (generation 2) collections while open."""
@@ -292,17 +287,6 @@ def count_queries(call: Callable[[], object]) -> int:
     with CaptureQueriesContext(connection) as queries:
         call()
     return len(queries)
-
-
-def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    cells = [list(header)] + [[str(cell) for cell in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-
-    def line(row: Sequence[str]) -> str:
-        return "| " + " | ".join(cell.rjust(widths[i]) for i, cell in enumerate(row)) + " |"
-
-    rule = "|" + "|".join("-" * (width + 1) + ":" for width in widths) + "|"
-    return "\n".join([f"\n{title}\n", line(cells[0]), rule, *(line(row) for row in cells[1:])])
 
 
 def fmt(ms: float) -> str:

@@ -42,6 +42,7 @@ from django.test.utils import (  # noqa: E402
 )
 from django.urls import reverse  # noqa: E402
 
+from bench.report import percentile  # noqa: E402
 from booking.models import (  # noqa: E402
     Appointment,
     AppointmentSource,
@@ -114,11 +115,6 @@ def seed(appointments: int, name: str) -> tuple[Location, Client]:
     client = Client()
     client.force_login(user)
     return location, client
-
-
-def percentile(samples: Sequence[float], share: float) -> float:
-    ordered = sorted(samples)
-    return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered)) - 1))]
 
 
 def figures(label: str, appointments: int, runs: int, warmup: int) -> list[str]:

@@ -92,6 +92,7 @@ from psycopg import sql  # noqa: E402
 
 from bench import faults  # noqa: E402
 from bench.noop import noop  # noqa: E402
+from bench.report import percentile, table  # noqa: E402
 from booking.models import (  # noqa: E402
     Appointment,
     AppointmentSource,
@@ -318,12 +319,6 @@ def delete_messages(steps: int) -> None:
 
 
 # --- The dispatcher's claim, batch by batch ----------------------------------------------
-
-
-def percentile(samples: Sequence[float], share: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(samples)
-    return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered)) - 1))]
 
 
 @dataclass
@@ -676,17 +671,6 @@ PROFILE_FOCUS = (
 
 
 # --- Report ------------------------------------------------------------------------------
-
-
-def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    cells = [list(header)] + [[str(cell) for cell in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-
-    def line(row: Sequence[str]) -> str:
-        return "| " + " | ".join(cell.rjust(widths[i]) for i, cell in enumerate(row)) + " |"
-
-    rule = "|" + "|".join("-" * (width + 1) + ":" for width in widths) + "|"
-    return "\n".join([f"\n{title}\n", line(cells[0]), rule, *(line(row) for row in cells[1:])])
 
 
 def describe_machine(broker: Broker, options: "Options") -> str:

@@ -43,7 +43,6 @@ import argparse
 import json
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -64,6 +63,7 @@ from django.db import close_old_connections, connection
 from django.test.utils import setup_test_environment, teardown_test_environment
 from django.utils import timezone
 
+from bench.report import free_port
 from booking.models import (
     Appointment,
     AppointmentSource,
@@ -102,12 +102,6 @@ def database_url(settings_dict: dict) -> str:
     host = settings_dict.get("HOST") or "127.0.0.1"
     port = settings_dict.get("PORT") or 5432
     return f"postgres://{credentials}{host}:{port}/{settings_dict['NAME']}"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:

@@ -45,7 +45,6 @@ import http.client  # noqa: E402
 import json  # noqa: E402
 import queue  # noqa: E402
 import secrets  # noqa: E402
-import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -75,9 +74,12 @@ from bench.availability import (  # noqa: E402
     SITE_SLUG,
     describe_machine,
     first_monday_after,
-    percentile,
     seed_group,
     seed_location,
+)
+from bench.report import (  # noqa: E402
+    free_port,
+    percentile,
     table,
 )
 from booking.availability import Slot, free_slots  # noqa: E402
@@ -198,12 +200,6 @@ def assign(slots: Sequence[Slot], clients: int) -> list[Slot]:
 
 
 # --- The booking API under gunicorn ---------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def database_url() -> str:

@@ -50,10 +50,9 @@ from bench.availability import (  # noqa: E402
     describe_machine,
     fmt,
     measure,
-    percentile,
     reference,
-    table,
 )
+from bench.report import percentile, table  # noqa: E402
 from booking.models import (  # noqa: E402
     Appointment,
     AppointmentSource,
