@@ -27,6 +27,7 @@ from followup.models import (
 from followup.operations import retry_failed
 from followup.reminders import plan_reminders
 from followup.sending import send_message
+from tests.admin_forms import site_change_form
 from tests.factories import AppointmentFactory, LocationFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -315,39 +316,20 @@ class TestReminderPlanAndWording:
             (1440, "email"),
             (120, "sms"),
         ]
-        rows = {}
-        for index, step in enumerate(steps):
-            rows |= {
-                f"reminder_steps-{index}-id": step.pk,
-                f"reminder_steps-{index}-site": site.pk,
-                f"reminder_steps-{index}-minutes_before": step.minutes_before,
-                f"reminder_steps-{index}-channel": step.channel,
+        rows: list[dict[str, object]] = [
+            {
+                "id": step.pk,
+                "site": site.pk,
+                "minutes_before": step.minutes_before,
+                "channel": step.channel,
             }
-        rows["reminder_steps-2-minutes_before"] = 60  # SMS one hour before instead of two
+            for step in steps
+        ]
+        rows[2]["minutes_before"] = 60  # SMS one hour before instead of two
         _login(client, clinic_admin)
         response = client.post(
             f"/admin/booking/site/{site.pk}/change/",
-            {
-                "name": site.name,
-                "duration_minutes": site.duration_minutes,
-                "description": site.description,
-                "instructions": site.instructions,
-                "is_active": "on",
-                "min_notice_hours": site.min_notice_hours,
-                "max_advance_days": site.max_advance_days,
-                "slot_step_minutes": site.slot_step_minutes,
-                "buffer_after_minutes": site.buffer_after_minutes,
-                "reminder_steps-TOTAL_FORMS": 3,
-                "reminder_steps-INITIAL_FORMS": 3,
-                "reminder_steps-MIN_NUM_FORMS": 0,
-                "reminder_steps-MAX_NUM_FORMS": 1000,
-                # The follow-up plan sits on the same page; left as it is.
-                "follow_up_steps-TOTAL_FORMS": 0,
-                "follow_up_steps-INITIAL_FORMS": 0,
-                "eligibility_policy-TOTAL_FORMS": 0,
-                "eligibility_policy-INITIAL_FORMS": 0,
-                **rows,
-            },
+            site_change_form(site, reminder_steps=rows),  # the follow-up plan left as it is
         )
         assert response.status_code == 302, response.content.decode()[:2000]
         assert set(site.reminder_steps.values_list("minutes_before", "channel")) == {

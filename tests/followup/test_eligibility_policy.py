@@ -12,6 +12,7 @@ from booking.models import Site
 from followup.eligibility import ELIGIBLE, NOT_YET, Rules, eligibility_by_site, rules_by_site
 from followup.models import EligibilityPolicy
 from followup.trends import patient_trends
+from tests.admin_forms import site_change_form
 from tests.factories import (
     ClinicianFactory,
     PatientFactory,
@@ -102,26 +103,10 @@ def test_other_sites_keep_their_own_limits(lasting_relief_ten_weeks_ago):
 def site_form(site: Site, **policy: object) -> dict[str, object]:
     """The site's admin form as its page posts it, plans untouched, limits as given."""
     current = EligibilityPolicy.objects.filter(site=site).first() if site.pk else None
-    return {
-        "name": site.name,
-        "duration_minutes": site.duration_minutes,
-        "description": site.description,
-        "instructions": site.instructions,
-        "is_active": "on",
-        "min_notice_hours": site.min_notice_hours,
-        "max_advance_days": site.max_advance_days,
-        "slot_step_minutes": site.slot_step_minutes,
-        "buffer_after_minutes": site.buffer_after_minutes,
-        "reminder_steps-TOTAL_FORMS": 0,
-        "reminder_steps-INITIAL_FORMS": 0,
-        "follow_up_steps-TOTAL_FORMS": 0,
-        "follow_up_steps-INITIAL_FORMS": 0,
-        "eligibility_policy-TOTAL_FORMS": 1,
-        "eligibility_policy-INITIAL_FORMS": 1 if current else 0,
-        "eligibility_policy-0-id": current.pk if current else "",
-        "eligibility_policy-0-site": site.pk or "",
-        **{f"eligibility_policy-0-{name}": value for name, value in policy.items()},
-    }
+    return site_change_form(
+        site,
+        eligibility_policy=[{"id": current.pk if current else "", "site": site.pk or "", **policy}],
+    )
 
 
 LIMITS = {"min_weeks": 8, "max_per_year": 2, "relief_percent": 60, "relief_weeks": 12}

@@ -23,6 +23,7 @@ from followup.models import (
     FollowUpStep,
     Procedure,
 )
+from tests.admin_forms import site_change_form
 from tests.factories import (
     AppointmentFactory,
     ClinicianFactory,
@@ -603,35 +604,14 @@ class TestRolesAndAdmin:
 
     def test_the_site_page_edits_its_follow_up_plan(self, clinic_admin):
         site = Site.objects.get(slug="lumbar")
-        steps = list(FollowUpStep.objects.filter(site=site).order_by("day"))
-        rows = {}
-        for index, step in enumerate(steps):
-            rows |= {
-                f"follow_up_steps-{index}-id": step.pk,
-                f"follow_up_steps-{index}-site": site.pk,
-                f"follow_up_steps-{index}-day": step.day,
-            }
-        rows["follow_up_steps-0-day"] = 2  # the first check-in on day 2 instead of day 1
+        steps = FollowUpStep.objects.filter(site=site).order_by("day")
+        rows: list[dict[str, object]] = [
+            {"id": step.pk, "site": site.pk, "day": step.day} for step in steps
+        ]
+        rows[0]["day"] = 2  # the first check-in on day 2 instead of day 1
         response = logged_in(clinic_admin).post(
             f"/admin/booking/site/{site.pk}/change/",
-            {
-                "name": site.name,
-                "duration_minutes": site.duration_minutes,
-                "description": site.description,
-                "instructions": site.instructions,
-                "is_active": "on",
-                "min_notice_hours": site.min_notice_hours,
-                "max_advance_days": site.max_advance_days,
-                "slot_step_minutes": site.slot_step_minutes,
-                "buffer_after_minutes": site.buffer_after_minutes,
-                "reminder_steps-TOTAL_FORMS": 0,
-                "reminder_steps-INITIAL_FORMS": 0,
-                "follow_up_steps-TOTAL_FORMS": len(steps),
-                "follow_up_steps-INITIAL_FORMS": len(steps),
-                "eligibility_policy-TOTAL_FORMS": 0,
-                "eligibility_policy-INITIAL_FORMS": 0,
-                **rows,
-            },
+            site_change_form(site, follow_up_steps=rows),
         )
         assert response.status_code == 302, response.content.decode()[:2000]
         assert list(site.follow_up_steps.values_list("day", flat=True)) == [
