@@ -75,7 +75,8 @@ def test_boolean_rejects_a_typo():
         env.boolean("DEBUG", "ture")
 
 
-def _start_with(**variables: str) -> subprocess.CompletedProcess:
+def _start_with(*command: str, **variables: str) -> subprocess.CompletedProcess:
+    """manage.py COMMAND (`check` if none) with the environment's settings replaced."""
     environment = {
         key: value
         for key, value in os.environ.items()
@@ -91,7 +92,7 @@ def _start_with(**variables: str) -> subprocess.CompletedProcess:
     }
     environment.update({"DEBUG": "true", **variables})
     return subprocess.run(
-        [sys.executable, "manage.py", "check"],
+        [sys.executable, "manage.py", *(command or ("check",))],
         cwd=ROOT,
         env=environment,
         capture_output=True,
@@ -114,3 +115,18 @@ def test_the_project_refuses_to_start_with_bad_settings(variables, message):
     result = _start_with(**variables)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_rotated_signing_keys_and_the_outcome_refresh_come_from_the_environment():
+    result = _start_with(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings; "
+        "print(settings.SECRET_KEY_FALLBACKS); "
+        "print(settings.CELERY_BEAT_SCHEDULE['refresh-outcome-facts']['schedule'])",
+        SECRET_KEY_FALLBACKS="old-key-one,old-key-two",
+        OUTCOME_REFRESH_MINUTES="15",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["['old-key-one', 'old-key-two']", "900.0"]
