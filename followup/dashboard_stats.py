@@ -72,13 +72,9 @@ def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, flo
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def percentile_cont(ordered: Sequence[float], fraction: float) -> float | None:
-    """Linear interpolation between the closest ranks, as PostgreSQL's PERCENTILE_CONT."""
-    return percentile_of_counts([(value, 1) for value in ordered], fraction)
-
-
 def percentile_of_counts(counts: Sequence[tuple[float, int]], fraction: float) -> float | None:
-    """PERCENTILE_CONT of the values that (value, how many) rows, in value order, describe."""
+    """PostgreSQL's PERCENTILE_CONT (linear interpolation between the closest ranks) of the
+    values that (value, how many) rows, in value order, describe."""
     n = sum(number for _, number in counts)
     if not n:
         return None
@@ -108,12 +104,8 @@ class Survival:
     median: float | None  # None: not reached (or no data)
 
 
-def kaplan_meier_median(observations: Iterable[tuple[int, bool]]) -> Survival:
-    return kaplan_meier_median_of_counts((time, event, 1) for time, event in observations)
-
-
 def kaplan_meier_median_of_counts(counts: Iterable[tuple[int, bool, int]]) -> Survival:
-    """The same from (time, event, how many) rows, so that the database can group them."""
+    """Kaplan-Meier median of (time, event, how many) rows, grouped by the database."""
     by_time: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # time -> [events, all]
     for time, event, number in counts:
         by_time[time][0] += number if event else 0

@@ -12,9 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from booking.models import AuditEvent, Site
 from followup.dashboard_stats import (
     OutcomeFilters,
-    kaplan_meier_median,
+    Survival,
+    kaplan_meier_median_of_counts,
     outcome_stats,
-    percentile_cont,
+    percentile_of_counts,
     wilson_interval,
 )
 from followup.models import Alert, Episode
@@ -67,12 +68,21 @@ def test_wilson_interval_without_observations_is_none():
         wilson_interval(4, 3)
 
 
+def percentile_cont(ordered: list[float], fraction: float) -> float | None:
+    return percentile_of_counts([(value, 1) for value in ordered], fraction)
+
+
+def kaplan_meier_median(observations: list[tuple[int, bool]]) -> Survival:
+    return kaplan_meier_median_of_counts((time, event, 1) for time, event in observations)
+
+
 def test_percentile_cont_interpolates_like_postgresql():
     assert percentile_cont([], 0.5) is None
     assert percentile_cont([7], 0.25) == 7
     assert percentile_cont([1, 2, 3, 4], 0.5) == 2.5
     assert percentile_cont([1, 2, 3, 4], 0.25) == 1.75
     assert percentile_cont([0, 3, 3, 4, 6], 0.5) == 3  # a tie at the median
+    assert percentile_of_counts([(0, 1), (3, 2), (4, 1), (6, 1)], 0.5) == 3  # the same, counted
 
 
 def test_kaplan_meier_median():

@@ -18,7 +18,7 @@ from followup.dashboard_stats import (
     Quartiles,
     filtered_answers,
     filtered_episodes,
-    kaplan_meier_median,
+    kaplan_meier_median_of_counts,
     outcome_stats,
 )
 from followup.models import (
@@ -150,7 +150,7 @@ def live_figures(filters: OutcomeFilters) -> dict[str, object]:
             day: (completion[day, True], completion[day, True] + completion[day, False])
             for day, _ in completion
         },
-        "relief": kaplan_meier_median(observations),
+        "relief": kaplan_meier_median_of_counts((day, ended, 1) for day, ended in observations),
     }
 
 
