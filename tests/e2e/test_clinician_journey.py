@@ -6,8 +6,6 @@ effects; the clinician sees the answer on the patient's trends and on the dashbo
 import email
 import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -19,11 +17,9 @@ import pytest
 import redis
 from django.conf import settings as django_settings
 from django.core import signing
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from bench.faults import database_url
 from booking.demo import DEMO_LOCATION_NAME, seed_demo_clinic
 from booking.models import AppointmentStatus, Clinician, Location, Site
 from booking.services import mark_arrived
@@ -44,6 +40,7 @@ from followup.tasks import send_message_task
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_staff_pages import DESKTOP, log_in
 from tests.factories import AppointmentFactory, PatientFactory
+from tests.workers import celery_worker
 
 pytestmark = [
     pytest.mark.postgres,
@@ -72,45 +69,10 @@ def worker(transactional_db, live_server, tmp_path) -> Iterator[SimpleNamespace]
         client.flushdb()  # no task left over from an earlier run in this Redis database
     finally:
         client.close()
-    sinks = SimpleNamespace(email=tmp_path / "worker-email", log=tmp_path / "worker.log")
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in {"DJANGO_SETTINGS_MODULE", "DEBUG", "DATABASE_URL", "REDIS_URL"}
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        SECRET_KEY=django_settings.SECRET_KEY,  # its links must verify on the live server
-        DATABASE_URL=database_url(connection.settings_dict),
-        REDIS_URL=django_settings.REDIS_URL,
-        SITE_URL=live_server.url,
-        SMS_BACKEND="followup.channels.FileSmsBackend",
-        SMS_FILE_PATH=str(tmp_path / "worker-sms" / "sent.jsonl"),
-        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
-        EMAIL_FILE_PATH=str(sinks.email),
-        STATIC_MANIFEST="false",
-        LOG_LEVEL="INFO",
-    )
-    command = [
-        sys.executable,
-        *("-m", "celery", "-A", "config", "worker", "--pool", "solo", "--concurrency", "1"),
-        *("-n", f"clinician-journey-{os.getpid()}@%h"),
-        *("--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"),
-    ]
-    with sinks.log.open("w") as log:
-        process = subprocess.Popen(
-            command, cwd=django_settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        sinks.process = process
-        try:
-            yield sinks
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+    with celery_worker(
+        tmp_path, name=f"clinician-journey-{os.getpid()}", SITE_URL=live_server.url
+    ) as worker_process:
+        yield worker_process
 
 
 def wait_until_sent(message: Message, worker: SimpleNamespace) -> Path:

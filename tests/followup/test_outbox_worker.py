@@ -3,9 +3,6 @@ real Celery worker process sending through Redis and PostgreSQL (not eager mode)
 """
 
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,10 +16,8 @@ import pytest
 import redis
 import time_machine
 from django.conf import settings as django_settings
-from django.db import connection
 from django.utils import timezone
 
-from bench.faults import database_url
 from booking.models import AppointmentSource, Site
 from booking.services import PatientDetails, book_appointment
 from config.celery import app as celery_app
@@ -37,6 +32,7 @@ from tests.factories import (
     PatientFactory,
     WorkingHoursFactory,
 )
+from tests.workers import celery_worker
 
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)  # Monday 1 June 2026, 08:00 in New York
@@ -243,68 +239,9 @@ def test_a_send_task_lost_with_redis_after_the_claim_is_reclaimed_and_sent_once(
 def celery_worker_process(tmp_path) -> Iterator[SimpleNamespace]:
     """`celery -A config worker` in its own process, on a queue no one else uses."""
     queue = f"outbox-test-{uuid.uuid4().hex[:12]}"
-    sinks = SimpleNamespace(
-        queue=queue,
-        sms=tmp_path / "worker-sms" / "sent.jsonl",
-        email=tmp_path / "worker-email",
-        log=tmp_path / "worker.log",
-    )
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in {"DJANGO_SETTINGS_MODULE", "DEBUG", "DATABASE_URL", "REDIS_URL"}
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        SECRET_KEY="x",
-        DATABASE_URL=database_url(connection.settings_dict),
-        REDIS_URL=django_settings.REDIS_URL,
-        SMS_BACKEND="followup.channels.FileSmsBackend",
-        SMS_FILE_PATH=str(sinks.sms),
-        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
-        EMAIL_FILE_PATH=str(sinks.email),
-        STATIC_MANIFEST="false",
-        LOG_LEVEL="INFO",
-    )
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "config",
-        "worker",
-        "--pool",
-        "solo",
-        "--concurrency",
-        "1",
-        "-Q",
-        queue,
-        "-n",
-        f"{queue}@%h",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-        "-l",
-        "info",
-    ]
-    with sinks.log.open("w") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=django_settings.BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        sinks.process = process
-        try:
-            yield sinks
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+    with celery_worker(tmp_path, name=queue, queue=queue) as worker:
+        worker.queue = queue
+        yield worker
 
 
 def wait_for(condition: Callable[[], bool], worker: SimpleNamespace) -> None:
