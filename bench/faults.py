@@ -242,18 +242,28 @@ class Worker(Process):
 
         wait_until(ready, START_SECONDS, f"{self.log.stem} ready")
 
-    def kill_pool_child(self) -> None:
-        """SIGKILL the process running the tasks; its parent lives and starts another."""
-        children = subprocess.run(  # noqa: S603 - a fixed tool, our own argument
+    def pool_children(self) -> list[int]:
+        found = subprocess.run(  # noqa: S603 - a fixed tool, our own argument
             ["pgrep", "-P", str(self.process.pid)],  # noqa: S607 - procps
             capture_output=True,
             text=True,
             check=False,
         ).stdout.split()
-        if not children:
-            raise FaultError("the worker has no pool child to kill")
+        return [int(pid) for pid in found]
+
+    def kill_pool_child(self) -> None:
+        """SIGKILL the process running the tasks; its parent lives and starts another. The
+        parent may still be starting the one after an earlier kill: wait for it."""
+        children: list[int] = []
+
+        def started() -> bool:
+            self.check()
+            children[:] = self.pool_children()
+            return bool(children)
+
+        wait_until(started, START_SECONDS, "a pool child to kill")
         for pid in children:
-            os.kill(int(pid), signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
 
 
 def dispatch_forever(interval: float) -> None:
