@@ -19,10 +19,10 @@ What it does, in one run:
 2. Times `claim_due_batch` (DISPATCH_BATCH_SIZE rows a batch, as the dispatcher calls it)
    over `--batches` batches with no future rows, then again after `--future` messages due
    in the next 60 days are added: the same due rows, fresh and vacuumed, each time.
-3. Adds `--due` messages due now (half email, half SMS) and starts one worker
-   (`celery -A config worker --pool prefork --concurrency 1`: one process runs the tasks,
-   beside its parent that reads the broker; `--pool solo` for a single process) on the
-   bench database, the bench Redis and the file backends. Then, interleaved so a slow
+3. Adds `--due` messages due now (half email, half SMS) and starts one worker as deployed
+   (`celery -A config worker --pool prefork`, whose children, one per core by Celery's
+   default, run the tasks beside their parent that reads the broker; `--concurrency N`
+   for N children, `--pool solo` for a single process) on the bench database, the bench Redis and the file backends. Then, interleaved so a slow
    moment on a noisy machine hits both: `--noop` bare no-op tasks, the outbox
    (`dispatch_due_messages(enqueue=send_message_task.delay)` in this process until every
    due message is `sent`), no-op tasks again, and so on for `--rounds` outbox rounds (the
@@ -398,11 +398,16 @@ class Sinks(faults.Sinks):
 
 
 class Worker:
-    """`celery -A config worker --concurrency 1` on the bench database, the bench Redis and
-    file sinks in its own folder."""
+    """`celery -A config worker` on the bench database, the bench Redis and file sinks in
+    its own folder."""
 
     def __init__(
-        self, sinks: Sinks, pool: str, settings_module: str, profile: Path | None = None
+        self,
+        sinks: Sinks,
+        pool: str,
+        settings_module: str,
+        concurrency: int = 1,  # the profile's solo worker
+        profile: Path | None = None,
     ) -> None:
         self.sinks = sinks
         sinks.folder.mkdir(parents=True)
@@ -417,7 +422,8 @@ class Worker:
         if profile is not None:
             command += ["-m", "cProfile", "-o", str(profile)]
         command += [
-            *("-m", "celery", "-A", "config", "worker", "--pool", pool, "--concurrency", "1"),
+            *("-m", "celery", "-A", "config", "worker", "--pool", pool),
+            *("--concurrency", str(concurrency)),
             *("--include", "bench.noop", "-n", f"bench-dispatch-{os.getpid()}@%h"),
             *("--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO"),
         ]
@@ -683,7 +689,8 @@ def describe_machine(broker: Broker, options: "Options") -> str:
         f"PostgreSQL {postgres}, Redis {redis_version} (database {BENCH_REDIS_DB}), Python "
         f"{platform.python_version()}, Django {django.get_version()}, Celery "
         f"{celery.__version__}; {os.cpu_count()} CPUs ({platform.machine()}), load average "
-        f"{load}. Worker: --pool {options.pool} --concurrency 1 --loglevel INFO, settings "
+        f"{load}. Worker: --pool {options.pool} --concurrency {options.concurrency}"
+        " --loglevel INFO, settings "
         f"{options.worker_settings}."
     )
 
@@ -708,7 +715,7 @@ def throughput_table(runs: Sequence[Run]) -> str:
         )
     return table(
         "Throughput: one process publishing (the dispatcher, or a loop of no-op.delay()), "
-        "one worker process running the tasks; in run order",
+        "one worker (its pool as above) running the tasks; in run order",
         [
             "run",
             "tasks",
@@ -788,6 +795,7 @@ class Options:
     rounds: int
     batches: int
     pool: str
+    concurrency: int
     profile: int
     explain: bool
     worker_settings: str
@@ -824,7 +832,12 @@ def run(options: Options, broker: Broker, scratch: Path) -> None:
     runs: list[Run] = []
     rounds: list[RoundResult] = []
     sinks = Sinks(scratch / "worker")
-    worker = Worker(sinks, pool=options.pool, settings_module=options.worker_settings)
+    worker = Worker(
+        sinks,
+        pool=options.pool,
+        settings_module=options.worker_settings,
+        concurrency=options.concurrency,
+    )
     try:
         worker.wait_ready()
         for index in range(options.rounds):
@@ -886,7 +899,13 @@ def main() -> None:
     parser.add_argument("--noop", type=int, default=20_000, help="no-op tasks a run (20000)")
     parser.add_argument("--rounds", type=int, default=1, help="outbox rounds (1)")
     parser.add_argument("--batches", type=int, default=30, help="timed claims per case (30)")
-    parser.add_argument("--pool", choices=("prefork", "solo"), default="prefork")
+    parser.add_argument("--pool", choices=("prefork", "solo", "threads"), default="prefork")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="the worker's pool size (Celery's default: one per core)",
+    )
     parser.add_argument(
         "--profile", type=int, default=0, metavar="N", help="then profile N more sends (off)"
     )

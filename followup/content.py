@@ -8,8 +8,6 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.core import signing
-from django.db.models import OuterRef, QuerySet, Subquery
-from django.db.models.functions import JSONObject
 from django.template import Context, Template
 from django.urls import reverse
 
@@ -46,20 +44,9 @@ def message_context(message: Message) -> dict[str, str]:
     }
 
 
-def with_wording(messages: QuerySet[Message]) -> QuerySet[Message]:
-    """`messages` with their template's wording read in the same query, so a send makes no
-    query of its own for it and always uses the wording as saved last."""
-    template = MessageTemplate.objects.filter(kind=OuterRef("kind"), channel=OuterRef("channel"))
-    return messages.annotate(
-        wording=Subquery(
-            template.values(w=JSONObject(channel="channel", subject="subject", body="body"))
-        )
-    )
-
-
 def _wording(message: Message) -> tuple[str, str]:
-    """(subject, body) for the message's kind and channel: as with_wording() read them, unless
-    the message has changed channel since (an SMS over its cap going by email)."""
+    """(subject, body) for the message's kind and channel: as the send's locking query read
+    them, unless the message has changed channel since (an SMS over its cap going by email)."""
     wording = getattr(message, "wording", None)
     if wording is None or wording["channel"] != message.channel:
         template = MessageTemplate.objects.get(kind=message.kind, channel=message.channel)

@@ -13,11 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import cache
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from booking.models import AppointmentStatus
@@ -28,9 +26,10 @@ from followup.channels import (
     masked,
     sender_for,
 )
-from followup.content import render_message, with_wording
+from followup.content import render_message
 from followup.models import Channel, CheckInState, Message, MessageState
 from followup.reminders import out_of_quiet_hours
+from followup.send_queries import locked_for_sending, save_message_fields, sms_sent_since
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +53,7 @@ def send_message(message_id: int, *, now: datetime | None = None) -> Outcome:
     message = None
     try:
         with _send_transaction():
-            message = _locked(message_id)
+            message = locked_for_sending(message_id)
             if message is None or message.state != MessageState.SENDING:
                 return Outcome.NOT_SENDING
             reason = _no_longer_wanted(message)
@@ -101,25 +100,6 @@ def _send_transaction() -> Iterator[None]:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         yield
-
-
-@cache
-def _lockable_messages() -> QuerySet[Message]:
-    """Messages with everything a send reads, in one query: visit, patient, location,
-    check-in and wording. It locks the message and its patient (the SMS cap counts per
-    patient), not the shared location rows every other send joins too. Built once per
-    process: a QuerySet is never evaluated in place (get() works on a copy), and building
-    this one, with its subquery and joins, was several percent of a send's own time."""
-    return with_wording(
-        Message.objects.select_for_update(of=("self", "appointment__patient"))
-    ).select_related("appointment__patient", "appointment__location", "check_in")
-
-
-def _locked(message_id: int) -> Message | None:
-    try:
-        return _lockable_messages().get(pk=message_id)
-    except Message.DoesNotExist:
-        return None
 
 
 def _deliver(message: Message, now: datetime) -> Outcome:
@@ -196,16 +176,8 @@ def _still_consented(message: Message) -> bool:
 def _sms_sent_this_week(message: Message, now: datetime) -> list[datetime]:
     """When the patient's texts of the last 7 days were sent, oldest first. It runs after
     the patient row is locked, so it sees every text a concurrent send committed while this
-    one waited. The cap keeps them few, so Python counts them: Django's aggregate query
-    cost more to build than these rows cost to read."""
-    sent = Message.objects.filter(
-        appointment__patient_id=message.appointment.patient_id,
-        channel=Channel.SMS,
-        state=MessageState.SENT,
-        sent_at__gt=now - timedelta(days=7),
-    )
-    times = sent.order_by("sent_at").values_list("sent_at", flat=True)
-    return [moment for moment in times if moment is not None]
+    one waited. The cap keeps them few, so Python counts them."""
+    return sms_sent_since(message.appointment.patient_id, now - timedelta(days=7))
 
 
 def _within_a_day(week: list[datetime], now: datetime) -> list[datetime]:
@@ -242,7 +214,7 @@ def _reroute_over_cap(message: Message, sent_this_week: list[datetime], now: dat
     if patient.consent_email and patient.email and not twin:
         message.channel = Channel.EMAIL
         message.recipient = patient.email
-        message.save(update_fields=["channel", "recipient"])
+        save_message_fields(message, ["channel", "recipient"])
         return _deliver(message, now)
     later = _next_sms_allowed(message, sent_this_week, now)
     if later < _useful_until(message):
@@ -256,4 +228,4 @@ def _finish(message: Message, state: str, **fields: object) -> None:
     message.state = state
     for name, value in fields.items():
         setattr(message, name, value)
-    message.save(update_fields=["state", "attempts", *fields])
+    save_message_fields(message, ["state", "attempts", *fields])

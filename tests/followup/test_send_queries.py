@@ -1,0 +1,137 @@
+"""The send path's own statements read and write exactly what the ORM would."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import OperationalError, connection, transaction
+
+from followup.models import Channel, Message, MessageKind, MessageState, MessageTemplate
+from followup.send_queries import locked_for_sending, save_message_fields, sms_sent_since
+from tests.factories import PatientFactory, episode_after_procedure
+
+pytestmark = pytest.mark.django_db
+
+
+def every_column(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.fields}
+
+
+@pytest.fixture
+def check_in_sms():
+    patient = PatientFactory(phone="+12125550123", consent_sms=True, consent_email=True)
+    episode = episode_after_procedure(patient=patient)
+    return Message.objects.get(
+        check_in__episode=episode, check_in__day=1, kind=MessageKind.CHECK_IN, channel="sms"
+    )
+
+
+def test_the_locked_message_carries_every_column_the_orm_reads(check_in_sms):
+    with transaction.atomic():
+        message = locked_for_sending(check_in_sms.pk)
+    expected = Message.objects.select_related(
+        "appointment__patient", "appointment__location", "check_in"
+    ).get(pk=check_in_sms.pk)
+    assert every_column(message) == every_column(expected)
+    assert every_column(message.appointment) == every_column(expected.appointment)
+    assert every_column(message.appointment.patient) == every_column(expected.appointment.patient)
+    assert every_column(message.appointment.location) == every_column(expected.appointment.location)
+    assert every_column(message.check_in) == every_column(expected.check_in)
+    template = MessageTemplate.objects.get(kind=MessageKind.CHECK_IN, channel=Channel.SMS)
+    assert message.wording == {"channel": "sms", "subject": template.subject, "body": template.body}
+
+
+def test_reading_the_locked_message_makes_no_further_query(check_in_sms, django_assert_num_queries):
+    with transaction.atomic():
+        message = locked_for_sending(check_in_sms.pk)
+        with django_assert_num_queries(0):
+            assert message.appointment.patient.first_name
+            assert message.appointment.location.zone
+            assert message.check_in.expires_at
+
+
+def test_a_reminder_has_no_check_in_and_a_missing_template_no_wording(check_in_sms):
+    reminder = Message.objects.create(
+        appointment=check_in_sms.appointment,
+        kind=MessageKind.REMINDER,
+        channel=Channel.EMAIL,
+        minutes_before=60,
+        recipient="ana@example.org",
+        due_at=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    MessageTemplate.objects.filter(kind=reminder.kind, channel=reminder.channel).delete()
+    with transaction.atomic():
+        message = locked_for_sending(reminder.pk)
+    assert message.check_in is None
+    assert message.wording is None
+
+
+def test_no_message_reads_as_none():
+    with transaction.atomic():
+        assert locked_for_sending(999_999) is None
+
+
+def locked_elsewhere(table: str, row_id: int) -> bool:
+    """Whether another connection finds the row locked (FOR UPDATE NOWAIT refused)."""
+    outcome = []
+
+    def try_lock() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                lock = f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE NOWAIT"  # noqa: S608
+                cursor.execute(lock, [row_id])
+            outcome.append(False)
+        except OperationalError:
+            outcome.append(True)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=try_lock)
+    thread.start()
+    thread.join()
+    return outcome[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_message_and_its_patient_stay_locked_and_the_shared_rows_do_not(check_in_sms):
+    appointment = check_in_sms.appointment
+    with transaction.atomic():
+        locked_for_sending(check_in_sms.pk)
+        assert locked_elsewhere("followup_message", check_in_sms.pk)
+        assert locked_elsewhere("booking_patient", appointment.patient_id)
+        assert not locked_elsewhere("booking_location", appointment.location_id)
+        assert not locked_elsewhere("booking_appointment", appointment.pk)
+    assert not locked_elsewhere("followup_message", check_in_sms.pk)
+
+
+def test_saved_fields_read_back_as_the_orm_saved_them(check_in_sms):
+    sent_at = datetime(2026, 12, 2, 15, 0, 1, 250_000, tzinfo=UTC)
+    check_in_sms.state = MessageState.SENT
+    check_in_sms.sent_at = sent_at
+    check_in_sms.attempts = 2
+    check_in_sms.provider_message_id = "SM123"
+    check_in_sms.recipient = "+12125550999"  # changed, but not among the fields saved
+    before = every_column(Message.objects.get(pk=check_in_sms.pk))
+    with transaction.atomic():
+        save_message_fields(check_in_sms, ["state", "sent_at", "attempts", "provider_message_id"])
+    stored = every_column(Message.objects.get(pk=check_in_sms.pk))
+    assert stored == {
+        **before,
+        "state": MessageState.SENT,
+        "sent_at": sent_at,
+        "attempts": 2,
+        "provider_message_id": "SM123",
+    }
+
+
+def test_sms_sent_since_lists_only_the_patients_sent_texts_after_the_moment(check_in_sms):
+    patient = check_in_sms.appointment.patient
+    texts = Message.objects.filter(appointment__patient=patient, channel=Channel.SMS)
+    moments = [datetime(2026, 12, 1, 9, tzinfo=UTC) + timedelta(hours=hours) for hours in (5, 1, 3)]
+    for message, moment in zip(texts, moments, strict=False):
+        Message.objects.filter(pk=message.pk).update(state=MessageState.SENT, sent_at=moment)
+    sent = sorted(moments[: texts.count()])
+    assert sms_sent_since(patient.pk, datetime(2026, 12, 1, tzinfo=UTC)) == sent
+    assert sms_sent_since(patient.pk, sent[-1]) == []
+    assert sms_sent_since(PatientFactory().pk, datetime(2026, 12, 1, tzinfo=UTC)) == []
