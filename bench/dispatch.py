@@ -22,8 +22,9 @@ What it does, in one run:
 3. Adds `--due` messages due now (half email, half SMS) and starts one worker as deployed
    (`celery -A config worker --pool prefork`, whose children, one per core by Celery's
    default, run the tasks beside their parent that reads the broker; `--concurrency N`
-   for N children, `--pool solo` for a single process) on the bench database, the bench Redis and the file backends. Then, interleaved so a slow
-   moment on a noisy machine hits both: `--noop` bare no-op tasks, the outbox
+   for N children, `--pool solo` for a single process) on the bench database, the bench
+   Redis and the file backends. Then, interleaved so a slow moment on a noisy machine
+   hits both: `--noop` bare no-op tasks, the outbox
    (`dispatch_due_messages(enqueue=send_message_task.delay)` in this process until every
    due message is `sent`), no-op tasks again, and so on for `--rounds` outbox rounds (the
    due messages are made afresh for each round).
@@ -663,14 +664,17 @@ def profile_worker(
 PROFILE_FOCUS = (
     ("celery/app/trace.py", "trace_task", "a task as Celery runs it, all below included"),
     ("followup/sending.py", "send_message", "  send_message, the task's body"),
-    ("django/db/backends/utils.py", "_execute", "    every query (round trips)"),
+    ("django/db/backends/utils.py", "_execute", "    queries through Django's cursor (the SET)"),
+    ("followup/send_queries.py", "_run", "    the send's prepared statements"),
     ("django/db/backends/base/base.py", "connect", "    opening a database connection"),
     ("django/db/transaction.py", "__exit__", "    COMMIT (leaving atomic)"),
+    ("followup/send_queries.py", "locked_for_sending", "    the locking SELECT, models built"),
     ("followup/sending.py", "_sms_sent_this_week", "    the SMS cap query"),
     ("followup/content.py", "render_message", "    render_message: render, links"),
     ("followup/channels.py", "check_phone_number", "    checking the phone number"),
     ("followup/channels.py", "send", "    the channel's send (file backends)"),
     ("followup/sending.py", "_finish", "    the UPDATE to sent"),
+    ("django/db/backends/base/base.py", "is_usable", "  the connection's health check"),
     ("celery/fixups/django.py", "_close_database", "  closing the connection after the task"),
     ("logging/__init__.py", "_log", "  log lines written (Celery's and ours)"),
 )

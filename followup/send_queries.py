@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any, Generic, TypeVar, cast
 
 import psycopg
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Field, Model
 
 from booking.models import Appointment, Location, Patient
@@ -29,14 +29,18 @@ M = TypeVar("M", bound=Model)
 
 @dataclass(frozen=True)
 class _Columns(Generic[M]):
-    """Every concrete column of `model` under a table alias, and how to read them back."""
+    """The concrete columns of `model` under a table alias, and how to read them back.
+    Fields named in `unread` are left deferred: the ORM loads them if anything reads them."""
 
     model: type[M]
     alias: str
+    unread: tuple[str, ...] = ()
 
     @property
     def fields(self) -> list[Field]:
-        return list(self.model._meta.concrete_fields)
+        return [
+            field for field in self.model._meta.concrete_fields if field.name not in self.unread
+        ]
 
     @property
     def table(self) -> str:
@@ -47,21 +51,23 @@ class _Columns(Generic[M]):
 
     def build(self, values: Sequence[Any]) -> M:
         """An instance from this part's values, converted as the ORM converts them."""
-        attnames, converters = _reading(self, connection.vendor)
-        converted = [
-            _convert(value, steps) for value, steps in zip(values, converters, strict=True)
-        ]
-        return self.model.from_db(connection.alias, attnames, converted)
+        db = connections[DEFAULT_DB_ALIAS]
+        attnames, converted_columns = _reading(self, db.vendor)
+        row = list(values)
+        for index, converters in converted_columns:
+            row[index] = _convert(row[index], converters)
+        return self.model.from_db(db.alias, attnames, row)
 
 
 @cache
-def _reading(columns: _Columns, vendor: str) -> tuple[list[str], list[list[Converter]]]:
-    """Attribute names, and the conversions the ORM applies to each column (on SQLite,
-    datetimes arrive as text), worked out once per process."""
+def _reading(columns: _Columns, vendor: str) -> tuple[list[str], list[tuple[int, list[Converter]]]]:
+    """Attribute names, and the columns the ORM converts (on SQLite, datetimes arrive as
+    text; JSON arrives as text everywhere) with their conversions, once per process."""
     fields = columns.fields
-    return [field.attname for field in fields], [
-        _converters_of(field, columns.alias) for field in fields
+    converted = [
+        (index, _converters_of(field, columns.alias)) for index, field in enumerate(fields)
     ]
+    return [field.attname for field in fields], [pair for pair in converted if pair[1]]
 
 
 def _quoted(name: str) -> str:
@@ -83,38 +89,47 @@ def _convert(value: Any, converters: list[Converter]) -> Any:
     return value
 
 
-def _run(sql: str, params: Sequence[Any], *, prepare: bool = False) -> list[tuple[Any, ...]]:
-    """Rows of `sql`; with `prepare`, PostgreSQL plans it once per connection."""
-    if prepare and connection.vendor == "postgresql":
-        connection.ensure_connection()
-        # Django's own cursors bind parameters on the client and so cannot prepare.
-        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(sql, params, prepare=True)
-            return cursor.fetchall() if cursor.description else []
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall() if cursor.description else []
+def _run(sql: str, params: Sequence[Any], *, rows: bool = True) -> list[tuple[Any, ...]]:
+    """`sql` run as a statement PostgreSQL plans once per connection; its rows if `rows`.
+    (A cursor's `description` is not asked: psycopg builds an object per column for it.)"""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall() if rows else []
+    db.ensure_connection()
+    # Django's own cursors bind parameters on the client and so cannot prepare.
+    with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchall() if rows else []
 
 
 _MESSAGE = _Columns(Message, "m")
 _APPOINTMENT = _Columns(Appointment, "a")
-_PATIENT = _Columns(Patient, "p")
-_LOCATION = _Columns(Location, "l")
+# A send reads neither phone number (the message keeps its recipient), and loading a
+# PhoneNumberField parses the number: together a tenth of a send's own time.
+_PATIENT = _Columns(Patient, "p", unread=("phone",))
+_LOCATION = _Columns(Location, "l", unread=("phone",))
 _CHECK_IN = _Columns(CheckIn, "c")
 _TEMPLATE = _Columns(MessageTemplate, "t")
 _JOINED: tuple[_Columns, ...] = (_MESSAGE, _APPOINTMENT, _PATIENT, _LOCATION, _CHECK_IN)
 
 
 @cache
-def _locking_select(vendor: str) -> str:
+def _locking_select(vendor: str, commit_unflushed: bool) -> str:
+    postgresql = vendor == "postgresql"
     # It locks the message and its patient (the SMS cap counts per patient), not the
     # location and template rows every other send reads too. SQLite has no row locks:
     # its transactions take the whole database.
-    lock = " FOR UPDATE OF m, p" if vendor == "postgresql" else ""
+    lock = " FOR UPDATE OF m, p" if postgresql else ""
+    # The transaction's setting rides on its first statement instead of a round trip.
+    unflushed = (
+        ", set_config('synchronous_commit', 'off', true)" if postgresql and commit_unflushed else ""
+    )
+    columns = ", ".join(part.select() for part in _JOINED)
     # Identifiers come from the models' metadata, values only from parameters.
     return (
-        f"SELECT {', '.join(part.select() for part in _JOINED)}, t.subject, t.body"  # noqa: S608  # nosec B608
-        f" FROM {_MESSAGE.table}"
+        f"SELECT {columns}, t.subject, t.body{unflushed} FROM {_MESSAGE.table}"  # noqa: S608  # nosec B608
         f" JOIN {_APPOINTMENT.table} ON a.id = m.appointment_id"
         f" JOIN {_PATIENT.table} ON p.id = a.patient_id"
         f" JOIN {_LOCATION.table} ON l.id = a.location_id"
@@ -135,10 +150,25 @@ def _split(row: Sequence[Any]) -> list[Sequence[Any]]:
     return [*parts, row[start:]]
 
 
-def locked_for_sending(message_id: int) -> Message | None:
+def locked_for_sending(message_id: int, *, commit_unflushed: bool = False) -> Message | None:
     """The message with its visit, patient, location, check-in and wording, its row and its
-    patient's locked until the transaction ends; None if there is no such message."""
-    rows = _run(_locking_select(connection.vendor), [message_id], prepare=True)
+    patient's locked until the transaction ends; None if there is no such message.
+
+    With `commit_unflushed`, on PostgreSQL, the transaction's COMMIT then returns before its
+    WAL is flushed (synchronous_commit off, for this transaction only): the flush was about
+    a tenth of a send under load (docs/performance.md). A server crash, or a failover to a
+    standby, can then lose the last few hundred milliseconds of such commits (up to
+    3 x wal_writer_delay), never a torn or partial one. What is lost is a send's outcome:
+    `sent`, or a retry's new due time, a failure, a cancellation. The row is then `sending`
+    again, as the dispatcher's claim left it, and that claim is durable: it commits
+    synchronously, in its own transaction, before the task is even enqueued. So the
+    dispatcher reclaims the row after MESSAGE_SENDING_TIMEOUT and sends it again: a
+    duplicate, never a lost message, the same as a worker killed between the provider and
+    the commit. (The SMS cap counts `sent` rows, so a lost mark can also let one more text
+    through until the reclaim.) Any later commit that waits for the flush, such as the next
+    claim, makes these durable too: the WAL is written in order."""
+    sql = _locking_select(connection.vendor, commit_unflushed)
+    rows = _run(sql, [message_id])
     if not rows:
         return None
     message_row, appointment_row, patient_row, location_row, check_in_row, wording = _split(rows[0])
@@ -149,7 +179,7 @@ def locked_for_sending(message_id: int) -> Message | None:
     message.appointment = appointment
     if message.check_in_id is not None:
         message.check_in = _CHECK_IN.build(check_in_row)
-    subject, body = wording
+    subject, body = wording[:2]
     # Read by content.render_message instead of a query of its own.
     message.wording = (  # type: ignore[attr-defined]
         None if body is None else {"channel": message.channel, "subject": subject, "body": body}
@@ -173,7 +203,7 @@ def sms_sent_since(patient_id: int, since: datetime) -> list[datetime]:
     since_value = connection.ops.adapt_datetimefield_value(since)
     params = [patient_id, Channel.SMS.value, MessageState.SENT.value, since_value]
     converters = _converters_of(_message_field("sent_at"), "m")
-    rows = _run(_sms_times_select(), params, prepare=True)
+    rows = _run(_sms_times_select(), params)
     return [_convert(value, converters) for (value,) in rows]
 
 
@@ -192,4 +222,4 @@ def save_message_fields(message: Message, field_names: Sequence[str]) -> None:
     params = [
         field.get_db_prep_save(getattr(message, field.attname), connection) for field in fields
     ]
-    _run(sql, [*params, message.pk], prepare=True)
+    _run(sql, [*params, message.pk], rows=False)

@@ -9,8 +9,6 @@ due times too, never countdown tasks that a broker restart could lose.
 """
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -51,9 +49,12 @@ def backoff(attempts: int) -> timedelta:
 def send_message(message_id: int, *, now: datetime | None = None) -> Outcome:
     now = now or timezone.now()
     message = None
+    # Only a transaction of the send's own skips the WAL flush: inside a caller's, the
+    # caller's writes have no reclaim to repeat them (see send_queries.locked_for_sending).
+    own_transaction = not connection.in_atomic_block
     try:
-        with _send_transaction():
-            message = locked_for_sending(message_id)
+        with transaction.atomic():
+            message = locked_for_sending(message_id, commit_unflushed=own_transaction)
             if message is None or message.state != MessageState.SENDING:
                 return Outcome.NOT_SENDING
             reason = _no_longer_wanted(message)
@@ -75,31 +76,6 @@ def send_message(message_id: int, *, now: datetime | None = None) -> Outcome:
         if message is None or message.state != MessageState.SENT:
             raise
         return _record_sent_again(message)
-
-
-@contextmanager
-def _send_transaction() -> Iterator[None]:
-    """transaction.atomic() whose COMMIT, on PostgreSQL, returns before its WAL is flushed.
-
-    The flush was about a tenth of a send under load (docs/performance.md). A
-    server crash, or a failover to a standby, can then lose the last few hundred
-    milliseconds of such commits (up to 3 x wal_writer_delay), never a torn or partial one.
-    What is lost is a send's outcome: `sent`, or a retry's new due time, a failure, a
-    cancellation. The row is then `sending` again, as the dispatcher's claim left it, and
-    that claim is durable: it commits synchronously, in its own transaction, before the
-    task is even enqueued. So the dispatcher reclaims the row after MESSAGE_SENDING_TIMEOUT
-    and sends it again: a duplicate, never a lost message, the same as a worker killed
-    between the provider and the commit. (The SMS cap counts `sent` rows, so a lost mark
-    can also let one more text through until the reclaim.) Any later commit that waits for
-    the flush, such as the next claim, makes these durable too: the WAL is written in
-    order. Inside a caller's transaction nothing changes: the caller's own writes have no
-    reclaim to repeat them."""
-    own_transaction = not connection.in_atomic_block
-    with transaction.atomic():
-        if own_transaction and connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        yield
 
 
 def _deliver(message: Message, now: datetime) -> Outcome:

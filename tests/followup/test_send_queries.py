@@ -46,8 +46,17 @@ def test_reading_the_locked_message_makes_no_further_query(check_in_sms, django_
         message = locked_for_sending(check_in_sms.pk)
         with django_assert_num_queries(0):
             assert message.appointment.patient.first_name
+            assert message.appointment.patient.email
             assert message.appointment.location.zone
             assert message.check_in.expires_at
+
+
+def test_the_patients_phone_is_read_only_if_asked_for(check_in_sms, django_assert_num_queries):
+    with transaction.atomic():
+        patient = locked_for_sending(check_in_sms.pk).appointment.patient
+    assert patient.get_deferred_fields() == {"phone"}
+    with django_assert_num_queries(1):
+        assert str(patient.phone) == "+12125550123"
 
 
 def test_a_reminder_has_no_check_in_and_a_missing_template_no_wording(check_in_sms):
