@@ -674,7 +674,7 @@ PROFILE_FOCUS = (
     ("followup/channels.py", "check_phone_number", "    checking the phone number"),
     ("followup/channels.py", "send", "    the channel's send (file backends)"),
     ("followup/sending.py", "_finish", "    the UPDATE to sent"),
-    ("django/db/backends/base/base.py", "is_usable", "  the connection's health check"),
+    ("django/db/backends/postgresql/base.py", "is_usable", "  the connection's health check"),
     ("celery/fixups/django.py", "_close_database", "  closing the connection after the task"),
     ("logging/__init__.py", "_log", "  log lines written (Celery's and ours)"),
 )

@@ -97,6 +97,8 @@ def _run(sql: str, params: Sequence[Any], *, rows: bool = True) -> list[tuple[An
         with db.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall() if rows else []
+    # Inside the send's transaction.atomic(), which already replaced a connection that
+    # failed its health check (CONN_HEALTH_CHECKS), as Django's own cursors would.
     db.ensure_connection()
     # Django's own cursors bind parameters on the client and so cannot prepare.
     with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:

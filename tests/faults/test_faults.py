@@ -6,7 +6,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import close_old_connections, connection
 
 from bench.faults import SCENARIOS, Options, Scenario, database_url, run_scenario, seed_due_messages
 from followup.channels import FileSmsBackend, OutboundMessage
@@ -66,3 +66,27 @@ def test_a_text_sent_as_the_database_connection_drops_is_recorded_and_not_sent_a
     dispatch_due_messages(enqueue=again.append)
     assert sms.pk not in again
     assert len((tmp_path / "sent.jsonl").read_text().splitlines()) == 1
+
+
+def test_a_connection_dropped_between_two_sends_is_replaced_before_the_next_one(settings, tmp_path):
+    """A worker keeps its connection between tasks; if PostgreSQL ended it meanwhile, the
+    next send's health check (CONN_HEALTH_CHECKS) opens a new one instead of failing."""
+    settings.SMS_FILE_PATH = str(tmp_path / "sent.jsonl")
+    seed_due_messages(2)
+    first, second = sorted(dispatch_due_messages_ids())
+    assert send_message(first) == "sent"
+    dropped = connection.connection.info.backend_pid
+    with psycopg.connect(database_url(connection.settings_dict)) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [dropped])
+    close_old_connections()  # what the worker does before each task
+
+    assert send_message(second) == "sent"
+
+    assert connection.connection.info.backend_pid != dropped
+    assert Message.objects.filter(state=MessageState.SENT).count() == 2
+
+
+def dispatch_due_messages_ids() -> list[int]:
+    claimed: list[int] = []
+    dispatch_due_messages(enqueue=claimed.append)
+    return claimed
