@@ -25,7 +25,7 @@ What it does, in one run:
    for N children, `--pool solo` for a single process) on the bench database, the bench
    Redis and the file backends. Then, interleaved so a slow moment on a noisy machine
    hits both: `--noop` bare no-op tasks, the outbox
-   (`dispatch_due_messages(enqueue=send_message_task.delay)` in this process until every
+   (`followup.tasks.dispatch_and_enqueue_sends()` in this process until every
    due message is `sent`), no-op tasks again, and so on for `--rounds` outbox rounds (the
    due messages are made afresh for each round).
 4. Counts messages lost and duplicated: the outbox's states against the SMS file's lines
@@ -107,7 +107,7 @@ from config.celery import app as celery_app  # noqa: E402
 from followup import dispatch  # noqa: E402
 from followup.channels import check_phone_number  # noqa: E402
 from followup.models import Channel, Message, MessageKind, MessageState  # noqa: E402
-from followup.tasks import send_message_task  # noqa: E402
+from followup.tasks import dispatch_and_enqueue_sends  # noqa: E402
 
 CLINICIANS = 50
 AREA_CODES = ("860", "203", "475", "959")  # Connecticut; 555-xxxx is valid in each
@@ -525,8 +525,9 @@ class Run:
 
 def noop_run(broker: Broker, worker: Worker, count: int, label: str) -> Run:
     started = time.perf_counter()
-    for _ in range(count):
-        noop.delay()
+    with celery_app.producer_or_acquire() as producer:  # as the dispatcher publishes
+        for _ in range(count):
+            noop.apply_async(producer=producer)
     published = time.perf_counter()
     finished = broker.wait_drained(worker, timeout=max(120.0, count / 20))
     return Run(label, count, finished - started, published - started)
@@ -557,7 +558,7 @@ def outbox_run(broker: Broker, worker: Worker, due: DueSet, label: str) -> tuple
     setattr(dispatch, "claim_due_batch", timed_claim)  # noqa: B010 - restored below
     try:
         started = time.perf_counter()
-        claimed = dispatch.dispatch_due_messages(enqueue=send_message_task.delay)
+        claimed = dispatch_and_enqueue_sends()
         published = time.perf_counter()
     finally:
         setattr(dispatch, "claim_due_batch", claim)  # noqa: B010

@@ -73,9 +73,8 @@ from booking.models import (
     Patient,
     Site,
 )
-from followup.dispatch import dispatch_due_messages
 from followup.models import Channel, Message, MessageKind, MessageState
-from followup.tasks import send_message_task
+from followup.tasks import dispatch_and_enqueue_sends
 
 QUEUE = "celery"  # Celery's default queue: each scenario has a Redis server of its own
 START_SECONDS = 90  # a worker or Redis server that is not up by then has failed
@@ -274,7 +273,7 @@ def dispatch_forever(interval: float) -> None:
     while not stopping.is_set():
         close_old_connections()  # as the worker's task_prerun does before each task
         try:
-            claimed = dispatch_due_messages(enqueue=send_message_task.delay)
+            claimed = dispatch_and_enqueue_sends()
         except Exception as error:  # any failure ends this run only, as with beat
             print(f"dispatcher run failed: {error!r}", file=sys.stderr, flush=True)
         else:

@@ -1,6 +1,6 @@
 """Celery tasks: thin wrappers around the dispatcher, the sender and the outcomes refresh."""
 
-from celery import shared_task
+from celery import current_app, shared_task
 
 from followup.checkins import expire_check_ins
 from followup.dispatch import dispatch_due_messages
@@ -16,7 +16,18 @@ def send_message_task(message_id: int) -> str:
 @shared_task(ignore_result=True)
 def dispatch_due_messages_task() -> int:
     expire_check_ins()
-    return dispatch_due_messages(enqueue=send_message_task.delay)
+    return dispatch_and_enqueue_sends()
+
+
+def dispatch_and_enqueue_sends() -> int:
+    """One dispatcher run: every due message claimed and its send task published, all
+    through one broker connection (`delay()` takes one from the pool for each message)."""
+    with current_app.producer_or_acquire() as producer:
+
+        def enqueue(message_id: int) -> None:
+            send_message_task.apply_async((message_id,), producer=producer)
+
+        return dispatch_due_messages(enqueue=enqueue)
 
 
 @shared_task(ignore_result=True)

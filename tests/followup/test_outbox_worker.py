@@ -24,7 +24,7 @@ from config.celery import app as celery_app
 from followup.dispatch import dispatch_due_messages
 from followup.models import Channel, Message, MessageKind, MessageState
 from followup.sending import send_message
-from followup.tasks import dispatch_due_messages_task, send_message_task
+from followup.tasks import dispatch_and_enqueue_sends, dispatch_due_messages_task, send_message_task
 from tests.factories import (
     AppointmentFactory,
     ClinicianFactory,
@@ -213,7 +213,7 @@ def test_a_send_task_lost_with_redis_after_the_claim_is_reclaimed_and_sent_once(
     broker_redis.flushdb()
     message = due_sms(due_at=NOW, start=NOW + timedelta(hours=2))
     with time_machine.travel(NOW, tick=False):
-        assert dispatch_due_messages(enqueue=send_message_task.delay, now=NOW) == 1
+        assert dispatch_and_enqueue_sends() == 1
     [task] = queued_tasks(broker_redis)  # really on the broker, not run here
     assert task["task"] == send_message_task.name
     assert str(message.pk) in task["argsrepr"]
