@@ -20,9 +20,9 @@ What it does, in one run:
    over `--batches` batches with no future rows, then again after `--future` messages due
    in the next 60 days are added: the same due rows, fresh and vacuumed, each time.
 3. Adds `--due` messages due now (half email, half SMS) and starts one worker as deployed
-   (`celery -A config worker --pool prefork`, whose children, one per core by Celery's
-   default, run the tasks beside their parent that reads the broker; `--concurrency N`
-   for N children, `--pool solo` for a single process) on the bench database, the bench
+   (`celery -A config worker --pool prefork`, whose WORKER_CONCURRENCY children run the
+   tasks beside their parent that reads the broker; `--concurrency N` for N children,
+   `--pool solo` for a single process) on the bench database, the bench
    Redis and the file backends. Then, interleaved so a slow moment on a noisy machine
    hits both: `--noop` bare no-op tasks, the outbox
    (`followup.tasks.dispatch_and_enqueue_sends()` in this process until every
@@ -517,10 +517,74 @@ class Run:
     seconds: float
     publish_seconds: float  # until the last task was on the broker
     claim_ms: list[float] = field(default_factory=list)  # full batches (outbox only)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # by part, over the run
 
     @property
     def rate(self) -> float:
         return self.count / self.seconds
+
+
+def _stat(pid: int) -> list[str]:
+    """/proc/PID/stat's fields after the command name (state is [0], ppid [1])."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _cpu(pid: int, *, reaped: bool = False) -> float:
+    """CPU seconds (user + system) of `pid`, or with `reaped` of its exited children."""
+    fields = _stat(pid)
+    first = 13 if reaped else 11  # cutime, cstime or utime, stime
+    return (int(fields[first]) + int(fields[first + 1])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(parent: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int(_stat(int(entry.name))[1]) == parent:
+                    pids.append(int(entry.name))
+            except (OSError, IndexError):
+                continue  # exited meanwhile
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds used so far by each process of a run, read from /proc: the worker's
+    parent and pool children, this process (the dispatcher or the no-op publisher), and the
+    PostgreSQL and Redis servers (all their processes, exited ones included). Only where
+    both servers run on this machine."""
+
+    def __init__(self, worker: Worker, broker: Broker) -> None:
+        self.worker = worker.process.pid
+        self.redis = int(broker.client.info("server")["process_id"])
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            self.postmaster = int(_stat(int(cursor.fetchone()[0]))[1])
+        self.read()  # fails here, not mid-run, when the servers are elsewhere
+
+    def read(self) -> dict[str, float]:
+        pool = _children(self.worker)
+        backends = _children(self.postmaster)
+        return {
+            "worker parent": _cpu(self.worker),
+            "worker children": sum(map(_cpu, pool)) + _cpu(self.worker, reaped=True),
+            "publisher": _cpu(os.getpid()),
+            "PostgreSQL": _cpu(self.postmaster)
+            + _cpu(self.postmaster, reaped=True)
+            + sum(map(_cpu, backends)),
+            "Redis": _cpu(self.redis),
+        }
+
+    def since(self, before: dict[str, float]) -> dict[str, float]:
+        now = self.read()
+        return {part: now[part] - before[part] for part in now}
+
+
+def open_meter(worker: Worker, broker: Broker) -> CpuMeter | None:
+    try:
+        return CpuMeter(worker, broker)
+    except (OSError, ValueError, IndexError):
+        return None  # a server on another machine: no CPU table
 
 
 def noop_run(broker: Broker, worker: Worker, count: int, label: str) -> Run:
@@ -719,7 +783,8 @@ def throughput_table(runs: Sequence[Run]) -> str:
             ]
         )
     return table(
-        "Throughput: one process publishing (the dispatcher, or a loop of no-op.delay()), "
+        "Throughput: one process publishing (the dispatcher, or a loop publishing no-ops "
+        "the same way), "
         "one worker (its pool as above) running the tasks; in run order",
         [
             "run",
@@ -729,6 +794,23 @@ def throughput_table(runs: Sequence[Run]) -> str:
             "per second",
             "claim ms/batch median / p95",
         ],
+        rows,
+    )
+
+
+def cpu_table(runs: Sequence[Run]) -> str:
+    parts = list(runs[0].cpu_seconds)
+    rows = []
+    for run in runs:
+        per_task = [run.cpu_seconds[part] / run.count * 1000 for part in parts]
+        busy = sum(run.cpu_seconds.values()) / run.seconds
+        rows.append(
+            [run.label, *(f"{ms:.2f}" for ms in per_task), f"{sum(per_task):.2f}", f"{busy:.2f}"]
+        )
+    return table(
+        "CPU per task by process (ms, user + system, from /proc), and the cores kept busy "
+        f"(of {os.cpu_count()})",
+        ["run", *parts, "all", "cores busy"],
         rows,
     )
 
@@ -845,18 +927,26 @@ def run(options: Options, broker: Broker, scratch: Path) -> None:
     )
     try:
         worker.wait_ready()
+        meter = open_meter(worker, broker)
+
+        def noop(label: str) -> None:
+            before = meter.read() if meter else {}
+            runs.append(noop_run(broker, worker, options.noop, label))
+            runs[-1].cpu_seconds = meter.since(before) if meter else {}
+            progress(f"{label}: {runs[-1].rate:,.0f}/s ({elapsed()})")
+
         for index in range(options.rounds):
             due = make_due(contacts, options.due, DUE_STEPS)
-            runs.append(noop_run(broker, worker, options.noop, f"no-op {index + 1}"))
-            progress(f"{runs[-1].label}: {runs[-1].rate:,.0f}/s ({elapsed()})")
+            noop(f"no-op {index + 1}")
+            before = meter.read() if meter else {}
             run_, result = outbox_run(broker, worker, due, f"outbox {index + 1}")
+            run_.cpu_seconds = meter.since(before) if meter else {}
             runs.append(run_)
             rounds.append(result)
             progress(f"{run_.label}: {run_.rate:,.0f}/s ({elapsed()})")
             if index + 1 < options.rounds:
                 delete_messages(DUE_STEPS)
-        runs.append(noop_run(broker, worker, options.noop, f"no-op {options.rounds + 1}"))
-        progress(f"{runs[-1].label}: {runs[-1].rate:,.0f}/s ({elapsed()})")
+        noop(f"no-op {options.rounds + 1}")
     finally:
         worker.stop()
 
@@ -871,6 +961,8 @@ def run(options: Options, broker: Broker, scratch: Path) -> None:
     live_claims = [ms for run in runs for ms in run.claim_ms]
 
     print(throughput_table(runs))
+    if all(run.cpu_seconds for run in runs):
+        print(cpu_table(runs))
     print(
         f"\nOutbox {outbox:,.0f} messages/s against bare no-op {bare:,.0f} tasks/s (medians): "
         f"ratio {outbox / bare:.2f} (target at least 0.50)."
@@ -908,8 +1000,8 @@ def main() -> None:
     parser.add_argument(
         "--concurrency",
         type=int,
-        default=os.cpu_count() or 1,
-        help="the worker's pool size (Celery's default: one per core)",
+        default=settings.CELERY_WORKER_CONCURRENCY,
+        help=f"the worker's pool size (WORKER_CONCURRENCY: {settings.CELERY_WORKER_CONCURRENCY})",
     )
     parser.add_argument(
         "--profile", type=int, default=0, metavar="N", help="then profile N more sends (off)"

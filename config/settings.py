@@ -154,6 +154,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0 * OUTCOME_REFRESH_MINUTES,
     },
 }
+# Pool processes per worker. A send mostly waits, on PostgreSQL and then on the provider
+# (SMTP or Twilio answer in tens to hundreds of milliseconds), so a worker runs more
+# children than cores: with one per core, bench.dispatch left a 2-core machine a fifth
+# idle (docs/performance.md).
+CELERY_WORKER_CONCURRENCY = int(_get("WORKER_CONCURRENCY", "8"))
 # Prefetch one task at a time with late acks, so a worker that dies loses at most the
 # message it was sending, and that one is redelivered.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -117,16 +117,18 @@ def test_the_project_refuses_to_start_with_bad_settings(variables, message):
     assert message in result.stderr
 
 
-def test_rotated_signing_keys_and_the_outcome_refresh_come_from_the_environment():
+def test_signing_keys_outcome_refresh_and_worker_pool_come_from_the_environment():
     result = _start_with(
         "shell",
         "--no-imports",
         "-c",
         "from django.conf import settings; "
         "print(settings.SECRET_KEY_FALLBACKS); "
-        "print(settings.CELERY_BEAT_SCHEDULE['refresh-outcome-facts']['schedule'])",
+        "print(settings.CELERY_BEAT_SCHEDULE['refresh-outcome-facts']['schedule']); "
+        "from config.celery import app; print(app.conf.worker_concurrency)",
         SECRET_KEY_FALLBACKS="old-key-one,old-key-two",
         OUTCOME_REFRESH_MINUTES="15",
+        WORKER_CONCURRENCY="3",
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["['old-key-one', 'old-key-two']", "900.0"]
+    assert result.stdout.splitlines() == ["['old-key-one', 'old-key-two']", "900.0", "3"]
