@@ -729,7 +729,7 @@ def profile_worker(
 PROFILE_FOCUS = (
     ("celery/app/trace.py", "trace_task", "a task as Celery runs it, all below included"),
     ("followup/sending.py", "send_message", "  send_message, the task's body"),
-    ("django/db/backends/utils.py", "_execute", "    queries through Django's cursor (the SET)"),
+    ("django/db/backends/utils.py", "_execute", "    queries through Django's cursor"),
     ("followup/send_queries.py", "_run", "    the send's prepared statements"),
     ("django/db/backends/base/base.py", "connect", "    opening a database connection"),
     ("django/db/transaction.py", "__exit__", "    COMMIT (leaving atomic)"),
