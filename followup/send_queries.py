@@ -4,8 +4,8 @@ A send is a few small statements on one row, run for every reminder and check-in
 ORM spent longer building them than the database spent running them: compiling the
 locking SELECT (five tables) took about 1.5 ms, PostgreSQL planning it 1 ms more, and the
 UPDATE and the SMS count cost as much again (docs/performance.md). Here each statement's
-SQL is generated from the models' metadata once per process; on PostgreSQL the locking
-SELECT is a prepared statement, planned once per connection; and rows become model
+SQL is generated from the models' metadata once per process; on PostgreSQL each is a
+prepared statement, planned once per connection; and rows become model
 instances through `Model.from_db` after the fields' own database converters, as the ORM's
 would, so the rest of the send works on ordinary models.
 """
