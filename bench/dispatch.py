@@ -93,7 +93,7 @@ from psycopg import sql  # noqa: E402
 
 from bench import faults  # noqa: E402
 from bench.noop import noop  # noqa: E402
-from bench.report import percentile, table  # noqa: E402
+from bench.report import percentile, stop_process, table  # noqa: E402
 from booking.models import (  # noqa: E402
     Appointment,
     AppointmentSource,
@@ -447,14 +447,7 @@ class Worker:
             raise BenchError(f"the worker exited with {self.process.returncode}:\n{tail}")
 
     def stop(self) -> None:
-        """Warm shutdown (SIGTERM), then SIGKILL if it hangs."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process, grace=60)
 
 
 @dataclass

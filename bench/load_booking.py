@@ -80,6 +80,7 @@ from bench.availability import (  # noqa: E402
 from bench.report import (  # noqa: E402
     free_port,
     percentile,
+    stop_process,
     table,
 )
 from booking.availability import Slot, free_slots  # noqa: E402
@@ -245,12 +246,7 @@ def gunicorn(workers: int, folder: Path) -> Iterator[int]:
         wait_ready(server, port, log)
         yield port
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
+        stop_process(server, grace=30)
 
 
 def wait_ready(server: subprocess.Popen, port: int, log: Path) -> None:

@@ -1,6 +1,8 @@
-"""What every benchmark prints its figures with; plain functions, no Django set-up."""
+"""What the benchmarks share: how they print figures, pick a port and stop a server they
+started; plain functions, no Django set-up."""
 
 import socket
+import subprocess
 from collections.abc import Sequence
 
 
@@ -27,3 +29,15 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def stop_process(process: subprocess.Popen, grace: float) -> None:
+    """SIGTERM (a warm shutdown for Celery and gunicorn), then SIGKILL after `grace` s."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)

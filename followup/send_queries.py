@@ -13,7 +13,7 @@ would, so the rest of the send works on ordinary models.
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, Generic, TypeVar, cast
 
 import psycopg
@@ -36,7 +36,7 @@ class _Columns(Generic[M]):
     alias: str
     unread: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def fields(self) -> list[Field]:
         return [
             field for field in self.model._meta.concrete_fields if field.name not in self.unread
@@ -190,22 +190,24 @@ def locked_for_sending(message_id: int, *, commit_unflushed: bool = False) -> Me
 
 
 @cache
-def _sms_times_select() -> str:
-    column = f"m.{_quoted(_message_field('sent_at').column)}"
-    return (
+def _sms_times_select(vendor: str) -> tuple[str, list[Converter]]:
+    sent_at = _message_field("sent_at")
+    column = f"m.{_quoted(sent_at.column)}"
+    sql = (
         f"SELECT {column} FROM {_MESSAGE.table}"  # noqa: S608  # nosec B608 - as above
         f" JOIN {_APPOINTMENT.table} ON a.id = m.appointment_id"
         f" WHERE a.patient_id = %s AND m.channel = %s AND m.state = %s AND {column} > %s"
         f" ORDER BY {column}"
     )
+    return sql, _converters_of(sent_at, "m")
 
 
 def sms_sent_since(patient_id: int, since: datetime) -> list[datetime]:
     """When the patient's texts sent after `since` went out, oldest first."""
     since_value = connection.ops.adapt_datetimefield_value(since)
     params = [patient_id, Channel.SMS.value, MessageState.SENT.value, since_value]
-    converters = _converters_of(_message_field("sent_at"), "m")
-    rows = _run(_sms_times_select(), params)
+    sql, converters = _sms_times_select(connection.vendor)
+    rows = _run(sql, params)
     return [_convert(value, converters) for (value,) in rows]
 
 

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection
 
 from bench.faults import database_url
+from bench.report import stop_process
 
 REPLACED = {"DJANGO_SETTINGS_MODULE", "DEBUG", "DATABASE_URL", "REDIS_URL"}
 
@@ -56,9 +57,4 @@ def celery_worker(
         try:
             yield worker
         finally:
-            worker.process.terminate()
-            try:
-                worker.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                worker.process.kill()
-                worker.process.wait(timeout=10)
+            stop_process(worker.process, grace=20)
