@@ -30,6 +30,8 @@ What it does, in one run:
    due messages are made afresh for each round).
 4. Counts messages lost and duplicated: the outbox's states against the SMS file's lines
    (by idempotency key) and the email files (by Message-ID).
+5. Times `--in-process` more sends (2,000) called in this process, with no Celery and no
+   broker, and reads how often PostgreSQL planned their prepared statements.
 
 With `--profile N` it then sends N more messages through a worker run under cProfile
 (solo pool, so the task bodies run in the profiled process) and prints where the time goes.
@@ -62,6 +64,7 @@ django.setup()
 
 import argparse  # noqa: E402
 import io  # noqa: E402
+import logging  # noqa: E402
 import platform  # noqa: E402
 import pstats  # noqa: E402
 import re  # noqa: E402
@@ -85,6 +88,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.db.models import QuerySet  # noqa: E402
 from django.test.utils import (  # noqa: E402
     CaptureQueriesContext,
+    override_settings,
     setup_test_environment,
     teardown_test_environment,
 )
@@ -107,6 +111,7 @@ from config.celery import app as celery_app  # noqa: E402
 from followup import dispatch  # noqa: E402
 from followup.channels import check_phone_number  # noqa: E402
 from followup.models import Channel, Message, MessageKind, MessageState  # noqa: E402
+from followup.sending import Outcome, send_message  # noqa: E402
 from followup.tasks import dispatch_and_enqueue_sends  # noqa: E402
 
 CLINICIANS = 50
@@ -117,6 +122,7 @@ BATCH_STEPS = 100_000
 DUE_STEPS = 200_000
 FUTURE_STEPS = 300_000
 PROFILE_STEPS = 400_000
+IN_PROCESS_STEPS = 500_000
 COLUMNS = (
     "appointment_id",
     "kind",
@@ -679,6 +685,43 @@ def tally(rounds: Sequence[RoundResult], sinks: Sinks) -> list[Tally]:
 # --- Profile -----------------------------------------------------------------------------
 
 
+def time_sends_in_process(contacts: Sequence[Contact], count: int, scratch: Path) -> str:
+    """`send_message` called in this process, one due message after another, with no Celery
+    and no broker: what a send itself costs, and whether PostgreSQL planned its statements
+    once (the prepared statements of this process's connection)."""
+    due = make_due(contacts, count, IN_PROCESS_STEPS)
+    now = timezone.now()
+    while dispatch.claim_due_batch(now=now, limit=settings.DISPATCH_BATCH_SIZE):
+        pass
+    sinks = scratch / "in-process"
+    sent_log = logging.getLogger("followup.sending")
+    samples = []
+    sent_log.disabled = True  # a line per send on this terminal; the worker's log keeps them
+    try:
+        with override_settings(SMS_FILE_PATH=str(sinks / "sms.jsonl"), EMAIL_FILE_PATH=str(sinks)):
+            for message_id in range(due.first_id, due.last_id + 1):
+                started = time.perf_counter()
+                outcome = send_message(message_id)
+                samples.append((time.perf_counter() - started) * 1000)
+                if outcome != Outcome.SENT:
+                    raise BenchError(f"message {message_id} was not sent: {outcome}")
+    finally:
+        sent_log.disabled = False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0),"
+            " count(*) FROM pg_prepared_statements"
+        )
+        generic, custom, statements = cursor.fetchone()
+    return (
+        f"\nA send alone, in this process (send_message, no Celery, no broker, log lines off), "
+        f"{count:,} messages: median {statistics.median(samples):.2f} ms, p95 "
+        f"{percentile(samples, 0.95):.2f} ms. Its {statements} prepared statements were "
+        f"planned {custom} times for this connection and then ran {generic:,} times on "
+        "their generic plan."
+    )
+
+
 def profile_worker(
     broker: Broker, scratch: Path, contacts: Sequence[Contact], count: int, settings_module: str
 ) -> str:
@@ -876,6 +919,7 @@ class Options:
     batches: int
     pool: str
     concurrency: int
+    in_process: int
     profile: int
     explain: bool
     worker_settings: str
@@ -972,6 +1016,8 @@ def run(options: Options, broker: Broker, scratch: Path) -> None:
             print(f"\nPlan of the claim with {figure.future:,} future rows:\n{figure.plan}")
     print(tally_table(tallies, future_touched, max(r.max_attempts for r in rounds)))
     problems = future_touched > 0 or any(t.lost or t.duplicated or t.unexpected for t in tallies)
+    if options.in_process:
+        print(time_sends_in_process(contacts, options.in_process, scratch))
     if options.profile:
         print()
         print(profile_worker(broker, scratch, contacts, options.profile, options.worker_settings))
@@ -997,6 +1043,13 @@ def main() -> None:
         help=f"the worker's pool size (WORKER_CONCURRENCY: {settings.CELERY_WORKER_CONCURRENCY})",
     )
     parser.add_argument(
+        "--in-process",
+        type=int,
+        default=2_000,
+        metavar="N",
+        help="then time N sends in this process, without Celery (2000; 0 for none)",
+    )
+    parser.add_argument(
         "--profile", type=int, default=0, metavar="N", help="then profile N more sends (off)"
     )
     parser.add_argument("--explain", action="store_true", help="print the claim's plans")
@@ -1009,7 +1062,13 @@ def main() -> None:
     )
     options = Options(**vars(parser.parse_args()))
     # Each visit holds at most 100,000 rows of one role (see in_steps).
-    largest = max(options.due, options.future, (options.batches + 1) * 500, options.profile)
+    largest = max(
+        options.due,
+        options.future,
+        (options.batches + 1) * 500,
+        options.profile,
+        options.in_process,
+    )
     if options.appointments < 2 or largest > options.appointments * 99_999:
         parser.error("too few --appointments for the messages asked for")
     if options.due < settings.DISPATCH_BATCH_SIZE:

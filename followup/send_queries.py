@@ -1,13 +1,12 @@
 """The statements a send runs for every message, built once per process.
 
 A send is a few small statements on one row, run for every reminder and check-in, and the
-ORM spent longer building them than the database spent running them: compiling the
-locking SELECT (five tables) took about 1.5 ms, PostgreSQL planning it 1 ms more, and the
-UPDATE and the SMS count cost as much again (docs/performance.md). Here each statement's
+ORM spent longer building them, and PostgreSQL longer planning the five-table locking
+SELECT, than the database spent running them (docs/performance.md). Here each statement's
 SQL is generated from the models' metadata once per process; on PostgreSQL each is a
-prepared statement, planned once per connection; and rows become model
-instances through `Model.from_db` after the fields' own database converters, as the ORM's
-would, so the rest of the send works on ordinary models.
+prepared statement, planned once per connection; and rows become model instances through
+`Model.from_db` after the fields' own database converters, as the ORM's would, so the
+rest of the send works on ordinary models.
 """
 
 from collections.abc import Callable, Sequence
