@@ -588,7 +588,10 @@ def open_meter(worker: Worker, broker: Broker) -> CpuMeter | None:
 
 def noop_run(broker: Broker, worker: Worker, count: int, label: str) -> Run:
     started = time.perf_counter()
-    with celery_app.producer_or_acquire() as producer:  # as the dispatcher publishes
+    with (  # as the dispatcher publishes
+        celery_app.producer_or_acquire() as producer,
+        producer.batch(max_size=settings.DISPATCH_BATCH_SIZE),
+    ):
         for _ in range(count):
             noop.apply_async(producer=producer)
     published = time.perf_counter()

@@ -120,9 +120,11 @@ _JOINED: tuple[_Columns, ...] = (_MESSAGE, _APPOINTMENT, _PATIENT, _LOCATION, _C
 def _locking_select(vendor: str, commit_unflushed: bool) -> str:
     postgresql = vendor == "postgresql"
     # It locks the message and its patient (the SMS cap counts per patient), not the
-    # location and template rows every other send reads too. SQLite has no row locks:
-    # its transactions take the whole database.
-    lock = " FOR UPDATE OF m, p" if postgresql else ""
+    # location and template rows every other send reads too. NO KEY UPDATE, as an UPDATE
+    # of the rows would: two sends to one patient still take turns, while booking that
+    # patient a visit (its foreign key check takes KEY SHARE) need not wait for a provider.
+    # SQLite has no row locks: its transactions take the whole database.
+    lock = " FOR NO KEY UPDATE OF m, p" if postgresql else ""
     # The transaction's setting rides on its first statement instead of a round trip.
     unflushed = (
         ", set_config('synchronous_commit', 'off', true)" if postgresql and commit_unflushed else ""

@@ -1,6 +1,7 @@
 """Celery tasks: thin wrappers around the dispatcher, the sender and the outcomes refresh."""
 
 from celery import current_app, shared_task
+from django.conf import settings
 
 from followup.checkins import expire_check_ins
 from followup.dispatch import dispatch_due_messages
@@ -21,8 +22,16 @@ def dispatch_due_messages_task() -> int:
 
 def dispatch_and_enqueue_sends() -> int:
     """One dispatcher run: every due message claimed and its send task published, all
-    through one broker connection (`delay()` takes one from the pool for each message)."""
-    with current_app.producer_or_acquire() as producer:
+    through one broker connection (`delay()` takes one from the pool for each message).
+
+    On Redis, kombu's publish batch sends each claimed batch's tasks in one pipeline when
+    it holds DISPATCH_BATCH_SIZE of them, and the rest when the run ends; if that fails,
+    the unpublished rows stay `sending` and are reclaimed, like any lost task. Brokers
+    without batches publish each task at once."""
+    with (
+        current_app.producer_or_acquire() as producer,
+        producer.batch(max_size=settings.DISPATCH_BATCH_SIZE),
+    ):
 
         def enqueue(message_id: int) -> None:
             send_message_task.apply_async((message_id,), producer=producer)

@@ -17,6 +17,7 @@ import redis
 import time_machine
 from django.conf import settings as django_settings
 from django.utils import timezone
+from kombu.exceptions import BatchPublishError
 
 from booking.models import AppointmentSource, Site
 from booking.services import PatientDetails, book_appointment
@@ -230,6 +231,68 @@ def test_a_send_task_lost_with_redis_after_the_claim_is_reclaimed_and_sent_once(
         assert [send_message(message_id, now=later) for message_id in claimed] == ["sent"]
         assert send_message(message.pk, now=later) == "not sending"
     assert len(sms_sink()) == 1
+
+
+@pytest.fixture
+def pipelines_run(monkeypatch) -> list[int]:
+    """How many tasks each Redis pipeline pushed onto a queue, in order (leaving out the
+    pipelines that push none: kombu declaring its queue)."""
+    sizes: list[int] = []
+    execute = redis.client.Pipeline.execute
+
+    def counted(pipeline: redis.client.Pipeline, *args, **kwargs):
+        pushed = [command for command in pipeline.command_stack if command[0][0] == "LPUSH"]
+        if pushed:
+            sizes.append(len(pushed))
+        return execute(pipeline, *args, **kwargs)
+
+    monkeypatch.setattr(redis.client.Pipeline, "execute", counted)
+    return sizes
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_each_claimed_batch_is_published_to_redis_in_one_pipeline(
+    settings, sms_sink, broker_redis, publishing, pipelines_run
+):
+    settings.DISPATCH_BATCH_SIZE = 2
+    broker_redis.flushdb()
+    due = [due_sms(due_at=NOW, start=NOW + timedelta(hours=2)) for _ in range(5)]
+    with time_machine.travel(NOW, tick=False):
+        assert dispatch_and_enqueue_sends() == 5
+
+    # Two full batches went out as they were claimed, the last one when the run ended.
+    assert pipelines_run == [2, 2, 1]
+    queued = queued_tasks(broker_redis)
+    assert {task["task"] for task in queued} == {send_message_task.name}
+    assert sorted(task["argsrepr"] for task in queued) == sorted(f"({m.pk},)" for m in due)
+    assert set(Message.objects.values_list("state", flat=True)) == {MessageState.SENDING}
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_a_batch_redis_did_not_take_stays_sending_and_is_reclaimed_and_published_again(
+    settings, sms_sink, broker_redis, publishing, monkeypatch
+):
+    broker_redis.flushdb()
+    message = due_sms(due_at=NOW, start=NOW + timedelta(hours=2))
+
+    def refused(pipeline: redis.client.Pipeline, *args, **kwargs):
+        raise redis.ConnectionError("Connection reset by peer")
+
+    with monkeypatch.context() as broken, time_machine.travel(NOW, tick=False):
+        broken.setattr(redis.client.Pipeline, "execute", refused)
+        with pytest.raises(BatchPublishError):
+            dispatch_and_enqueue_sends()
+    assert queued_tasks(broker_redis) == []
+    message.refresh_from_db()
+    assert message.state == MessageState.SENDING  # claimed, so no other run sends it meanwhile
+
+    later = NOW + timedelta(seconds=settings.MESSAGE_SENDING_TIMEOUT + 60)
+    with time_machine.travel(later, tick=False):
+        assert dispatch_and_enqueue_sends() == 1
+    [task] = queued_tasks(broker_redis)
+    assert task["argsrepr"] == f"({message.pk},)"
 
 
 # --- a real worker process ------------------------------------------------------------------

@@ -80,14 +80,14 @@ def test_no_message_reads_as_none():
         assert locked_for_sending(999_999) is None
 
 
-def locked_elsewhere(table: str, row_id: int) -> bool:
-    """Whether another connection finds the row locked (FOR UPDATE NOWAIT refused)."""
+def locked_elsewhere(table: str, row_id: int, mode: str = "UPDATE") -> bool:
+    """Whether another connection finds the row locked (FOR `mode` NOWAIT refused)."""
     outcome = []
 
     def try_lock() -> None:
         try:
             with transaction.atomic(), connection.cursor() as cursor:
-                lock = f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE NOWAIT"  # noqa: S608
+                lock = f"SELECT 1 FROM {table} WHERE id = %s FOR {mode} NOWAIT"  # noqa: S608
                 cursor.execute(lock, [row_id])
             outcome.append(False)
         except OperationalError:
@@ -112,6 +112,20 @@ def test_the_message_and_its_patient_stay_locked_and_the_shared_rows_do_not(chec
         assert not locked_elsewhere("booking_location", appointment.location_id)
         assert not locked_elsewhere("booking_appointment", appointment.pk)
     assert not locked_elsewhere("followup_message", check_in_sms.pk)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_send_in_progress_holds_up_another_send_to_its_patient_but_not_a_booking(
+    check_in_sms,
+):
+    patient_id = check_in_sms.appointment.patient_id
+    with transaction.atomic():
+        locked_for_sending(check_in_sms.pk)
+        # What a second send to the same patient takes, and waits for.
+        assert locked_elsewhere("booking_patient", patient_id, mode="NO KEY UPDATE")
+        # What inserting the patient's next appointment takes for its foreign key.
+        assert not locked_elsewhere("booking_patient", patient_id, mode="KEY SHARE")
 
 
 def test_saved_fields_read_back_as_the_orm_saved_them(check_in_sms):
