@@ -4,17 +4,26 @@ Email goes through Django's email backends. SMS goes through the backend named b
 SMS_BACKEND setting: the console or file backends by default, Twilio in production.
 A channel raises TransientSendError for what a retry may fix (a provider's 5xx, a
 timeout) and PermanentSendError for what it will not (an invalid number).
+
+Each process (each thread) keeps one sender per channel, made on first use: an SMTP
+server or Twilio is then connected to, and TLS negotiated with, once per worker process
+instead of once per message.
 """
 
 import json
+import os
 import sys
+import threading
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import phonenumbers
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -64,6 +73,12 @@ def masked(recipient: str) -> str:
 
 
 class EmailSender:
+    """Sends through one connection of the EMAIL_BACKEND, opened by the first email and
+    kept open (Django's backends close only a connection their send opened)."""
+
+    def __init__(self) -> None:
+        self.connection = get_connection()
+
     def send(self, message: OutboundMessage) -> str:
         message_id = f"<{message.idempotency_key}@{settings.CALENDAR_UID_DOMAIN}>"
         email = EmailMultiAlternatives(
@@ -71,14 +86,33 @@ class EmailSender:
             body=message.body,
             to=[message.recipient],
             headers={"Message-ID": message_id, **message.headers},
+            connection=self.connection,
         )
         if message.html_body:
             email.attach_alternative(message.html_body, "text/html")
         try:
-            email.send()
+            self._send(email)
         except (OSError, TimeoutError) as error:  # SMTP refused, dropped or timed out
             raise TransientSendError(f"email not accepted: {error}") from error
         return message_id
+
+    def _send(self, email: EmailMultiAlternatives) -> None:
+        opened_now = self.connection.open()
+        try:
+            email.send()
+        except (OSError, TimeoutError):
+            if opened_now:
+                raise
+            # The kept connection may have been closed by the server while idle: once
+            # more on a new one, then the error stands.
+            self._close_quietly()
+            self.connection.open()
+            email.send()
+
+    def _close_quietly(self) -> None:
+        # A dead connection may fail to say goodbye; close() lets go of it either way.
+        with suppress(OSError, TimeoutError):
+            self.connection.close()
 
 
 class ConsoleSmsBackend:
@@ -136,5 +170,29 @@ def sms_sender() -> Sender:
     return import_string(settings.SMS_BACKEND)()
 
 
+_kept = threading.local()
+
+
 def sender_for(channel: str) -> Sender:
-    return EmailSender() if channel == "email" else sms_sender()
+    """This thread's sender for `channel`, made on first use and kept."""
+    senders: dict[str, Sender] | None = getattr(_kept, "senders", None)
+    if senders is None:
+        senders = _kept.senders = {}
+    if channel not in senders:
+        senders[channel] = EmailSender() if channel == "email" else sms_sender()
+    return senders[channel]
+
+
+def _forget_senders() -> None:
+    global _kept
+    _kept = threading.local()
+
+
+# A forked child (a Celery pool process) must not share its parent's sockets.
+os.register_at_fork(after_in_child=_forget_senders)
+
+
+@receiver(setting_changed)
+def _forget_senders_of_old_settings(*, setting: str, **kwargs: object) -> None:
+    if setting.startswith(("EMAIL_", "SMS_", "TWILIO_")):
+        _forget_senders()

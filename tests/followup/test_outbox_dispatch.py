@@ -559,10 +559,11 @@ def twilio(settings, monkeypatch) -> SimpleNamespace:
     settings.TWILIO_ACCOUNT_SID = "AC00000000000000000000000000000000"
     settings.TWILIO_AUTH_TOKEN = "token"
     settings.TWILIO_FROM_NUMBER = "+18605550199"
-    fake = SimpleNamespace(sent=[], fail_with=None)
+    fake = SimpleNamespace(sent=[], fail_with=None, clients=0)
 
     class FakeClient:
         def __init__(self, account_sid: str, auth_token: str) -> None:
+            fake.clients += 1
             self.messages = self
 
         def create(self, *, to: str, from_: str, body: str):
@@ -625,6 +626,18 @@ def test_an_invalid_stored_number_fails_its_message_at_once_and_the_others_still
     fine.refresh_from_db()
     assert fine.provider_message_id == f"SM{1:032d}"
     assert claim(NOW + timedelta(days=1)) == []  # not retried
+
+
+@pytest.mark.django_db
+def test_a_process_sends_all_its_texts_through_one_twilio_client(clock, twilio):
+    first = outbox_row(make_appointment())
+    second = outbox_row(make_appointment(), due_at=NOW - timedelta(minutes=1))
+
+    assert sorted(claim()) == sorted([first.pk, second.pk])
+    assert [send_message(first.pk), send_message(second.pk)] == [Outcome.SENT, Outcome.SENT]
+
+    assert len(twilio.sent) == 2
+    assert twilio.clients == 1  # its HTTPS connections kept, not made again for each text
 
 
 @pytest.mark.django_db
