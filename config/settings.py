@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from django_guid.integrations import CeleryIntegration
 
 from config import env
@@ -171,6 +172,14 @@ DISPATCH_BATCH_SIZE = int(_get("DISPATCH_BATCH_SIZE", "500"))
 DISPATCH_MAX_PER_RUN = int(_get("DISPATCH_MAX_PER_RUN", "50000"))
 MESSAGE_SENDING_TIMEOUT = int(_get("MESSAGE_SENDING_TIMEOUT_SECONDS", "600"))
 MESSAGE_MAX_ATTEMPTS = int(_get("MESSAGE_MAX_ATTEMPTS", "5"))
+# How long a send waits on the SMTP server or Twilio. A send still waiting when its row is
+# reclaimed would go out twice, and an email may try a second connection: hence the limit.
+PROVIDER_TIMEOUT = int(_get("PROVIDER_TIMEOUT_SECONDS", "30"))
+if not 0 < PROVIDER_TIMEOUT * 3 < MESSAGE_SENDING_TIMEOUT:
+    raise ImproperlyConfigured(
+        "PROVIDER_TIMEOUT_SECONDS must be above 0 and under a third of "
+        "MESSAGE_SENDING_TIMEOUT_SECONDS, or a send still waiting on its provider is sent again."
+    )
 DISPATCHER_STALE_AFTER = int(_get("DISPATCHER_STALE_AFTER_SECONDS", "300"))
 SMS_BACKEND = _get("SMS_BACKEND", "followup.channels.ConsoleSmsBackend")
 SMS_FILE_PATH = _get("SMS_FILE_PATH", str(BASE_DIR / "var" / "sms" / "sent.jsonl"))
@@ -274,6 +283,7 @@ EMAIL_PORT = int(_get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = _get("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = _get("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", _get("EMAIL_USE_TLS", "false"))
+EMAIL_TIMEOUT = PROVIDER_TIMEOUT
 DEFAULT_FROM_EMAIL = _get("DEFAULT_FROM_EMAIL", "clinic@localhost")
 
 # Where patients reach the product: links in emails and messages are built from it.

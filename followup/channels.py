@@ -146,9 +146,15 @@ class TwilioSmsBackend:
     """Sends through Twilio's API with the official client."""
 
     def __init__(self) -> None:
+        from twilio.http.http_client import TwilioHttpClient
         from twilio.rest import Client
 
-        self.client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+        self.client = Client(
+            settings.TWILIO_ACCOUNT_SID,
+            settings.TWILIO_AUTH_TOKEN,
+            # Its own default is to wait for ever.
+            http_client=TwilioHttpClient(timeout=settings.PROVIDER_TIMEOUT),
+        )
 
     def send(self, message: OutboundMessage) -> str:
         from twilio.base.exceptions import TwilioRestException

@@ -109,6 +109,10 @@ def _start_with(*command: str, **variables: str) -> subprocess.CompletedProcess:
         ({"REDIS_URL": "redis://localhost:xx"}, "REDIS_URL has a bad port"),
         ({"TIME_ZONE": "Mars/Olympus"}, "TIME_ZONE is not an IANA time zone"),
         ({"DEBUG": "false"}, "SECRET_KEY must be set when DEBUG is off"),
+        (
+            {"PROVIDER_TIMEOUT_SECONDS": "300", "MESSAGE_SENDING_TIMEOUT_SECONDS": "600"},
+            "PROVIDER_TIMEOUT_SECONDS must be above 0 and under a third of",
+        ),
     ],
 )
 def test_the_project_refuses_to_start_with_bad_settings(variables, message):
@@ -117,7 +121,7 @@ def test_the_project_refuses_to_start_with_bad_settings(variables, message):
     assert message in result.stderr
 
 
-def test_signing_keys_outcome_refresh_and_worker_pool_come_from_the_environment():
+def test_signing_keys_outcome_refresh_worker_pool_and_provider_timeout_come_from_the_environment():
     result = _start_with(
         "shell",
         "--no-imports",
@@ -125,10 +129,12 @@ def test_signing_keys_outcome_refresh_and_worker_pool_come_from_the_environment(
         "from django.conf import settings; "
         "print(settings.SECRET_KEY_FALLBACKS); "
         "print(settings.CELERY_BEAT_SCHEDULE['refresh-outcome-facts']['schedule']); "
-        "from config.celery import app; print(app.conf.worker_concurrency)",
+        "from config.celery import app; print(app.conf.worker_concurrency); "
+        "print(settings.EMAIL_TIMEOUT)",
         SECRET_KEY_FALLBACKS="old-key-one,old-key-two",
         OUTCOME_REFRESH_MINUTES="15",
         WORKER_CONCURRENCY="3",
+        PROVIDER_TIMEOUT_SECONDS="12",
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["['old-key-one', 'old-key-two']", "900.0", "3"]
+    assert result.stdout.splitlines() == ["['old-key-one', 'old-key-two']", "900.0", "3", "12"]

@@ -559,11 +559,12 @@ def twilio(settings, monkeypatch) -> SimpleNamespace:
     settings.TWILIO_ACCOUNT_SID = "AC00000000000000000000000000000000"
     settings.TWILIO_AUTH_TOKEN = "token"
     settings.TWILIO_FROM_NUMBER = "+18605550199"
-    fake = SimpleNamespace(sent=[], fail_with=None, clients=0)
+    fake = SimpleNamespace(sent=[], fail_with=None, clients=0, http_client=None)
 
     class FakeClient:
-        def __init__(self, account_sid: str, auth_token: str) -> None:
+        def __init__(self, account_sid: str, auth_token: str, *, http_client) -> None:
             fake.clients += 1
+            fake.http_client = http_client
             self.messages = self
 
         def create(self, *, to: str, from_: str, body: str):
@@ -629,7 +630,7 @@ def test_an_invalid_stored_number_fails_its_message_at_once_and_the_others_still
 
 
 @pytest.mark.django_db
-def test_a_process_sends_all_its_texts_through_one_twilio_client(clock, twilio):
+def test_a_process_sends_all_its_texts_through_one_twilio_client(clock, twilio, settings):
     first = outbox_row(make_appointment())
     second = outbox_row(make_appointment(), due_at=NOW - timedelta(minutes=1))
 
@@ -638,6 +639,7 @@ def test_a_process_sends_all_its_texts_through_one_twilio_client(clock, twilio):
 
     assert len(twilio.sent) == 2
     assert twilio.clients == 1  # its HTTPS connections kept, not made again for each text
+    assert twilio.http_client.timeout == settings.PROVIDER_TIMEOUT  # never waits for ever
 
 
 @pytest.mark.django_db
