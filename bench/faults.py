@@ -401,6 +401,8 @@ class Stage:
             "SMS_BACKEND": "followup.channels.FileSmsBackend",
             "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
             "MESSAGE_SENDING_TIMEOUT_SECONDS": str(self.options.reclaim_seconds),
+            # Start-up wants it under a third of the reclaim; the file sinks never wait.
+            "PROVIDER_TIMEOUT_SECONDS": str(max(1, (self.options.reclaim_seconds - 1) // 3)),
             "SMS_MAX_PER_DAY": "1000000",  # no benchmark message is rerouted or held back
             "SMS_MAX_PER_WEEK": "1000000",
             "LOG_LEVEL": "INFO",
@@ -667,6 +669,8 @@ def main() -> None:
         return
     if connection.vendor != "postgresql":
         sys.exit("bench.faults needs PostgreSQL: set DATABASE_URL=postgres://…")
+    if arguments.reclaim < 4:
+        parser.error("--reclaim must be at least 4 s: a send's provider timeout (1 s) x 3")
     chosen = [s for s in SCENARIOS if not arguments.only or s.slug in arguments.only.split(",")]
     options = Options(arguments.messages, arguments.reclaim, arguments.interval)
     # SIGTERM unwinds like Ctrl-C: the scenario's processes, Redis and databases go too.
