@@ -112,7 +112,7 @@ from followup import dispatch  # noqa: E402
 from followup.channels import check_phone_number  # noqa: E402
 from followup.models import Channel, Message, MessageKind, MessageState  # noqa: E402
 from followup.sending import Outcome, send_message  # noqa: E402
-from followup.tasks import dispatch_and_enqueue_sends  # noqa: E402
+from followup.tasks import dispatch_and_enqueue_sends, dispatch_producer  # noqa: E402
 
 CLINICIANS = 50
 AREA_CODES = ("860", "203", "475", "959")  # Connecticut; 555-xxxx is valid in each
@@ -588,10 +588,7 @@ def open_meter(worker: Worker, broker: Broker) -> CpuMeter | None:
 
 def noop_run(broker: Broker, worker: Worker, count: int, label: str) -> Run:
     started = time.perf_counter()
-    with (  # as the dispatcher publishes
-        celery_app.producer_or_acquire() as producer,
-        producer.batch(max_size=settings.DISPATCH_BATCH_SIZE),
-    ):
+    with dispatch_producer() as producer:  # as the dispatcher publishes
         for _ in range(count):
             noop.apply_async(producer=producer)
     published = time.perf_counter()
@@ -690,8 +687,9 @@ def tally(rounds: Sequence[RoundResult], sinks: Sinks) -> list[Tally]:
 
 def time_sends_in_process(contacts: Sequence[Contact], count: int, scratch: Path) -> str:
     """`send_message` called in this process, one due message after another, with no Celery
-    and no broker: what a send itself costs, and whether PostgreSQL planned its statements
-    once (the prepared statements of this process's connection)."""
+    and no broker but the worker's file backends: what a send itself costs, and whether
+    PostgreSQL planned its statements once (the prepared statements of this process's
+    connection)."""
     due = make_due(contacts, count, IN_PROCESS_STEPS)
     now = timezone.now()
     while dispatch.claim_due_batch(now=now, limit=settings.DISPATCH_BATCH_SIZE):
@@ -701,7 +699,11 @@ def time_sends_in_process(contacts: Sequence[Contact], count: int, scratch: Path
     samples = []
     sent_log.disabled = True  # a line per send on this terminal; the worker's log keeps them
     try:
-        with override_settings(SMS_FILE_PATH=str(sinks / "sms.jsonl"), EMAIL_FILE_PATH=str(sinks)):
+        with override_settings(  # the worker's file backends (the test set-up chose locmem)
+            EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+            EMAIL_FILE_PATH=str(sinks),
+            SMS_FILE_PATH=str(sinks / "sms.jsonl"),
+        ):
             for message_id in range(due.first_id, due.last_id + 1):
                 started = time.perf_counter()
                 outcome = send_message(message_id)
@@ -717,7 +719,8 @@ def time_sends_in_process(contacts: Sequence[Contact], count: int, scratch: Path
         )
         generic, custom, statements = cursor.fetchone()
     return (
-        f"\nA send alone, in this process (send_message, no Celery, no broker, log lines off), "
+        f"\nA send alone, in this process (send_message to the file backends, no Celery, no "
+        "broker, log lines off), "
         f"{count:,} messages: median {statistics.median(samples):.2f} ms, p95 "
         f"{percentile(samples, 0.95):.2f} ms. Its {statements} prepared statements were "
         f"planned {custom} times for this connection and then ran {generic:,} times on "

@@ -16,7 +16,7 @@ from functools import cache, cached_property
 from typing import Any, Generic, TypeVar, cast
 
 import psycopg
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import connection
 from django.db.models import Field, Model
 
 from booking.models import Appointment, Location, Patient
@@ -50,12 +50,11 @@ class _Columns(Generic[M]):
 
     def build(self, values: Sequence[Any]) -> M:
         """An instance from this part's values, converted as the ORM converts them."""
-        db = connections[DEFAULT_DB_ALIAS]
-        attnames, converted_columns = _reading(self, db.vendor)
+        attnames, converted_columns = _reading(self, connection.vendor)
         row = list(values)
         for index, converters in converted_columns:
             row[index] = _convert(row[index], converters)
-        return self.model.from_db(db.alias, attnames, row)
+        return self.model.from_db(connection.alias, attnames, row)
 
 
 @cache
@@ -91,16 +90,15 @@ def _convert(value: Any, converters: list[Converter]) -> Any:
 def _run(sql: str, params: Sequence[Any], *, rows: bool = True) -> list[tuple[Any, ...]]:
     """`sql` run as a statement PostgreSQL plans once per connection; its rows if `rows`.
     (A cursor's `description` is not asked: psycopg builds an object per column for it.)"""
-    db = connections[DEFAULT_DB_ALIAS]
-    if db.vendor != "postgresql":
-        with db.cursor() as cursor:
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall() if rows else []
     # Inside the send's transaction.atomic(), which already replaced a connection that
     # failed its health check (CONN_HEALTH_CHECKS), as Django's own cursors would.
-    db.ensure_connection()
+    connection.ensure_connection()
     # Django's own cursors bind parameters on the client and so cannot prepare.
-    with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params, prepare=True)
         return cursor.fetchall() if rows else []
 

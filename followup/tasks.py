@@ -1,7 +1,11 @@
 """Celery tasks: thin wrappers around the dispatcher, the sender and the outcomes refresh."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from celery import current_app, shared_task
 from django.conf import settings
+from kombu import Producer
 
 from followup.checkins import expire_check_ins
 from followup.dispatch import dispatch_due_messages
@@ -20,18 +24,24 @@ def dispatch_due_messages_task() -> int:
     return dispatch_and_enqueue_sends()
 
 
-def dispatch_and_enqueue_sends() -> int:
-    """One dispatcher run: every due message claimed and its send task published, all
-    through one broker connection (`delay()` takes one from the pool for each message).
-
-    On Redis, kombu's publish batch sends each claimed batch's tasks in one pipeline when
-    it holds DISPATCH_BATCH_SIZE of them, and the rest when the run ends; if that fails,
-    the unpublished rows stay `sending` and are reclaimed, like any lost task. Brokers
-    without batches publish each task at once."""
+@contextmanager
+def dispatch_producer() -> Iterator[Producer]:
+    """What a dispatcher run publishes through: one broker connection for the whole run
+    (`delay()` takes one from the pool for each message) and, on Redis, kombu's publish
+    batch, which sends each DISPATCH_BATCH_SIZE tasks (a claimed batch) in one pipeline and
+    the rest when the run ends. Brokers without batches publish each task at once."""
     with (
         current_app.producer_or_acquire() as producer,
         producer.batch(max_size=settings.DISPATCH_BATCH_SIZE),
     ):
+        yield producer
+
+
+def dispatch_and_enqueue_sends() -> int:
+    """One dispatcher run: every due message claimed and its send task published. If
+    publishing fails, the unpublished rows stay `sending` and are reclaimed, like any lost
+    task."""
+    with dispatch_producer() as producer:
 
         def enqueue(message_id: int) -> None:
             send_message_task.apply_async((message_id,), producer=producer)

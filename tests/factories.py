@@ -170,6 +170,16 @@ def episode_after_procedure(
     return procedure.episode
 
 
+def day_1_check_in_message(patient: Patient, channel: str):
+    """The day-1 check-in message planned on `channel` for a new episode of `patient`."""
+    from followup.models import Message, MessageKind
+
+    episode = episode_after_procedure(patient=patient)
+    return Message.objects.get(
+        check_in__episode=episode, check_in__day=1, kind=MessageKind.CHECK_IN, channel=channel
+    )
+
+
 # --- The waitlist -------------------------------------------------------------------------
 
 

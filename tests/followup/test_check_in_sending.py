@@ -7,9 +7,9 @@ import time_machine
 
 from followup.channels import EmailSender, TransientSendError
 from followup.dispatch import claim_due_batch
-from followup.models import FollowUpStep, Message, MessageKind, MessageState
+from followup.models import Channel, FollowUpStep, MessageState
 from followup.sending import Outcome, send_message
-from tests.factories import PatientFactory, episode_after_procedure
+from tests.factories import PatientFactory, day_1_check_in_message, episode_after_procedure
 
 pytestmark = pytest.mark.django_db
 
@@ -17,10 +17,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def day_1_email():
     patient = PatientFactory(email="ana@example.org", consent_email=True, consent_sms=False)
-    episode = episode_after_procedure(patient=patient)
-    return Message.objects.get(
-        check_in__episode=episode, check_in__day=1, kind=MessageKind.CHECK_IN, channel="email"
-    )
+    return day_1_check_in_message(patient, Channel.EMAIL)
 
 
 def test_a_check_in_is_sent_although_its_visit_is_over(day_1_email, mailoutbox):

@@ -77,6 +77,8 @@ def due_sms(*, due_at: datetime, start: datetime) -> Message:
 def test_send_tasks_ack_late_and_are_requeued_when_their_worker_is_lost():
     assert send_message_task.acks_late is True
     assert send_message_task.reject_on_worker_lost is True
+    # One task reserved per pool child: a worker that dies holds no one else's message.
+    assert celery_app.conf.worker_prefetch_multiplier == 1
 
 
 def test_beat_runs_the_dispatcher_every_minute():

@@ -8,7 +8,7 @@ from django.db import OperationalError, connection, transaction
 
 from followup.models import Channel, Message, MessageKind, MessageState, MessageTemplate
 from followup.send_queries import locked_for_sending, save_message_fields, sms_sent_since
-from tests.factories import PatientFactory, episode_after_procedure
+from tests.factories import PatientFactory, day_1_check_in_message
 
 pytestmark = pytest.mark.django_db
 
@@ -20,10 +20,7 @@ def every_column(instance) -> dict:
 @pytest.fixture
 def check_in_sms():
     patient = PatientFactory(phone="+12125550123", consent_sms=True, consent_email=True)
-    episode = episode_after_procedure(patient=patient)
-    return Message.objects.get(
-        check_in__episode=episode, check_in__day=1, kind=MessageKind.CHECK_IN, channel="sms"
-    )
+    return day_1_check_in_message(patient, Channel.SMS)
 
 
 def test_the_locked_message_carries_every_column_the_orm_reads(check_in_sms):
@@ -78,6 +75,22 @@ def test_a_reminder_has_no_check_in_and_a_missing_template_no_wording(check_in_s
 def test_no_message_reads_as_none():
     with transaction.atomic():
         assert locked_for_sending(999_999) is None
+
+
+@pytest.mark.postgres
+def test_postgresql_plans_the_locking_select_once_per_connection_not_per_send(check_in_sms):
+    for _ in range(8):
+        with transaction.atomic():
+            locked_for_sending(check_in_sms.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans + custom_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE %s",
+            ["%FOR NO KEY UPDATE OF m, p%"],
+        )
+        [(runs, planned)] = cursor.fetchall()  # one prepared statement for all eight
+    assert runs == 8
+    assert planned < 8  # then run on its generic plan, planned no more
 
 
 def locked_elsewhere(table: str, row_id: int, mode: str = "UPDATE") -> bool:
