@@ -531,12 +531,24 @@ class WaitlistOffer(models.Model):
         Appointment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created = models.DateTimeField(auto_now_add=True)
+    # When the offer went out, on at least one of the patient's channels; empty until then.
+    # Offers still pending and empty are sent by a sweep, so a worker lost between making
+    # an offer and sending it, or a provider that is down, delays the offer: never loses it.
+    notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created"]
         constraints = [
             models.UniqueConstraint(
                 fields=["entry", "start", "clinician"], name="waitlist_offer_once_per_time"
+            )
+        ]
+        indexes = [
+            # The sweep reads only the offers still to send, not the history of sent ones.
+            models.Index(
+                fields=["expires_at"],
+                name="waitlist_offer_unsent",
+                condition=Q(state=OfferState.PENDING, notified_at__isnull=True),
             )
         ]
 

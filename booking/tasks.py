@@ -25,6 +25,14 @@ def tell_offer_gone_task(offer_id: int) -> int:
 
 
 @shared_task
+def send_unsent_offers_task() -> int:
+    """Send the waitlist offers that have not gone out yet (see `send_unsent_offers`)."""
+    from booking.waitlist import send_unsent_offers
+
+    return send_unsent_offers()
+
+
+@shared_task
 def expire_waitlist_offers_task() -> int:
     from booking.waitlist import expire_offers
 

@@ -189,9 +189,38 @@ def offer_freed_time(*, appointment_id: int, now: datetime | None = None) -> lis
             )
             if is_new:
                 created.append(offer)
-    for offer in created:
-        notify(offer, OfferNotice.OFFER)
+    send_unsent_offers(now=now, freed=appointment)
     return created
+
+
+def send_unsent_offers(*, now: datetime | None = None, freed: Appointment | None = None) -> int:
+    """Send each pending offer that has not gone out yet (of the `freed` time only, if
+    given), once; how many went out.
+
+    An offer is marked sent in a transaction that holds its row while the message goes
+    out: a second sender waits, then finds it sent and skips it; a worker that dies before
+    the commit leaves it unsent for the next sweep. An offer no channel took stays unsent,
+    and each sweep tries it again until its hold ends.
+    """
+    now = now or timezone.now()
+    unsent = WaitlistOffer.objects.filter(
+        state=OfferState.PENDING, notified_at__isnull=True, expires_at__gt=now
+    )
+    if freed is not None:
+        unsent = unsent.filter(start=freed.start, clinician=freed.clinician_id)
+    sent = 0
+    for offer_id in unsent.values_list("pk", flat=True):
+        with transaction.atomic():
+            if not unsent.filter(pk=offer_id).update(notified_at=now):
+                continue  # sent, accepted, gone or expired since the list was read
+            offer = WaitlistOffer.objects.select_related("entry__patient", "location").get(
+                pk=offer_id
+            )
+            if notify(offer, OfferNotice.OFFER):
+                sent += 1
+            else:
+                transaction.set_rollback(True)
+    return sent
 
 
 def offer_freed_time_after_commit(appointment: Appointment) -> None:

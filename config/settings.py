@@ -150,6 +150,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "booking.tasks.expire_waitlist_offers_task",
         "schedule": 300.0,
     },
+    # Offers are held for hours; one a worker or provider failed to send goes within a minute.
+    "send-unsent-waitlist-offers": {
+        "task": "booking.tasks.send_unsent_offers_task",
+        "schedule": 60.0,
+    },
     "refresh-outcome-facts": {
         "task": "followup.tasks.refresh_outcome_facts_task",
         "schedule": 60.0 * OUTCOME_REFRESH_MINUTES,

@@ -2,7 +2,9 @@
 
 import json
 import threading
+import time
 from datetime import UTC, date, datetime, timedelta
+from unittest import mock
 
 import pytest
 import time_machine
@@ -23,6 +25,7 @@ from booking.models import (
     WaitlistStatus,
 )
 from booking.services import PatientDetails, book_appointment, cancel_appointment
+from booking.tasks import send_unsent_offers_task
 from booking.waitlist import (
     OfferUnavailable,
     accept_offer,
@@ -30,8 +33,10 @@ from booking.waitlist import (
     offer_for_token,
     offer_freed_time,
     offer_token,
+    send_unsent_offers,
     time_of_day,
 )
+from followup.channels import EmailSender, TransientSendError
 from tests.factories import PatientFactory, WaitlistEntryFactory
 
 NOW = datetime(2026, 11, 30, 14, tzinfo=UTC)  # Monday 09:00 in New York
@@ -173,6 +178,127 @@ def test_the_hold_never_outlasts_the_start(clinic, frozen):
     frozen.move_to(FREED - timedelta(minutes=30))
     (offer,) = offer_freed_time(appointment_id=appointment.pk)
     assert offer.expires_at == FREED
+
+
+# --- sending offers ------------------------------------------------------------------------
+
+
+def _freed(clinic) -> Appointment:
+    appointment = _book(clinic)
+    appointment.status = AppointmentStatus.CANCELLED
+    appointment.save()
+    return appointment
+
+
+def test_an_offer_lost_with_its_worker_goes_out_with_the_next_sweep_once(
+    client, receptionist, clinic, frozen
+):
+    appointment = _freed(clinic)
+    entry = WaitlistEntryFactory(patient=PatientFactory(first_name="Ida", consent_email=True))
+    mail.outbox.clear()
+    # The worker dies as the offer goes out: the offer is made, its message is not.
+    with (
+        mock.patch("booking.waitlist.notify", side_effect=SystemExit("worker lost")),
+        pytest.raises(SystemExit),
+    ):
+        offer_freed_time(appointment_id=appointment.pk)
+    (offer,) = entry.offers.all()
+    assert offer.notified_at is None
+    assert _offers_sent() == []
+    client.force_login(receptionist)
+    assert "(Pending, not sent yet)" in client.get("/desk/waitlist/").content.decode()
+
+    assert send_unsent_offers_task.apply().get() == 1
+    assert [message.to for message in _offers_sent()] == [[entry.patient.email]]
+    offer.refresh_from_db()
+    assert offer.notified_at == NOW
+    assert send_unsent_offers() == 0
+    assert len(_offers_sent()) == 1
+    assert "not sent yet" not in client.get("/desk/waitlist/").content.decode()
+
+
+def test_an_offer_no_channel_took_goes_out_when_the_provider_is_back(clinic, frozen, monkeypatch):
+    appointment = _freed(clinic)
+    WaitlistEntryFactory(patient=PatientFactory(consent_email=True))
+
+    def provider_down(self, outbound):
+        raise TransientSendError("SMTP timed out")
+
+    monkeypatch.setattr(EmailSender, "send", provider_down)
+    mail.outbox.clear()
+    (offer,) = offer_freed_time(appointment_id=appointment.pk)
+    assert send_unsent_offers() == 0
+    offer.refresh_from_db()
+    assert offer.notified_at is None
+
+    monkeypatch.undo()
+    frozen.move_to(NOW + timedelta(minutes=1))
+    assert send_unsent_offers() == 1
+    offer.refresh_from_db()
+    assert offer.notified_at == NOW + timedelta(minutes=1)
+    assert len(_offers_sent()) == 1
+
+
+def test_an_unsent_offer_past_its_hold_or_no_longer_pending_is_never_sent(clinic, frozen):
+    appointment = _freed(clinic)
+    WaitlistEntryFactory(patient=PatientFactory(consent_email=True))
+    WaitlistEntryFactory(patient=PatientFactory(consent_email=True))
+    with mock.patch("booking.waitlist.send_unsent_offers"):
+        expiring, gone = offer_freed_time(appointment_id=appointment.pk)
+    WaitlistOffer.objects.filter(pk=gone.pk).update(state=OfferState.GONE)
+    mail.outbox.clear()
+    frozen.move_to(expiring.expires_at)
+    assert send_unsent_offers() == 0
+    assert _offers_sent() == []
+
+
+def test_the_sweep_runs_every_minute(settings):
+    (entry,) = [
+        entry
+        for entry in settings.CELERY_BEAT_SCHEDULE.values()
+        if entry["task"] == "booking.tasks.send_unsent_offers_task"
+    ]
+    assert entry["schedule"] == 60.0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_sweeps_at_once_send_each_offer_once(clinic, monkeypatch):
+    with time_machine.travel(NOW, tick=False):
+        appointment = _freed(clinic)
+        for n in range(3):
+            WaitlistEntryFactory(patient=PatientFactory(first_name=f"S{n}", consent_email=True))
+        with mock.patch("booking.waitlist.send_unsent_offers"):
+            offers = offer_freed_time(appointment_id=appointment.pk)
+    assert len(offers) == 3
+    send = EmailSender.send
+
+    def slow_provider(self, outbound):
+        time.sleep(0.05)  # long enough for the other sweep to reach the same row
+        return send(self, outbound)
+
+    monkeypatch.setattr(EmailSender, "send", slow_provider)
+    mail.outbox.clear()
+    barrier = threading.Barrier(2)
+    counts: list[int] = []
+
+    def sweep() -> None:
+        try:
+            barrier.wait()
+            counts.append(send_unsent_offers())
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sum(counts) == 3
+    assert sorted(message.to[0] for message in _offers_sent()) == sorted(
+        offer.entry.patient.email for offer in offers
+    )
+    assert not WaitlistOffer.objects.filter(notified_at__isnull=True).exists()
 
 
 # --- the offer page ---------------------------------------------------------------------
