@@ -361,6 +361,8 @@ def reschedule_appointment(
     if by_patient:
         _check_patient_may_change(appointment, now)
     site = appointment.site
+    # Read before `write` changes the instance: a retried write sees the new values.
+    left_start, left_clinician_id = appointment.start, appointment.clinician_id
 
     def write(shift: Shift) -> Appointment:
         appointment.clinician = shift.clinician
@@ -382,6 +384,9 @@ def reschedule_appointment(
         )
         plan_reminders(appointment, now=now)
         email_patient_after_commit(appointment, AppointmentEvent.RESCHEDULED)
+        offer_freed_time_after_commit(
+            appointment, left_start=left_start, left_clinician_id=left_clinician_id
+        )
         return appointment
 
     return _claim(

@@ -1,7 +1,8 @@
 """The waitlist: patients waiting for a site, and offers of freed times.
 
-When an appointment is cancelled (any route goes through `cancel_appointment`), once the
-cancellation commits a task offers the freed time to the first matching waiting patients
+When an appointment is cancelled or rescheduled (every route goes through
+`cancel_appointment` or `reschedule_appointment`), once the change commits a task offers the
+freed time to the first matching waiting patients
 (`WAITLIST_OFFERS_PER_SLOT`, by the order they joined), each by email and/or SMS as they
 agreed, with a signed hold link valid for `WAITLIST_HOLD_MINUTES`. Accepting books through
 `book_appointment`, so the database's no-overlap rule lets exactly one of them have it; the
@@ -12,6 +13,7 @@ usually inside the site's online minimum notice (cancellations come late), and a
 holding a clinic's offer should not be refused by the online notice rule.
 """
 
+import copy
 import logging
 import uuid
 from collections.abc import Iterable
@@ -161,8 +163,16 @@ def _still_free(appointment: Appointment) -> bool:
     return not held and not blocked
 
 
-def offer_freed_time(*, appointment_id: int, now: datetime | None = None) -> list[WaitlistOffer]:
-    """Offer a cancelled appointment's time to the first matching waiting patients.
+def offer_freed_time(
+    *,
+    appointment_id: int,
+    left_start: datetime | None = None,
+    left_clinician_id: int | None = None,
+    now: datetime | None = None,
+) -> list[WaitlistOffer]:
+    """Offer a time an appointment freed to the first matching waiting patients: its own
+    once cancelled or, after a reschedule, the one it left (`left_start`, with
+    `left_clinician_id`).
 
     Idempotent: an entry is offered a time once (a unique constraint), so a retried task
     sends nothing twice.
@@ -171,6 +181,8 @@ def offer_freed_time(*, appointment_id: int, now: datetime | None = None) -> lis
     appointment = Appointment.objects.select_related("site", "location", "clinician").get(
         pk=appointment_id
     )
+    if left_start is not None and left_clinician_id is not None:
+        appointment = _back_at_time_left(appointment, left_start, left_clinician_id)
     if appointment.start <= now or not _still_free(appointment):
         return []
     expires_at = min(now + timedelta(minutes=hold_minutes()), appointment.start)
@@ -223,9 +235,30 @@ def send_unsent_offers(*, now: datetime | None = None, freed: Appointment | None
     return sent
 
 
-def offer_freed_time_after_commit(appointment: Appointment) -> None:
-    """Called inside `cancel_appointment`: queue the offers once the cancellation commits."""
-    transaction.on_commit(partial(offer_freed_time_task.delay, appointment.pk))
+def _back_at_time_left(appointment: Appointment, start: datetime, clinician_id: int) -> Appointment:
+    """An unsaved copy of a rescheduled `appointment` at the time it left, to be offered as
+    a cancellation's would. Its row, now at the new time, still holds the old one only
+    where the two overlap, and then the old time is not free."""
+    left = copy.copy(appointment)
+    left.end = start + (appointment.end - appointment.start)
+    left.blocked_until = start + (appointment.blocked_until - appointment.start)
+    left.start = start
+    left.clinician = Clinician.objects.get(pk=clinician_id)
+    return left
+
+
+def offer_freed_time_after_commit(
+    appointment: Appointment,
+    *,
+    left_start: datetime | None = None,
+    left_clinician_id: int | None = None,
+) -> None:
+    """Called inside `cancel_appointment` and `reschedule_appointment` (with the time the
+    appointment left): queue the offers once the change commits."""
+    left = left_start.isoformat() if left_start is not None else None
+    transaction.on_commit(
+        partial(offer_freed_time_task.delay, appointment.pk, left, left_clinician_id)
+    )
 
 
 # --- links and messages ---------------------------------------------------------------

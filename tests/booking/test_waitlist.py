@@ -24,7 +24,12 @@ from booking.models import (
     WaitlistOffer,
     WaitlistStatus,
 )
-from booking.services import PatientDetails, book_appointment, cancel_appointment
+from booking.services import (
+    PatientDetails,
+    book_appointment,
+    cancel_appointment,
+    reschedule_appointment,
+)
 from booking.tasks import send_unsent_offers_task
 from booking.waitlist import (
     OfferUnavailable,
@@ -147,6 +152,55 @@ def test_a_cancellation_offers_the_time_to_the_first_matching_patients(
     assert "Hi Sam" in texts[0]["body"]
     assert "/waitlist/offer/" in texts[0]["body"]
     assert "umbar" not in texts[0]["body"]
+
+
+def _reschedule(appointment, django_capture_on_commit_callbacks, **change) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        reschedule_appointment(appointment=appointment, by_patient=False, **change)
+
+
+def test_a_reschedule_offers_the_time_it_left(clinic, frozen, django_capture_on_commit_callbacks):
+    adams = clinic["clinicians"][0]
+    appointment = _book(clinic)
+    entry = WaitlistEntryFactory(patient=PatientFactory(first_name="Ria", consent_email=True))
+    mail.outbox.clear()
+
+    _reschedule(appointment, django_capture_on_commit_callbacks, start=FREED + timedelta(days=1))
+
+    (offer,) = entry.offers.all()
+    assert (offer.start, offer.clinician, offer.location) == (FREED, adams, clinic["location"])
+    assert offer.expires_at == NOW + timedelta(hours=2)
+    (email,) = _offers_sent()
+    assert email.to == [entry.patient.email]
+    assert "Wednesday 02 December at 09:00" in email.body
+
+
+def test_a_reschedule_to_another_clinician_offers_the_first_ones_time(
+    clinic, frozen, django_capture_on_commit_callbacks
+):
+    adams, brown = clinic["clinicians"]
+    appointment = _book(clinic)
+    entry = WaitlistEntryFactory()
+
+    _reschedule(appointment, django_capture_on_commit_callbacks, start=FREED, clinician=brown)
+
+    (offer,) = entry.offers.all()
+    assert (offer.start, offer.clinician) == (FREED, adams)
+
+
+def test_a_reschedule_onto_part_of_its_own_time_offers_nothing(
+    clinic, frozen, django_capture_on_commit_callbacks
+):
+    appointment = _book(clinic)
+    entry = WaitlistEntryFactory()
+    mail.outbox.clear()
+
+    _reschedule(
+        appointment, django_capture_on_commit_callbacks, start=FREED + timedelta(minutes=15)
+    )
+
+    assert not entry.offers.exists()
+    assert _offers_sent() == []
 
 
 def test_offers_are_made_once_per_entry_and_time(clinic, frozen):
