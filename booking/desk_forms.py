@@ -1,5 +1,6 @@
 """Forms of the reception calendar: parse and validate, no rules (those are in services)."""
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -74,7 +75,18 @@ class NewPatientForm(forms.Form):
         )
 
 
-class BookForm(forms.Form):
+class BookingOnceForm(forms.Form):
+    """A booking form sent twice (a double click, a reload) books once: the key, new with
+    each page, makes the repeat find the first's appointment."""
+
+    booking_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4, required=False)
+
+    def key(self) -> uuid.UUID:
+        """The page's key; a fresh one for a form posted without it."""
+        return self.cleaned_data.get("booking_key") or uuid.uuid4()
+
+
+class BookForm(BookingOnceForm):
     site = forms.ModelChoiceField(Site.objects.active(), empty_label=None)
     override = forms.BooleanField(
         required=False,
@@ -85,6 +97,6 @@ class BookForm(forms.Form):
     )
 
 
-class WalkInForm(forms.Form):
+class WalkInForm(BookingOnceForm):
     site = forms.ModelChoiceField(Site.objects.active(), empty_label=None)
     location = forms.ModelChoiceField(Location.objects.all(), empty_label=None)

@@ -316,6 +316,41 @@ def book_appointment(
     )
 
 
+def book_appointment_once(
+    *, booking_key: uuid.UUID, site: Site, patient: PatientDetails, **booking: Any
+) -> Appointment:
+    """`book_appointment` for a request that may arrive twice (a double click, a form sent
+    again, an offer accepted twice): a repeat with the same key gets the appointment the
+    first one booked, instead of failing on that appointment's own time or booking the
+    patient a second one. A key that booked another patient or site (a form reused after
+    the browser's Back button) is refused with NotBookable, and nothing is booked."""
+    try:
+        return book_appointment(booking_key=booking_key, site=site, patient=patient, **booking)
+    except (BookingError, IntegrityError):
+        existing = (
+            Appointment.objects.select_related("patient").filter(booking_key=booking_key).first()
+        )
+        if existing is None:
+            raise
+    if existing.site_id != site.pk or not _same_person(existing.patient, patient):
+        raise NotBookable(
+            "This form has already booked another visit, so nothing was booked. "
+            "Open the page again to book this one."
+        )
+    return existing
+
+
+def _same_person(patient: Patient, details: PatientDetails) -> bool:
+    def name(text: str) -> str:
+        return text.strip().casefold()
+
+    return (name(patient.first_name), name(patient.last_name), patient.date_of_birth) == (
+        name(details.first_name),
+        name(details.last_name),
+        details.date_of_birth,
+    )
+
+
 def _check_patient_may_change(appointment: Appointment, now: datetime) -> None:
     notice = timedelta(hours=appointment.site.min_notice_hours)
     if appointment.start - now < notice:

@@ -23,7 +23,7 @@ from functools import partial
 
 from django.conf import settings
 from django.core import signing
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -370,7 +370,7 @@ def accept_offer(offer: WaitlistOffer, *, now: datetime | None = None) -> Appoin
     constraint on PostgreSQL, serial transactions on SQLite) decides who gets the time,
     and the offers then change state by compare-and-set updates.
     """
-    from booking.services import BookingError, PatientDetails, book_appointment
+    from booking.services import BookingError, PatientDetails, book_appointment_once
 
     now = now or timezone.now()
     offer.refresh_from_db()
@@ -380,9 +380,8 @@ def accept_offer(offer: WaitlistOffer, *, now: datetime | None = None) -> Appoin
     if offer.state != OfferState.PENDING:
         raise OfferUnavailable(offer.state)
     patient = offer.entry.patient
-    key = booking_key(offer)
     try:
-        appointment = book_appointment(
+        appointment = book_appointment_once(
             site=offer.site,
             start=offer.start,
             clinician=offer.clinician,
@@ -398,17 +397,12 @@ def accept_offer(offer: WaitlistOffer, *, now: datetime | None = None) -> Appoin
             consent_email=patient.consent_email,
             consent_sms=patient.consent_sms,
             notes="Booked from the waitlist.",
-            booking_key=key,
+            booking_key=booking_key(offer),
             now=now,
         )
-    except (BookingError, IntegrityError) as error:
-        existing = Appointment.objects.filter(booking_key=key).first()
-        if existing is None:
-            if isinstance(error, IntegrityError):
-                raise
-            _set_state(offer, OfferState.PENDING, OfferState.GONE)
-            raise OfferUnavailable(OfferState.GONE) from error
-        appointment = existing
+    except BookingError as error:
+        _set_state(offer, OfferState.PENDING, OfferState.GONE)
+        raise OfferUnavailable(OfferState.GONE) from error
     with transaction.atomic():
         _set_state(offer, OfferState.PENDING, OfferState.ACCEPTED, appointment=appointment)
         WaitlistEntry.objects.filter(pk=offer.entry_id).update(status=WaitlistStatus.BOOKED)

@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -30,7 +29,7 @@ from booking.models import (
     Location,
     Site,
 )
-from booking.services import BookingError, PatientDetails, SlotTaken, book_appointment
+from booking.services import BookingError, PatientDetails, SlotTaken, book_appointment_once
 from booking.views.picker import picker_context
 
 
@@ -180,7 +179,8 @@ def _confirm(
     if key == _draft(request, site).get("key"):
         data = patient_form.cleaned_data
         try:
-            existing = book_appointment(
+            # A double click can lose the race to itself: it then gets the first's booking.
+            existing = book_appointment_once(
                 site=site,
                 start=chosen.start,
                 clinician=chosen.clinician,
@@ -201,12 +201,8 @@ def _confirm(
                 },
                 booking_key=uuid.UUID(key),
             )
-        except (BookingError, IntegrityError) as error:
-            existing = _already_booked(key)  # a double click can lose the race to itself
-            if existing is None:
-                if isinstance(error, IntegrityError):
-                    raise
-                return _back_to_times(request, site, error)
+        except BookingError as error:
+            return _back_to_times(request, site, error)
     if existing is None:
         return redirect("booking:review", site.slug)
     # Booked: the draft has done its job; a reload of the review goes back to the start.

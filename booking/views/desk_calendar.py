@@ -60,7 +60,7 @@ from booking.services import (
     NotBookable,
     PatientDetails,
     SlotTaken,
-    book_appointment,
+    book_appointment_once,
     cancel_appointment,
     mark_arrived,
     mark_no_show,
@@ -558,8 +558,9 @@ def book(request: HttpRequest) -> HttpResponse:
                 "consent_sms": consent_sms,
                 "notes": book_form.cleaned_data["notes"],
             }
+            arguments["booking_key"] = book_form.key()
             try:
-                appointment = book_appointment(
+                appointment = book_appointment_once(
                     patient=details, source=AppointmentSource.RECEPTION, **arguments
                 )
             except NotBookable as error:
@@ -568,7 +569,7 @@ def book(request: HttpRequest) -> HttpResponse:
                     messages.error(request, f"Nothing was booked: {error.message}")
                 else:
                     try:
-                        appointment = book_appointment(
+                        appointment = book_appointment_once(
                             patient=details,
                             source=AppointmentSource.RECEPTION,
                             outside_hours=True,
@@ -669,7 +670,8 @@ def walk_in(request: HttpRequest) -> HttpResponse:
             else:
                 first = slots[0]
                 try:
-                    appointment = book_appointment(
+                    appointment = book_appointment_once(
+                        booking_key=form.key(),
                         site=site,
                         start=first.start,
                         patient=details,

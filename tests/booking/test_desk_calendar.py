@@ -1,6 +1,7 @@
 """The reception calendar: day and week views, day sheet, appointment page and actions,
 booking for a patient (with the working-hours override) and walk-ins."""
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
@@ -528,6 +529,65 @@ def test_outside_hours_is_refused_unless_overridden(desk, clinic):
     response = desk.post(book_url(clinic, at(18, 15)), {**data, "override": "on"})
     assert "just taken" in response.content.decode()
     assert Appointment.objects.count() == 1
+
+
+def _page_key(page: str) -> str:
+    """The booking form's key, as the page gave it to the browser."""
+    return re.search(r'name="booking_key" value="([0-9a-f-]{36})"', page)[1]
+
+
+@time_machine.travel(BEFORE, tick=False)
+def test_a_booking_form_sent_twice_books_once_and_both_show_that_visit(desk, clinic):
+    maria = PatientFactory(first_name="Maria", last_name="Lopez")
+    key = _page_key(desk.get(book_url(clinic, at(9), q="Lopez")).content.decode())
+    data = {"patient": maria.pk, "site": clinic["site"].pk, "booking_key": key}
+
+    first = desk.post(book_url(clinic, at(9)), data)
+    again = desk.post(book_url(clinic, at(9)), data)
+
+    appointment = Appointment.objects.get()
+    assert appointment.patient == maria
+    assert first.status_code == again.status_code == 302
+    assert first["Location"] == again["Location"]
+    assert str(appointment.public_id) in again["Location"]
+
+
+@time_machine.travel(BEFORE, tick=False)
+def test_a_booking_form_sent_again_for_another_patient_books_nothing(desk, clinic):
+    maria = PatientFactory(first_name="Maria", last_name="Lopez")
+    key = _page_key(desk.get(book_url(clinic, at(9))).content.decode())
+    desk.post(
+        book_url(clinic, at(9)),
+        {"patient": maria.pk, "site": clinic["site"].pk, "booking_key": key},
+    )
+
+    # Back in the browser, another patient chosen on the same page.
+    response = desk.post(
+        book_url(clinic, at(9)), {**NEW_PATIENT, "site": clinic["site"].pk, "booking_key": key}
+    )
+
+    assert response.status_code == 200
+    assert "Nothing was booked" in response.content.decode()
+    assert Appointment.objects.get().patient == maria
+    assert not Patient.objects.filter(first_name="Nora").exists()
+
+
+def test_a_walk_in_sent_twice_books_the_patient_once(desk, clinic):
+    maria = PatientFactory(first_name="Maria", last_name="Walker")
+    with time_machine.travel(DURING, tick=False):
+        key = _page_key(desk.get(reverse("desk:walk_in")).content.decode())
+        data = {
+            "patient": maria.pk,
+            "site": clinic["site"].pk,
+            "location": clinic["location"].pk,
+            "booking_key": key,
+        }
+        first = desk.post(reverse("desk:walk_in"), data)
+        again = desk.post(reverse("desk:walk_in"), data)
+    # Without the key the second would have taken the next free start as well.
+    appointment = Appointment.objects.get(patient=maria)
+    assert first["Location"] == again["Location"]
+    assert str(appointment.public_id) in again["Location"]
 
 
 def test_walk_in_books_the_first_free_clinician_at_the_next_start(desk, clinic):
