@@ -5,7 +5,18 @@ from celery import shared_task
 from booking.notifications import AppointmentEvent, send_appointment_email
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    # The mail server down, refusing or slow (smtplib's errors are OSErrors): tried again
+    # after about 1, 2, 4, 8 and then every 15 minutes, six times, then the task fails with
+    # the error in the worker's log. The longest wait stays far under the broker's
+    # visibility timeout (an hour), so a waiting retry is never delivered twice.
+    autoretry_for=(OSError,),
+    retry_backoff=60,
+    retry_backoff_max=900,
+    max_retries=6,
+)
 def send_appointment_email_task(appointment_id: int, event: str) -> bool:
     return send_appointment_email(appointment_id=appointment_id, event=AppointmentEvent(event))
 

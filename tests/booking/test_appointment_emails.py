@@ -12,6 +12,7 @@ import icalendar
 import pytest
 import time_machine
 from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 
 from booking.links import manage_token
@@ -24,6 +25,7 @@ from booking.services import (
     cancel_appointment,
     reschedule_appointment,
 )
+from booking.tasks import send_appointment_email_task
 from tests.factories import ClinicianFactory, LocationFactory, WorkingHoursFactory
 
 pytestmark = pytest.mark.django_db
@@ -139,6 +141,35 @@ class TestTheConfirmation:
         assert message.to == ["ana@example.org"]
         assert message.from_email == settings.DEFAULT_FROM_EMAIL
         assert message.subject == f"Your appointment at {settings.CLINIC_NAME} is booked"
+
+    def test_a_mail_server_down_for_a_moment_delays_it_but_does_not_lose_it(
+        self, clinic, mailoutbox, django_capture_on_commit_callbacks, monkeypatch
+    ):
+        attempts = []
+        send = EmailMultiAlternatives.send
+
+        def down_once(message, *args, **kwargs):
+            attempts.append(message.subject)
+            if len(attempts) == 1:
+                raise ConnectionRefusedError("mail server down")
+            return send(message, *args, **kwargs)
+
+        monkeypatch.setattr(EmailMultiAlternatives, "send", down_once)
+        with django_capture_on_commit_callbacks(execute=True):
+            book_appointment(
+                site=clinic["site"],
+                start=WEDNESDAY_9AM,
+                patient=ANA,
+                source=AppointmentSource.ONLINE,
+            )
+
+        assert len(attempts) == 2
+        assert the_only(mailoutbox).to == ["ana@example.org"]
+        options = send_appointment_email_task
+        assert (options.autoretry_for, options.max_retries) == ((OSError,), 6)
+        assert options.retry_backoff_max < settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(
+            "visibility_timeout", 3600
+        )
 
     def test_a_booking_that_rolls_back_sends_nothing(
         self, clinic, mailoutbox, django_capture_on_commit_callbacks
