@@ -40,6 +40,15 @@ class PermanentSendError(SendError):
     """Retrying will not help."""
 
 
+class RecipientOptedOut(PermanentSendError):
+    """The provider refuses the number because it replied STOP to our sender (Twilio keeps
+    that list itself, so it may know of a STOP the inbound webhook never saw)."""
+
+
+# Twilio's error code for "Attempt to send to unsubscribed recipient".
+TWILIO_UNSUBSCRIBED = 21610
+
+
 @dataclass(frozen=True)
 class OutboundMessage:
     recipient: str
@@ -166,6 +175,8 @@ class TwilioSmsBackend:
         except TwilioRestException as error:
             if error.status >= 500 or error.status == 429:
                 raise TransientSendError(f"Twilio {error.status}: {error.msg}") from error
+            if error.code == TWILIO_UNSUBSCRIBED:
+                raise RecipientOptedOut(f"Twilio {error.status}: {error.msg}") from error
             raise PermanentSendError(f"Twilio {error.status}: {error.msg}") from error
         except OSError as error:
             raise TransientSendError(f"Twilio unreachable: {error}") from error

@@ -16,15 +16,17 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from booking.models import AppointmentStatus
+from booking.models import AppointmentStatus, Patient
 from followup.channels import (
     PermanentSendError,
+    RecipientOptedOut,
     TransientSendError,
     check_phone_number,
     masked,
     sender_for,
 )
 from followup.content import render_message
+from followup.inbound import OPTED_OUT_REASON, opt_out
 from followup.models import Channel, CheckInState, Message, MessageState
 from followup.reminders import out_of_quiet_hours
 from followup.send_queries import locked_for_sending, save_message_fields, sms_sent_since
@@ -62,7 +64,7 @@ def send_message(message_id: int, *, now: datetime | None = None) -> Outcome:
                 _finish(message, MessageState.CANCELLED, skip_reason=reason)
                 return Outcome.CANCELLED
             if not _still_consented(message):
-                _finish(message, MessageState.CANCELLED, skip_reason="The patient opted out.")
+                _finish(message, MessageState.CANCELLED, skip_reason=OPTED_OUT_REASON)
                 return Outcome.CANCELLED
             if message.channel == Channel.SMS:
                 sent_this_week = _sms_sent_this_week(message, now)
@@ -85,6 +87,14 @@ def _deliver(message: Message, now: datetime) -> Outcome:
             check_phone_number(message.recipient)
         outbound = render_message(message)
         provider_id = sender_for(message.channel).send(outbound)
+    except RecipientOptedOut as error:
+        # A STOP the provider has and we missed: record it as the webhook would have.
+        opt_out(Patient.objects.filter(pk=message.appointment.patient_id))
+        _finish(
+            message, MessageState.CANCELLED, skip_reason=OPTED_OUT_REASON, last_error=str(error)
+        )
+        logger.info("message %s cancelled: the number opted out at the provider", message.pk)
+        return Outcome.CANCELLED
     except PermanentSendError as error:
         _finish(message, MessageState.FAILED, last_error=str(error))
         # The provider's words may quote the number: they stay in last_error, not the log.

@@ -31,6 +31,7 @@ from followup.channels import (
     FileSmsBackend,
     OutboundMessage,
     PermanentSendError,
+    RecipientOptedOut,
     TransientSendError,
     TwilioSmsBackend,
 )
@@ -585,6 +586,11 @@ def twilio(settings, monkeypatch) -> SimpleNamespace:
     return fake
 
 
+UNSUBSCRIBED = TwilioRestException(
+    400, "uri", msg="Attempt to send to unsubscribed recipient", code=21610, method="POST"
+)
+
+
 @pytest.mark.parametrize(
     ("error", "expected"),
     [
@@ -594,8 +600,9 @@ def twilio(settings, monkeypatch) -> SimpleNamespace:
         (requests.exceptions.ConnectTimeout("timed out"), TransientSendError),
         (TwilioRestException(400, "uri", msg="not a valid phone number"), PermanentSendError),
         (TwilioRestException(401, "uri", msg="Authenticate"), PermanentSendError),
+        (UNSUBSCRIBED, RecipientOptedOut),
     ],
-    ids=["500", "503", "429", "timeout", "400", "401"],
+    ids=["500", "503", "429", "timeout", "400", "401", "21610"],
 )
 def test_twilio_errors_are_sorted_into_transient_and_permanent(twilio, error, expected):
     twilio.fail_with = error
@@ -627,6 +634,32 @@ def test_an_invalid_stored_number_fails_its_message_at_once_and_the_others_still
     fine.refresh_from_db()
     assert fine.provider_message_id == f"SM{1:032d}"
     assert claim(NOW + timedelta(days=1)) == []  # not retried
+
+
+@pytest.mark.django_db
+def test_a_number_on_twilios_stop_list_is_recorded_as_opted_out_and_its_texts_stop(clock, twilio):
+    patient = make_patient(email="ann@example.com")
+    text = outbox_row(make_appointment(patient), due_at=NOW - timedelta(minutes=1))
+    later_text = outbox_row(make_appointment(patient), due_at=NOW + timedelta(days=1))
+    email = outbox_row(
+        make_appointment(patient), channel=Channel.EMAIL, due_at=NOW + timedelta(days=1)
+    )
+    twilio.fail_with = UNSUBSCRIBED  # the patient replied STOP; the webhook never heard it
+
+    assert claim() == [text.pk]
+    assert send_message(text.pk) == Outcome.CANCELLED
+
+    text.refresh_from_db()
+    assert text.state == MessageState.CANCELLED
+    assert text.skip_reason == "The patient opted out."
+    assert "unsubscribed recipient" in text.last_error
+    patient.refresh_from_db()
+    assert not patient.consent_sms
+    later_text.refresh_from_db()
+    assert later_text.state == MessageState.CANCELLED
+    email.refresh_from_db()
+    assert email.state == MessageState.SCHEDULED  # email consent is untouched
+    assert twilio.sent == []
 
 
 @pytest.mark.django_db
