@@ -37,7 +37,7 @@ from booking.models import (
 )
 from booking.notifications import AppointmentEvent
 from booking.tasks import send_appointment_email_task
-from booking.waitlist import offer_freed_time_after_commit
+from booking.waitlist import offer_freed_time, send_offers_after_commit, time_left
 from followup.reminders import cancel_reminders, plan_reminders
 
 NO_OVERLAP_CONSTRAINT = "appointment_no_overlap_per_clinician"
@@ -397,7 +397,7 @@ def reschedule_appointment(
         _check_patient_may_change(appointment, now)
     site = appointment.site
     # Read before `write` changes the instance: a retried write sees the new values.
-    left_start, left_clinician_id = appointment.start, appointment.clinician_id
+    left_start, left_clinician = appointment.start, appointment.clinician
 
     def write(shift: Shift) -> Appointment:
         appointment.clinician = shift.clinician
@@ -419,9 +419,8 @@ def reschedule_appointment(
         )
         plan_reminders(appointment, now=now)
         email_patient_after_commit(appointment, AppointmentEvent.RESCHEDULED)
-        offer_freed_time_after_commit(
-            appointment, left_start=left_start, left_clinician_id=left_clinician_id
-        )
+        if offer_freed_time(time_left(appointment, left_start, left_clinician), now=now):
+            send_offers_after_commit()
         return appointment
 
     return _claim(
@@ -454,7 +453,8 @@ def cancel_appointment(
     )
     cancel_reminders(appointment)
     email_patient_after_commit(appointment, AppointmentEvent.CANCELLED)
-    offer_freed_time_after_commit(appointment)
+    if offer_freed_time(appointment, now=now or timezone.now()):
+        send_offers_after_commit()
     return appointment
 
 

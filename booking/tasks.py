@@ -1,5 +1,3 @@
-from datetime import datetime
-
 from celery import shared_task
 
 from booking.notifications import AppointmentEvent, send_appointment_email
@@ -19,21 +17,6 @@ from booking.notifications import AppointmentEvent, send_appointment_email
 )
 def send_appointment_email_task(appointment_id: int, event: str) -> bool:
     return send_appointment_email(appointment_id=appointment_id, event=AppointmentEvent(event))
-
-
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def offer_freed_time_task(
-    appointment_id: int, left_start: str | None = None, left_clinician_id: int | None = None
-) -> int:
-    """Offer the time an appointment freed (cancelled, or rescheduled from `left_start`,
-    an ISO 8601 time, with `left_clinician_id`) to matching waitlisted patients."""
-    from booking.waitlist import offer_freed_time
-
-    start = datetime.fromisoformat(left_start) if left_start else None
-    offers = offer_freed_time(
-        appointment_id=appointment_id, left_start=start, left_clinician_id=left_clinician_id
-    )
-    return len(offers)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

@@ -1,10 +1,11 @@
 """The waitlist: patients waiting for a site, and offers of freed times.
 
 When an appointment is cancelled or rescheduled (every route goes through
-`cancel_appointment` or `reschedule_appointment`), once the change commits a task offers the
-freed time to the first matching waiting patients
-(`WAITLIST_OFFERS_PER_SLOT`, by the order they joined), each by email and/or SMS as they
-agreed, with a signed hold link valid for `WAITLIST_HOLD_MINUTES`. Accepting books through
+`cancel_appointment` or `reschedule_appointment`), the same transaction offers the freed
+time to the first matching waiting patients (`WAITLIST_OFFERS_PER_SLOT`, by the order they
+joined), with a signed hold link valid for `WAITLIST_HOLD_MINUTES`. The offers go out by
+email and/or SMS, as each patient agreed, once the change commits; any a worker, a provider
+or the broker lost, with the next sweep. Accepting books through
 `book_appointment`, so the database's no-overlap rule lets exactly one of them have it; the
 others' offers become `gone` and they are told.
 
@@ -42,7 +43,7 @@ from booking.models import (
     WaitlistStatus,
 )
 from booking.notifications import absolute_url
-from booking.tasks import offer_freed_time_task, tell_offer_gone_task
+from booking.tasks import send_unsent_offers_task, tell_offer_gone_task
 from followup.channels import OutboundMessage, SendError, sender_for
 
 logger = logging.getLogger(__name__)
@@ -163,51 +164,54 @@ def _still_free(appointment: Appointment) -> bool:
     return not held and not blocked
 
 
-def offer_freed_time(
-    *,
-    appointment_id: int,
-    left_start: datetime | None = None,
-    left_clinician_id: int | None = None,
-    now: datetime | None = None,
-) -> list[WaitlistOffer]:
-    """Offer a time an appointment freed to the first matching waiting patients: its own
-    once cancelled or, after a reschedule, the one it left (`left_start`, with
-    `left_clinician_id`).
-
-    Idempotent: an entry is offered a time once (a unique constraint), so a retried task
-    sends nothing twice.
+def offer_freed_time(freed: Appointment, *, now: datetime) -> list[WaitlistOffer]:
+    """Offers of the time `freed` held (an appointment just cancelled, or `time_left` by
+    one just rescheduled) to the first matching waiting patients, made in the caller's
+    transaction: they exist exactly when the change that freed the time does. They go out
+    once it commits (`send_offers_after_commit`), or with the next sweep if that task is
+    lost. The new offers; none for an entry already offered the time (a unique
+    constraint).
     """
-    now = now or timezone.now()
-    appointment = Appointment.objects.select_related("site", "location", "clinician").get(
-        pk=appointment_id
-    )
-    if left_start is not None and left_clinician_id is not None:
-        appointment = _back_at_time_left(appointment, left_start, left_clinician_id)
-    if appointment.start <= now or not _still_free(appointment):
+    if freed.start <= now or not _still_free(freed):
         return []
-    expires_at = min(now + timedelta(minutes=hold_minutes()), appointment.start)
+    expires_at = min(now + timedelta(minutes=hold_minutes()), freed.start)
     created: list[WaitlistOffer] = []
     with transaction.atomic():
-        for entry in matching_entries(appointment, limit=offers_per_slot()):
+        for entry in matching_entries(freed, limit=offers_per_slot()):
             offer, is_new = WaitlistOffer.objects.get_or_create(
                 entry=entry,
-                start=appointment.start,
-                clinician=appointment.clinician,
+                start=freed.start,
+                clinician=freed.clinician,
                 defaults={
-                    "site": appointment.site,
-                    "location": appointment.location,
+                    "site": freed.site,
+                    "location": freed.location,
                     "expires_at": expires_at,
                 },
             )
             if is_new:
                 created.append(offer)
-    send_unsent_offers(now=now, freed=appointment)
     return created
 
 
-def send_unsent_offers(*, now: datetime | None = None, freed: Appointment | None = None) -> int:
-    """Send each pending offer that has not gone out yet (of the `freed` time only, if
-    given), once; how many went out.
+def time_left(appointment: Appointment, start: datetime, clinician: Clinician) -> Appointment:
+    """An unsaved copy of a rescheduled `appointment` at the time it left (`start`, with
+    `clinician`), to be offered as a cancellation's time is. Its row, now at the new time,
+    still holds the old one only where the two overlap, and then the old time is not free."""
+    left = copy.copy(appointment)
+    left.end = start + (appointment.end - appointment.start)
+    left.blocked_until = start + (appointment.blocked_until - appointment.start)
+    left.start = start
+    left.clinician = clinician
+    return left
+
+
+def send_offers_after_commit() -> None:
+    """Send the offers just made once the transaction that made them commits."""
+    transaction.on_commit(send_unsent_offers_task.delay)
+
+
+def send_unsent_offers(*, now: datetime | None = None) -> int:
+    """Send each pending offer that has not gone out yet, once; how many went out.
 
     An offer is marked sent in a transaction that holds its row while the message goes
     out: a second sender waits, then finds it sent and skips it; a worker that dies before
@@ -218,8 +222,6 @@ def send_unsent_offers(*, now: datetime | None = None, freed: Appointment | None
     unsent = WaitlistOffer.objects.filter(
         state=OfferState.PENDING, notified_at__isnull=True, expires_at__gt=now
     )
-    if freed is not None:
-        unsent = unsent.filter(start=freed.start, clinician=freed.clinician_id)
     sent = 0
     for offer_id in unsent.values_list("pk", flat=True):
         with transaction.atomic():
@@ -233,32 +235,6 @@ def send_unsent_offers(*, now: datetime | None = None, freed: Appointment | None
             else:
                 transaction.set_rollback(True)
     return sent
-
-
-def _back_at_time_left(appointment: Appointment, start: datetime, clinician_id: int) -> Appointment:
-    """An unsaved copy of a rescheduled `appointment` at the time it left, to be offered as
-    a cancellation's would. Its row, now at the new time, still holds the old one only
-    where the two overlap, and then the old time is not free."""
-    left = copy.copy(appointment)
-    left.end = start + (appointment.end - appointment.start)
-    left.blocked_until = start + (appointment.blocked_until - appointment.start)
-    left.start = start
-    left.clinician = Clinician.objects.get(pk=clinician_id)
-    return left
-
-
-def offer_freed_time_after_commit(
-    appointment: Appointment,
-    *,
-    left_start: datetime | None = None,
-    left_clinician_id: int | None = None,
-) -> None:
-    """Called inside `cancel_appointment` and `reschedule_appointment` (with the time the
-    appointment left): queue the offers once the change commits."""
-    left = left_start.isoformat() if left_start is not None else None
-    transaction.on_commit(
-        partial(offer_freed_time_task.delay, appointment.pk, left, left_clinician_id)
-    )
 
 
 # --- links and messages ---------------------------------------------------------------

@@ -4,12 +4,11 @@ import json
 import threading
 import time
 from datetime import UTC, date, datetime, timedelta
-from unittest import mock
 
 import pytest
 import time_machine
 from django.core import mail
-from django.db import connections
+from django.db import connections, transaction
 from django.urls import reverse
 
 from booking.models import (
@@ -203,40 +202,6 @@ def test_a_reschedule_onto_part_of_its_own_time_offers_nothing(
     assert _offers_sent() == []
 
 
-def test_offers_are_made_once_per_entry_and_time(clinic, frozen):
-    appointment = _book(clinic)
-    entry = WaitlistEntryFactory()
-    appointment.status = AppointmentStatus.CANCELLED
-    appointment.save()
-    assert len(offer_freed_time(appointment_id=appointment.pk)) == 1
-    assert offer_freed_time(appointment_id=appointment.pk) == []
-    assert entry.offers.count() == 1
-
-
-def test_no_offer_when_the_time_is_taken_again_or_passed(clinic, frozen):
-    appointment = _book(clinic)
-    WaitlistEntryFactory()
-    # Not cancelled: the time is still held.
-    assert offer_freed_time(appointment_id=appointment.pk) == []
-    appointment.status = AppointmentStatus.CANCELLED
-    appointment.save()
-    frozen.move_to(FREED + timedelta(minutes=1))
-    assert offer_freed_time(appointment_id=appointment.pk) == []
-
-
-def test_the_hold_never_outlasts_the_start(clinic, frozen):
-    appointment = _book(clinic)
-    WaitlistEntryFactory()
-    appointment.status = AppointmentStatus.CANCELLED
-    appointment.save()
-    frozen.move_to(FREED - timedelta(minutes=30))
-    (offer,) = offer_freed_time(appointment_id=appointment.pk)
-    assert offer.expires_at == FREED
-
-
-# --- sending offers ------------------------------------------------------------------------
-
-
 def _freed(clinic) -> Appointment:
     appointment = _book(clinic)
     appointment.status = AppointmentStatus.CANCELLED
@@ -244,18 +209,55 @@ def _freed(clinic) -> Appointment:
     return appointment
 
 
-def test_an_offer_lost_with_its_worker_goes_out_with_the_next_sweep_once(
-    client, receptionist, clinic, frozen
-):
+def test_offers_are_made_once_per_entry_and_time(clinic, frozen):
     appointment = _freed(clinic)
+    entry = WaitlistEntryFactory()
+    assert len(offer_freed_time(appointment, now=NOW)) == 1
+    assert offer_freed_time(appointment, now=NOW) == []
+    assert entry.offers.count() == 1
+
+
+def test_no_offer_when_the_time_is_taken_again_or_passed(clinic, frozen):
+    appointment = _book(clinic)
+    WaitlistEntryFactory()
+    # Not cancelled: the time is still held.
+    assert offer_freed_time(appointment, now=NOW) == []
+    appointment.status = AppointmentStatus.CANCELLED
+    appointment.save()
+    assert offer_freed_time(appointment, now=FREED + timedelta(minutes=1)) == []
+
+
+def test_the_hold_never_outlasts_the_start(clinic, frozen):
+    appointment = _freed(clinic)
+    WaitlistEntryFactory()
+    (offer,) = offer_freed_time(appointment, now=FREED - timedelta(minutes=30))
+    assert offer.expires_at == FREED
+
+
+def test_offers_are_made_with_the_cancellation_itself(clinic, frozen):
+    appointment = _book(clinic)
+    entry = WaitlistEntryFactory()
+    with transaction.atomic():
+        cancel_appointment(appointment=appointment, by_patient=False)
+        transaction.set_rollback(True)  # a cancellation that fails takes its offers with it
+    assert not entry.offers.exists()
+    cancel_appointment(appointment=appointment, by_patient=False)
+    assert entry.offers.get().notified_at is None  # sent once the cancellation commits
+
+
+# --- sending offers ------------------------------------------------------------------------
+
+
+def test_offers_whose_sending_task_was_lost_go_out_with_the_next_sweep_once(
+    client, receptionist, clinic, frozen, django_capture_on_commit_callbacks
+):
+    appointment = _book(clinic)
     entry = WaitlistEntryFactory(patient=PatientFactory(first_name="Ida", consent_email=True))
     mail.outbox.clear()
-    # The worker dies as the offer goes out: the offer is made, its message is not.
-    with (
-        mock.patch("booking.waitlist.notify", side_effect=SystemExit("worker lost")),
-        pytest.raises(SystemExit),
-    ):
-        offer_freed_time(appointment_id=appointment.pk)
+    # The cancellation commits, but the task that would send its offers never runs (a
+    # worker or a Redis that keeps nothing lost it).
+    with django_capture_on_commit_callbacks(execute=False):
+        cancel_appointment(appointment=appointment, by_patient=False)
     (offer,) = entry.offers.all()
     assert offer.notified_at is None
     assert _offers_sent() == []
@@ -280,7 +282,7 @@ def test_an_offer_no_channel_took_goes_out_when_the_provider_is_back(clinic, fro
 
     monkeypatch.setattr(EmailSender, "send", provider_down)
     mail.outbox.clear()
-    (offer,) = offer_freed_time(appointment_id=appointment.pk)
+    (offer,) = offer_freed_time(appointment, now=NOW)
     assert send_unsent_offers() == 0
     offer.refresh_from_db()
     assert offer.notified_at is None
@@ -297,8 +299,7 @@ def test_an_unsent_offer_past_its_hold_or_no_longer_pending_is_never_sent(clinic
     appointment = _freed(clinic)
     WaitlistEntryFactory(patient=PatientFactory(consent_email=True))
     WaitlistEntryFactory(patient=PatientFactory(consent_email=True))
-    with mock.patch("booking.waitlist.send_unsent_offers"):
-        expiring, gone = offer_freed_time(appointment_id=appointment.pk)
+    expiring, gone = offer_freed_time(appointment, now=NOW)
     WaitlistOffer.objects.filter(pk=gone.pk).update(state=OfferState.GONE)
     mail.outbox.clear()
     frozen.move_to(expiring.expires_at)
@@ -322,8 +323,7 @@ def test_two_sweeps_at_once_send_each_offer_once(clinic, monkeypatch):
         appointment = _freed(clinic)
         for n in range(3):
             WaitlistEntryFactory(patient=PatientFactory(first_name=f"S{n}", consent_email=True))
-        with mock.patch("booking.waitlist.send_unsent_offers"):
-            offers = offer_freed_time(appointment_id=appointment.pk)
+        offers = offer_freed_time(appointment, now=NOW)
     assert len(offers) == 3
     send = EmailSender.send
 
@@ -495,7 +495,7 @@ def _race(clinic) -> None:
         ]
         appointment.status = AppointmentStatus.CANCELLED
         appointment.save()
-        offers = offer_freed_time(appointment_id=appointment.pk)
+        offers = offer_freed_time(appointment, now=NOW)
         assert len(offers) == len(entries)
         outcomes = _accept_concurrently(offers)
     assert sorted(outcomes) == ["booked", "gone", "gone"]
