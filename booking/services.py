@@ -341,13 +341,21 @@ def book_appointment_once(
 
 
 def _same_person(patient: Patient, details: PatientDetails) -> bool:
+    """Whether `details` name `patient`: by the rule `find_or_create_patient` matches on
+    (birth date and email or phone), or by birth date and name."""
+    if patient.date_of_birth != details.date_of_birth:
+        return False
+    email = normalise_email(details.email)
+    phone = patient.phone.as_e164 if patient.phone else ""
+
     def name(text: str) -> str:
         return text.strip().casefold()
 
-    return (name(patient.first_name), name(patient.last_name), patient.date_of_birth) == (
-        name(details.first_name),
-        name(details.last_name),
-        details.date_of_birth,
+    return (
+        bool(email and patient.email == email)
+        or bool(details.phone and phone == details.phone)
+        or (name(patient.first_name), name(patient.last_name))
+        == (name(details.first_name), name(details.last_name))
     )
 
 

@@ -1,5 +1,7 @@
 """The booking verbs: book, reschedule, cancel, arrive, no-show."""
 
+import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,6 +17,7 @@ from booking.services import (
     TooLateToChange,
     TransitionNotAllowed,
     book_appointment,
+    book_appointment_once,
     cancel_appointment,
     mark_arrived,
     mark_no_show,
@@ -95,6 +98,17 @@ def book(site, start: datetime, *, details: PatientDetails = ANN, **kwargs) -> A
     return book_appointment(site=site, start=start, patient=details, **kwargs)
 
 
+def book_once(site, start: datetime, key: uuid.UUID, details: PatientDetails = ANN):
+    return book_appointment_once(
+        site=site,
+        start=start,
+        patient=details,
+        booking_key=key,
+        source=AppointmentSource.RECEPTION,
+        now=NOW,
+    )
+
+
 def existing(clinician, hartford, site, start: datetime, **kwargs) -> Appointment:
     return AppointmentFactory(
         clinician=clinician, location=hartford, site=site, start=start, **kwargs
@@ -102,6 +116,29 @@ def existing(clinician, hartford, site, start: datetime, **kwargs) -> Appointmen
 
 
 # Booking
+
+
+def test_a_repeat_with_the_same_key_gets_the_first_booking_however_the_name_is_typed(
+    hartford, site, adams
+):
+    key = uuid.uuid4()
+    first = book_once(site, at(WEDNESDAY, 10), key, ANN)
+    # The same request again, the patient's name typed another way: her email finds her.
+    again = book_once(site, at(WEDNESDAY, 10), key, replace(ANN, first_name="Annie"))
+    assert again == first
+    # A walk-in sent twice lands on the next start the second time, and still books once.
+    assert book_once(site, at(WEDNESDAY, 10, 15), key, ANN) == first
+    assert Appointment.objects.count() == 1
+
+
+def test_a_key_that_booked_another_patient_books_nothing(hartford, site, adams):
+    key = uuid.uuid4()
+    book_once(site, at(WEDNESDAY, 10), key, ANN)
+    other = PatientDetails(first_name="Bo", last_name="Kim", date_of_birth=date(1980, 1, 2))
+    with pytest.raises(NotBookable, match="already booked another visit"):
+        book_once(site, at(WEDNESDAY, 11), key, other)
+    assert Appointment.objects.count() == 1
+    assert not Patient.objects.filter(first_name="Bo").exists()
 
 
 def test_it_books_an_appointment_and_creates_the_patient(hartford, site, adams):
