@@ -1,8 +1,10 @@
 """The public booking API: no login, rate limited per client address."""
 
+import uuid
 from datetime import timedelta
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
@@ -29,7 +31,13 @@ from booking.api.staff import AppointmentListView
 from booking.api.throttling import PublicRateThrottle
 from booking.availability import MAX_RANGE_DAYS, free_slots
 from booking.models import AppointmentSource, Site
-from booking.services import BookingError, PatientDetails, book_appointment, contact_problems
+from booking.services import (
+    BookingError,
+    PatientDetails,
+    book_appointment,
+    book_appointment_once,
+    contact_problems,
+)
 
 EXAMPLE_SLOT = {
     "start": "2026-12-01T09:00:00-05:00",
@@ -37,6 +45,9 @@ EXAMPLE_SLOT = {
     "clinician": {"id": 1, "name": "Dr. Maya Patel"},
     "location": {"id": 1, "name": "Riverside Pain Clinic, Main Street"},
 }
+
+# A client's key for one booking request, so that a retry cannot book twice.
+IDEMPOTENCY_KEY = "Idempotency-Key"
 
 
 class PublicAPIView(APIView):
@@ -151,6 +162,18 @@ class AppointmentsView(AppointmentListView):
     @extend_schema(
         request=BookingRequestSerializer,
         responses={201: AppointmentSerializer, 409: SLOT_TAKEN_RESPONSE},
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_KEY,
+                OpenApiTypes.UUID,
+                OpenApiParameter.HEADER,
+                description=(
+                    "A UUID the client makes for this booking. The same request sent again "
+                    "with it (a retry after a timeout) answers with the appointment the "
+                    "first one booked, instead of booking twice or answering 409."
+                ),
+            )
+        ],
         auth=[],
         examples=[
             OpenApiExample(
@@ -174,22 +197,33 @@ class AppointmentsView(AppointmentListView):
         tags=["booking"],
     )
     def post(self, request: Request) -> Response:
+        try:
+            key = request.headers.get(IDEMPOTENCY_KEY)
+            booking_key = uuid.UUID(key) if key else None
+        except ValueError:
+            return Response(
+                {"detail": f"{IDEMPOTENCY_KEY} must be a UUID."}, status=status.HTTP_400_BAD_REQUEST
+            )
         serializer = self.BookingRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        booking = {
+            "site": data["site"],
+            "start": data["start"],
+            "clinician": data.get("clinician"),
+            "location": data.get("location"),
+            "patient": PatientDetails(**data["patient"]),
+            "source": AppointmentSource.ONLINE,
+            "baseline_pain": data.get("baseline_pain"),
+            "consent_email": data["reminders"]["email"],
+            "consent_sms": data["reminders"]["sms"],
+            "notes": data.get("notes", ""),
+        }
         try:
-            appointment = book_appointment(
-                site=data["site"],
-                start=data["start"],
-                clinician=data.get("clinician"),
-                location=data.get("location"),
-                patient=PatientDetails(**data["patient"]),
-                source=AppointmentSource.ONLINE,
-                baseline_pain=data.get("baseline_pain"),
-                consent_email=data["reminders"]["email"],
-                consent_sms=data["reminders"]["sms"],
-                notes=data.get("notes", ""),
-            )
+            if booking_key is None:
+                appointment = book_appointment(**booking)
+            else:
+                appointment = book_appointment_once(booking_key=booking_key, **booking)
         except BookingError as error:
             return booking_error_response(error)
         body = AppointmentSerializer(appointment, context={"request": request}).data

@@ -202,6 +202,29 @@ class TestBooking:
         assert (patient.email, patient.phone) == ("ana.silva@example.org", "+18605550123")
         assert (patient.consent_email, patient.consent_sms) == (True, False)
 
+    def test_a_retry_with_its_idempotency_key_gets_the_same_appointment(self, api, clinic):
+        key = "5b0e9c1e-8f4e-4a7b-9d2c-3f1a6b7c8d9e"
+        first = api.post(
+            "/api/v1/appointments/", booking(), format="json", HTTP_IDEMPOTENCY_KEY=key
+        )
+        again = api.post(
+            "/api/v1/appointments/", booking(), format="json", HTTP_IDEMPOTENCY_KEY=key
+        )
+        assert first.status_code == again.status_code == 201
+        assert again.json()["id"] == first.json()["id"]
+        assert Appointment.objects.count() == 1
+        # Without the key, the same request books the patient again, with the other doctor.
+        assert api.post("/api/v1/appointments/", booking(), format="json").status_code == 201
+        assert Appointment.objects.count() == 2
+
+    def test_an_idempotency_key_that_is_not_a_uuid_is_400_and_books_nothing(self, api, clinic):
+        response = api.post(
+            "/api/v1/appointments/", booking(), format="json", HTTP_IDEMPOTENCY_KEY="retry-1"
+        )
+        assert response.status_code == 400
+        assert response.json() == {"detail": "Idempotency-Key must be a UUID."}
+        assert not Appointment.objects.exists()
+
     def test_the_public_identifier_is_not_sequential(self, api, clinic):
         first = api.post("/api/v1/appointments/", booking(), format="json").json()["id"]
         second = api.post(
@@ -336,3 +359,9 @@ def test_the_schema_documents_every_booking_endpoint_with_examples(api):
     booking_request = schema["paths"]["/api/v1/appointments/"]["post"]["requestBody"]
     assert "examples" in booking_request["content"]["application/json"]
     assert "409" in schema["paths"]["/api/v1/appointments/"]["post"]["responses"]
+    headers = [
+        parameter["name"]
+        for parameter in schema["paths"]["/api/v1/appointments/"]["post"]["parameters"]
+        if parameter["in"] == "header"
+    ]
+    assert headers == ["Idempotency-Key"]
