@@ -396,7 +396,11 @@ def _tell_gone(offer_id: int) -> None:
 
 
 def tell_offer_gone(*, offer_id: int) -> int:
+    """Tell the patient the time they were offered has gone, unless the offer never
+    reached them (it was still unsent when another patient took the time)."""
     offer = WaitlistOffer.objects.select_related("entry__patient", "location").get(pk=offer_id)
+    if offer.notified_at is None:
+        return 0
     return notify(offer, OfferNotice.GONE)
 
 

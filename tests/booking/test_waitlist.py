@@ -410,6 +410,19 @@ def test_accepting_books_the_time_and_tells_the_others(
     assert Appointment.objects.active().filter(start=FREED).count() == 1
 
 
+def test_a_patient_whose_offer_never_went_out_is_not_told_it_has_gone(
+    two_offers, django_capture_on_commit_callbacks
+):
+    offer, unsent = two_offers
+    WaitlistOffer.objects.filter(pk=unsent.pk).update(notified_at=None)  # its provider failed
+    with django_capture_on_commit_callbacks(execute=True):
+        accept_offer(offer)
+    unsent.refresh_from_db()
+    assert unsent.state == OfferState.GONE
+    assert [message for message in mail.outbox if "has gone" in message.subject] == []
+    assert send_unsent_offers() == 0  # nor offered, now the time is taken
+
+
 def test_accepting_twice_books_once(two_offers):
     offer, _ = two_offers
     first = accept_offer(offer)
