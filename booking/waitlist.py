@@ -45,6 +45,8 @@ from booking.models import (
 from booking.notifications import absolute_url
 from booking.tasks import send_unsent_offers_task, tell_offer_gone_task
 from followup.channels import OutboundMessage, SendError, sender_for
+from followup.content import SMS_OPT_OUT
+from followup.reminders import out_of_quiet_hours
 
 logger = logging.getLogger(__name__)
 
@@ -230,7 +232,7 @@ def send_unsent_offers(*, now: datetime | None = None) -> int:
             offer = WaitlistOffer.objects.select_related("entry__patient", "location").get(
                 pk=offer_id
             )
-            if notify(offer, OfferNotice.OFFER):
+            if notify(offer, OfferNotice.OFFER, now=now):
                 sent += 1
             else:
                 transaction.set_rollback(True)
@@ -288,14 +290,23 @@ def offer_message_text(offer: WaitlistOffer, notice: OfferNotice) -> tuple[str, 
     )
 
 
-def notify(offer: WaitlistOffer, notice: OfferNotice) -> int:
-    """Send the offer (or "it has gone") on each agreed channel; how many were sent."""
+def notify(offer: WaitlistOffer, notice: OfferNotice, *, now: datetime | None = None) -> int:
+    """Send the offer (or "it has gone") on each agreed channel; how many were sent.
+
+    Texts end with the opt-out wording and, like reminders, never go in the quiet hours
+    (21:00 to 08:00 at the offer's location): at night only the email goes, and an offer to a
+    patient reached by text alone waits for a morning sweep, if its hold lasts that long.
+    """
+    now = now or timezone.now()
+    texting_allowed = out_of_quiet_hours(now, offer.location.zone) == now
     subject, body = offer_message_text(offer, notice)
     sent = 0
     for channel, recipient in reachable(offer.entry.patient):
+        if channel == "sms" and not texting_allowed:
+            continue
         message = OutboundMessage(
             recipient=recipient,
-            body=body,
+            body=f"{body} {SMS_OPT_OUT}" if channel == "sms" else body,
             subject=subject,
             idempotency_key=f"waitlist-{notice.value}-{offer.pk}-{channel}",
         )

@@ -41,6 +41,7 @@ from booking.waitlist import (
     time_of_day,
 )
 from followup.channels import EmailSender, TransientSendError
+from followup.content import SMS_OPT_OUT
 from tests.factories import PatientFactory, WaitlistEntryFactory
 
 NOW = datetime(2026, 11, 30, 14, tzinfo=UTC)  # Monday 09:00 in New York
@@ -151,6 +152,7 @@ def test_a_cancellation_offers_the_time_to_the_first_matching_patients(
     assert "Hi Sam" in texts[0]["body"]
     assert "/waitlist/offer/" in texts[0]["body"]
     assert "umbar" not in texts[0]["body"]
+    assert texts[0]["body"].endswith(SMS_OPT_OUT)
 
 
 def _reschedule(appointment, django_capture_on_commit_callbacks, **change) -> None:
@@ -305,6 +307,34 @@ def test_an_unsent_offer_past_its_hold_or_no_longer_pending_is_never_sent(clinic
     frozen.move_to(expiring.expires_at)
     assert send_unsent_offers() == 0
     assert _offers_sent() == []
+
+
+def test_at_night_an_offer_goes_by_email_at_once_and_by_text_in_the_morning(
+    clinic, sms_file, settings, django_capture_on_commit_callbacks
+):
+    settings.WAITLIST_HOLD_MINUTES = 12 * 60
+    night = datetime(2026, 12, 1, 3, 30, tzinfo=UTC)  # Monday 22:30 in New York
+    morning = datetime(2026, 12, 1, 13, tzinfo=UTC)  # Tuesday 08:00 in New York
+    with time_machine.travel(night - timedelta(days=1), tick=False):
+        appointment = _book(clinic)
+    by_email = WaitlistEntryFactory(patient=PatientFactory(consent_email=True))
+    by_text = WaitlistEntryFactory(
+        patient=PatientFactory(email="", phone="+12025550143", consent_sms=True)
+    )
+    mail.outbox.clear()
+    with time_machine.travel(night, tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            cancel_appointment(appointment=appointment, by_patient=False)
+        assert [message.to for message in _offers_sent()] == [[by_email.patient.email]]
+        assert _sms(sms_file) == []
+        assert by_text.offers.get().notified_at is None
+    with time_machine.travel(morning - timedelta(minutes=1), tick=False):
+        assert send_unsent_offers() == 0  # 07:59: still the quiet hours
+    with time_machine.travel(morning, tick=False):
+        assert send_unsent_offers() == 1
+    (text,) = _sms(sms_file)
+    assert text["to"] == "+12025550143"
+    assert len(_offers_sent()) == 1
 
 
 def test_the_sweep_runs_every_minute(settings):
