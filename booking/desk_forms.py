@@ -81,10 +81,6 @@ class BookingOnceForm(forms.Form):
 
     booking_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4, required=False)
 
-    def key(self) -> uuid.UUID:
-        """The page's key; a fresh one for a form posted without it."""
-        return self.cleaned_data.get("booking_key") or uuid.uuid4()
-
 
 class BookForm(BookingOnceForm):
     site = forms.ModelChoiceField(Site.objects.active(), empty_label=None)

@@ -317,13 +317,16 @@ def book_appointment(
 
 
 def book_appointment_once(
-    *, booking_key: uuid.UUID, site: Site, patient: PatientDetails, **booking: Any
+    *, booking_key: uuid.UUID | None, site: Site, patient: PatientDetails, **booking: Any
 ) -> Appointment:
     """`book_appointment` for a request that may arrive twice (a double click, a form sent
     again, an offer accepted twice): a repeat with the same key gets the appointment the
     first one booked, instead of failing on that appointment's own time or booking the
     patient a second one. A key that booked another patient or site (a form reused after
-    the browser's Back button) is refused with NotBookable, and nothing is booked."""
+    the browser's Back button) is refused with NotBookable, and nothing is booked. Without
+    a key (a client that sent none) it is `book_appointment`."""
+    if booking_key is None:
+        return book_appointment(site=site, patient=patient, **booking)
     try:
         return book_appointment(booking_key=booking_key, site=site, patient=patient, **booking)
     except (BookingError, IntegrityError):

@@ -7,8 +7,9 @@ from booking.notifications import AppointmentEvent, send_appointment_email
     acks_late=True,
     reject_on_worker_lost=True,
     # The mail server down, refusing or slow (smtplib's errors are OSErrors): tried again
-    # after about 1, 2, 4, 8 and then every 15 minutes, six times, then the task fails with
-    # the error in the worker's log. The longest wait stays far under the broker's
+    # six times, each after a random wait of up to 1, 2, 4, 8, 15 and 15 minutes (Celery's
+    # jitter, so a backlog does not return all at once), then the task fails with the
+    # error in the worker's log. The longest wait stays far under the broker's
     # visibility timeout (an hour), so a waiting retry is never delivered twice.
     autoretry_for=(OSError,),
     retry_backoff=60,

@@ -45,8 +45,8 @@ from booking.models import (
 from booking.notifications import absolute_url
 from booking.tasks import send_unsent_offers_task, tell_offer_gone_task
 from followup.channels import OutboundMessage, SendError, sender_for
-from followup.content import SMS_OPT_OUT
-from followup.reminders import out_of_quiet_hours
+from followup.content import sms_body
+from followup.reminders import in_quiet_hours
 
 logger = logging.getLogger(__name__)
 
@@ -297,8 +297,7 @@ def notify(offer: WaitlistOffer, notice: OfferNotice, *, now: datetime | None = 
     (21:00 to 08:00 at the offer's location): at night only the email goes, and an offer to a
     patient reached by text alone waits for a morning sweep, if its hold lasts that long.
     """
-    now = now or timezone.now()
-    texting_allowed = out_of_quiet_hours(now, offer.location.zone) == now
+    texting_allowed = not in_quiet_hours(now or timezone.now(), offer.location.zone)
     subject, body = offer_message_text(offer, notice)
     sent = 0
     for channel, recipient in reachable(offer.entry.patient):
@@ -306,7 +305,7 @@ def notify(offer: WaitlistOffer, notice: OfferNotice, *, now: datetime | None = 
             continue
         message = OutboundMessage(
             recipient=recipient,
-            body=f"{body} {SMS_OPT_OUT}" if channel == "sms" else body,
+            body=sms_body(body) if channel == "sms" else body,
             subject=subject,
             idempotency_key=f"waitlist-{notice.value}-{offer.pk}-{channel}",
         )

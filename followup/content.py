@@ -20,6 +20,11 @@ SMS_OPT_OUT = "Reply STOP to opt out."
 UNSUBSCRIBE_SALT = "followup.unsubscribe.email"
 
 
+def sms_body(text: str) -> str:
+    """A text as it goes out: every one ends with the opt-out wording."""
+    return f"{text} {SMS_OPT_OUT}"
+
+
 def unsubscribe_token(patient_id: int) -> str:
     return signing.dumps(patient_id, salt=UNSUBSCRIBE_SALT)
 
@@ -72,7 +77,7 @@ def render_message(message: Message) -> OutboundMessage:
     key = str(message.idempotency_key)
     if message.channel == Channel.SMS:
         return OutboundMessage(
-            recipient=message.recipient, body=f"{body} {SMS_OPT_OUT}", idempotency_key=key
+            recipient=message.recipient, body=sms_body(body), idempotency_key=key
         )
     unsubscribe = absolute_url(
         reverse("followup:unsubscribe", args=[unsubscribe_token(message.appointment.patient_id)])

@@ -17,11 +17,16 @@ AFTER_VISIT = "Quiet hours pushed it past the visit."
 NO_CONSENT = "The patient has not agreed to reminders by this channel."
 
 
+def in_quiet_hours(moment: datetime, zone: ZoneInfo) -> bool:
+    """Whether `moment` falls between 21:00 and 08:00 local time, when nothing is sent."""
+    return not QUIET_END <= moment.astimezone(zone).time() < QUIET_START
+
+
 def out_of_quiet_hours(due: datetime, zone: ZoneInfo) -> datetime:
     """`due`, or 08:00 after it when it falls between 21:00 and 08:00 local time."""
-    local = due.astimezone(zone)
-    if QUIET_END <= local.time() < QUIET_START:
+    if not in_quiet_hours(due, zone):
         return due
+    local = due.astimezone(zone)
     morning = local.date() if local.time() < QUIET_END else local.date() + timedelta(days=1)
     return datetime.combine(morning, QUIET_END, tzinfo=zone)
 

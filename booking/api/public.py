@@ -34,7 +34,6 @@ from booking.models import AppointmentSource, Site
 from booking.services import (
     BookingError,
     PatientDetails,
-    book_appointment,
     book_appointment_once,
     contact_problems,
 )
@@ -197,8 +196,8 @@ class AppointmentsView(AppointmentListView):
         tags=["booking"],
     )
     def post(self, request: Request) -> Response:
+        key = request.headers.get(IDEMPOTENCY_KEY)
         try:
-            key = request.headers.get(IDEMPOTENCY_KEY)
             booking_key = uuid.UUID(key) if key else None
         except ValueError:
             return Response(
@@ -207,23 +206,20 @@ class AppointmentsView(AppointmentListView):
         serializer = self.BookingRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        booking = {
-            "site": data["site"],
-            "start": data["start"],
-            "clinician": data.get("clinician"),
-            "location": data.get("location"),
-            "patient": PatientDetails(**data["patient"]),
-            "source": AppointmentSource.ONLINE,
-            "baseline_pain": data.get("baseline_pain"),
-            "consent_email": data["reminders"]["email"],
-            "consent_sms": data["reminders"]["sms"],
-            "notes": data.get("notes", ""),
-        }
         try:
-            if booking_key is None:
-                appointment = book_appointment(**booking)
-            else:
-                appointment = book_appointment_once(booking_key=booking_key, **booking)
+            appointment = book_appointment_once(
+                booking_key=booking_key,
+                site=data["site"],
+                start=data["start"],
+                clinician=data.get("clinician"),
+                location=data.get("location"),
+                patient=PatientDetails(**data["patient"]),
+                source=AppointmentSource.ONLINE,
+                baseline_pain=data.get("baseline_pain"),
+                consent_email=data["reminders"]["email"],
+                consent_sms=data["reminders"]["sms"],
+                notes=data.get("notes", ""),
+            )
         except BookingError as error:
             return booking_error_response(error)
         body = AppointmentSerializer(appointment, context={"request": request}).data

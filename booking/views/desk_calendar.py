@@ -558,7 +558,7 @@ def book(request: HttpRequest) -> HttpResponse:
                 "consent_sms": consent_sms,
                 "notes": book_form.cleaned_data["notes"],
             }
-            arguments["booking_key"] = book_form.key()
+            arguments["booking_key"] = book_form.cleaned_data["booking_key"]
             try:
                 appointment = book_appointment_once(
                     patient=details, source=AppointmentSource.RECEPTION, **arguments
@@ -671,7 +671,7 @@ def walk_in(request: HttpRequest) -> HttpResponse:
                 first = slots[0]
                 try:
                     appointment = book_appointment_once(
-                        booking_key=form.key(),
+                        booking_key=form.cleaned_data["booking_key"],
                         site=site,
                         start=first.start,
                         patient=details,
