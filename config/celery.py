@@ -17,9 +17,12 @@ app.autodiscover_tasks()
 def _recycle_old_database_connections(*, task: Any, **kwargs: Any) -> None:
     # Workers keep their database connection between tasks (CELERY_DB_REUSE_MAX), so
     # apply what Django does between requests: drop connections past CONN_MAX_AGE or
-    # broken (CONN_HEALTH_CHECKS), e.g. after PostgreSQL restarted. Not for a task run
-    # eagerly inside a request or a test: that connection belongs to the caller.
-    if task.request.is_eager:
+    # broken (CONN_HEALTH_CHECKS: a `SELECT 1` round trip), e.g. after PostgreSQL restarted.
+    # Not for a task run eagerly inside a request or a test: that connection belongs to the
+    # caller. Nor for one that replaces a broken connection itself (checks_own_connection,
+    # the send task: the round trip was a tenth of a send); CELERY_DB_REUSE_MAX still
+    # closes its connections now and then.
+    if task.request.is_eager or getattr(task, "checks_own_connection", False):
         return
     from django.db import close_old_connections
 

@@ -94,8 +94,8 @@ def _run(sql: str, params: Sequence[Any], *, rows: bool = True) -> list[tuple[An
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall() if rows else []
-    # Inside the send's transaction.atomic(), which already replaced a connection that
-    # failed its health check (CONN_HEALTH_CHECKS), as Django's own cursors would.
+    # Inside the send's transaction.atomic(), which opened the connection if there was
+    # none; one PostgreSQL ended fails here, and send_message runs again on a new one.
     connection.ensure_connection()
     # Django's own cursors bind parameters on the client and so cannot prepare.
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:

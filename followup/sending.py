@@ -49,11 +49,34 @@ def backoff(attempts: int) -> timedelta:
 
 
 def send_message(message_id: int, *, now: datetime | None = None) -> Outcome:
+    """Send the claimed message `message_id` unless it is no longer `sending`.
+
+    A worker keeps its database connection between sends and does not check it before each
+    one (a check is a round trip of its own: docs/performance.md). If PostgreSQL ended it
+    meanwhile (a restart, a failover), the send's first statement fails, before anything
+    was sent or written; the send then runs once more, on a new connection.
+    """
     now = now or timezone.now()
-    message = None
-    # Only a transaction of the send's own skips the WAL flush: inside a caller's, the
-    # caller's writes have no reclaim to repeat them (see send_queries.locked_for_sending).
+    # Only a transaction of the send's own skips the WAL flush or may run again: inside a
+    # caller's, the caller's writes have no reclaim to repeat them and went with the
+    # connection (see send_queries.locked_for_sending).
     own_transaction = not connection.in_atomic_block
+    try:
+        return _send(
+            message_id, now, own_transaction=own_transaction, may_run_again=own_transaction
+        )
+    except _FirstStatementFailed as failure:
+        logger.warning("message %s: %s; sending on a new connection", message_id, failure)
+        connection.close_if_unusable_or_obsolete()
+    return _send(message_id, now, own_transaction=True, may_run_again=False)
+
+
+class _FirstStatementFailed(Exception):
+    """The database failed the send's first statement: nothing was sent or written."""
+
+
+def _send(message_id: int, now: datetime, *, own_transaction: bool, may_run_again: bool) -> Outcome:
+    message = None
     try:
         with transaction.atomic():
             message = locked_for_sending(message_id, commit_unflushed=own_transaction)
@@ -71,7 +94,9 @@ def send_message(message_id: int, *, now: datetime | None = None) -> Outcome:
                 if _over_sms_cap(sent_this_week, now):
                     return _reroute_over_cap(message, sent_this_week, now)
             return _deliver(message, now)
-    except (InterfaceError, OperationalError):
+    except (InterfaceError, OperationalError) as error:
+        if message is None and may_run_again:
+            raise _FirstStatementFailed(type(error).__name__) from error
         # The provider took the message, then the database connection broke before `sent`
         # was committed (PostgreSQL restarted, the backend was terminated): record it on a
         # new connection, or the row's reclaim would send it a second time.

@@ -13,7 +13,11 @@ from followup.outcome_facts import refresh_outcome_facts
 from followup.sending import send_message
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+# It replaces a dropped database connection itself (see send_message), so the worker skips
+# the check before each task that costs every other task a round trip (config/celery.py).
+@shared_task(
+    acks_late=True, reject_on_worker_lost=True, ignore_result=True, checks_own_connection=True
+)
 def send_message_task(message_id: int) -> str:
     return send_message(message_id).value
 

@@ -6,13 +6,16 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from django.db import close_old_connections, connection
+from celery.signals import task_prerun
+from django.db import OperationalError, connection
 
 from bench.faults import SCENARIOS, Options, Scenario, database_url, run_scenario, seed_due_messages
+from config.celery import app as celery_app
 from followup.channels import FileSmsBackend, OutboundMessage
 from followup.dispatch import dispatch_due_messages
 from followup.models import Channel, Message, MessageState
 from followup.sending import send_message
+from followup.tasks import send_message_task
 
 pytestmark = [
     pytest.mark.postgres,
@@ -38,9 +41,7 @@ class SmsThenConnectionDropped(FileSmsBackend):
 
     def send(self, message: OutboundMessage) -> str:
         provider_id = super().send(message)
-        backend = connection.connection.info.backend_pid
-        with psycopg.connect(database_url(connection.settings_dict)) as other:
-            other.execute("SELECT pg_terminate_backend(%s)", [backend])
+        drop_this_connection()
         return provider_id
 
 
@@ -68,22 +69,71 @@ def test_a_text_sent_as_the_database_connection_drops_is_recorded_and_not_sent_a
     assert len((tmp_path / "sent.jsonl").read_text().splitlines()) == 1
 
 
-def test_a_connection_dropped_between_two_sends_is_replaced_before_the_next_one(settings, tmp_path):
-    """A worker keeps its connection between tasks; if PostgreSQL ended it meanwhile, the
-    next send's health check (CONN_HEALTH_CHECKS) opens a new one instead of failing."""
+def drop_this_connection() -> int:
+    """End this process's PostgreSQL connection from another, as a restart would; its pid."""
+    dropped = connection.connection.info.backend_pid
+    with psycopg.connect(database_url(connection.settings_dict)) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [dropped])
+    return dropped
+
+
+def test_a_connection_dropped_between_two_sends_is_replaced_by_the_next_one(
+    settings, tmp_path, caplog
+):
+    """A worker keeps its connection between sends and does not check it before each; if
+    PostgreSQL ended it meanwhile, the next send fails its first statement and runs again
+    on a new connection."""
     settings.SMS_FILE_PATH = str(tmp_path / "sent.jsonl")
     seed_due_messages(2)
     first, second = sorted(dispatch_due_messages_ids())
     assert send_message(first) == "sent"
-    dropped = connection.connection.info.backend_pid
-    with psycopg.connect(database_url(connection.settings_dict)) as other:
-        other.execute("SELECT pg_terminate_backend(%s)", [dropped])
-    close_old_connections()  # what the worker does before each task
+    dropped = drop_this_connection()
 
     assert send_message(second) == "sent"
 
     assert connection.connection.info.backend_pid != dropped
     assert Message.objects.filter(state=MessageState.SENT).count() == 2
+    assert f"message {second}: OperationalError; sending on a new connection" in caplog.text
+
+
+def test_a_send_with_no_database_to_reach_fails_and_its_message_waits_for_the_reclaim(
+    settings, tmp_path, monkeypatch, mailoutbox
+):
+    settings.SMS_FILE_PATH = str(tmp_path / "sent.jsonl")
+    seed_due_messages(2)
+    claimed = dispatch_due_messages_ids()[0]
+    drop_this_connection()
+    monkeypatch.setitem(connection.settings_dict, "PORT", "1")  # nothing listens there
+
+    with pytest.raises(OperationalError):
+        send_message(claimed)
+
+    monkeypatch.undo()
+    connection.close()
+    assert Message.objects.get(pk=claimed).state == MessageState.SENDING
+    assert not mailoutbox
+    assert not (tmp_path / "sent.jsonl").exists()
+
+
+def test_the_worker_checks_its_connection_before_each_task_but_a_send():
+    """Other tasks have no way to replace a dropped connection, so the worker checks it
+    before they run (CONN_HEALTH_CHECKS); the send replaces one itself (above)."""
+    send, dispatch = (celery_app.tasks[name] for name in (send_message_task.name, DISPATCH))
+    Message.objects.exists()  # the connection is open
+    drop_this_connection()
+
+    task_prerun.send(sender=send, task_id="send", task=send, args=(1,), kwargs={})
+    with pytest.raises(OperationalError):
+        Message.objects.exists()
+
+    connection.close()
+    Message.objects.exists()
+    drop_this_connection()
+    task_prerun.send(sender=dispatch, task_id="dispatch", task=dispatch, args=(), kwargs={})
+    assert Message.objects.count() == 0  # answered, on a new connection
+
+
+DISPATCH = "followup.tasks.dispatch_due_messages_task"
 
 
 def dispatch_due_messages_ids() -> list[int]:
