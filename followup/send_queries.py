@@ -29,16 +29,19 @@ M = TypeVar("M", bound=Model)
 @dataclass(frozen=True)
 class _Columns(Generic[M]):
     """The concrete columns of `model` under a table alias, and how to read them back.
-    Fields named in `unread` are left deferred: the ORM loads them if anything reads them."""
+    With `only`, the fields not named are left deferred: the ORM loads one if anything reads
+    it, with a query of its own."""
 
     model: type[M]
     alias: str
-    unread: tuple[str, ...] = ()
+    only: tuple[str, ...] = ()
 
     @cached_property
     def fields(self) -> list[Field]:
         return [
-            field for field in self.model._meta.concrete_fields if field.name not in self.unread
+            field
+            for field in self.model._meta.concrete_fields
+            if not self.only or field.name in self.only
         ]
 
     @property
@@ -103,13 +106,19 @@ def _run(sql: str, params: Sequence[Any], *, rows: bool = True) -> list[tuple[An
         return cursor.fetchall() if rows else []
 
 
+# Of the rows around the message, only the columns a send reads: each costs PostgreSQL its
+# text form and psycopg and the ORM their reading of it (a timestamp is formatted, then
+# parsed again). No phone number: the message keeps its recipient, and loading a
+# PhoneNumberField parses the number.
 _MESSAGE = _Columns(Message, "m")
-_APPOINTMENT = _Columns(Appointment, "a")
-# A send reads neither phone number (the message keeps its recipient), and loading a
-# PhoneNumberField parses the number: together a tenth of a send's own time.
-_PATIENT = _Columns(Patient, "p", unread=("phone",))
-_LOCATION = _Columns(Location, "l", unread=("phone",))
-_CHECK_IN = _Columns(CheckIn, "c")
+_APPOINTMENT = _Columns(
+    Appointment, "a", only=("id", "public_id", "patient", "location", "start", "status")
+)
+_PATIENT = _Columns(
+    Patient, "p", only=("id", "first_name", "email", "consent_email", "consent_sms")
+)
+_LOCATION = _Columns(Location, "l", only=("id", "time_zone"))
+_CHECK_IN = _Columns(CheckIn, "c", only=("id", "state", "expires_at"))
 _TEMPLATE = _Columns(MessageTemplate, "t")
 _JOINED: tuple[_Columns, ...] = (_MESSAGE, _APPOINTMENT, _PATIENT, _LOCATION, _CHECK_IN)
 
@@ -152,8 +161,9 @@ def _split(row: Sequence[Any]) -> list[Sequence[Any]]:
 
 
 def locked_for_sending(message_id: int, *, commit_unflushed: bool = False) -> Message | None:
-    """The message with its visit, patient, location, check-in and wording, its row and its
-    patient's locked until the transaction ends; None if there is no such message.
+    """The message with its visit, patient, location, check-in (each with the columns a send
+    reads, the others deferred) and wording, its row and its patient's locked until the
+    transaction ends; None if there is no such message.
 
     With `commit_unflushed`, on PostgreSQL, the transaction's COMMIT then returns before its
     WAL is flushed (synchronous_commit off, for this transaction only): the flush was about

@@ -19,6 +19,7 @@ import time_machine
 from django.conf import settings as django_settings
 from django.core import signing
 from django.db import connections, transaction
+from django.db.models import Model
 from django.test import Client
 from twilio.base.exceptions import TwilioRestException
 
@@ -47,7 +48,12 @@ from followup.models import (
 )
 from followup.reminders import plan_reminders
 from followup.sending import Outcome, send_message
-from tests.factories import AppointmentFactory, LocationFactory, PatientFactory
+from tests.factories import (
+    AppointmentFactory,
+    LocationFactory,
+    PatientFactory,
+    day_1_check_in_message,
+)
 
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 6, 3, 14, tzinfo=UTC)  # Wednesday 3 June 2026, 10:00 in New York
@@ -448,6 +454,43 @@ def test_a_claimed_message_for_a_cancelled_visit_is_cancelled_not_sent(clock, sm
     assert message.state == MessageState.CANCELLED
     assert message.skip_reason == "The visit is no longer booked."
     assert message.sent_at is None
+
+
+@pytest.mark.django_db
+def test_no_send_loads_a_column_its_locking_select_left_out(clock, sms_sink, mail, monkeypatch):
+    """The send reads only some columns of the visit, patient, location and check-in
+    (send_queries); one it left out would be loaded by a query of its own."""
+    ann = make_patient()
+    visit = make_appointment(ann)
+    email, text, second_text = (
+        outbox_row(visit, channel=Channel.EMAIL),
+        outbox_row(visit, minutes_before=60),
+        outbox_row(visit, minutes_before=30),  # over the daily cap: goes by email
+    )
+    cancelled_visit = make_appointment(make_patient(first_name="Bo"))
+    of_cancelled_visit = outbox_row(cancelled_visit)
+    check_in = day_1_check_in_message(make_patient(first_name="Cy"), Channel.SMS)
+    Message.objects.filter(pk=check_in.pk).update(due_at=NOW)
+    claim()
+    cancel_appointment(appointment=cancelled_visit, by_patient=False)
+    loaded: list[tuple[str, object]] = []
+    load = Model.refresh_from_db
+
+    def record_load(instance: Model, *args: object, **kwargs: object) -> None:
+        loaded.append((type(instance).__name__, kwargs.get("fields")))
+        load(instance, *args, **kwargs)
+
+    monkeypatch.setattr(Model, "refresh_from_db", record_load)
+    outcomes = [
+        send_message(message.pk)
+        for message in (email, text, second_text, of_cancelled_visit, check_in)
+    ]
+    monkeypatch.undo()
+
+    assert outcomes == [Outcome.SENT, Outcome.SENT, Outcome.SENT, Outcome.CANCELLED, Outcome.SENT]
+    assert loaded == []
+    assert len(mail) == 2
+    assert len(sms_sink()) == 2
 
 
 @pytest.mark.django_db

@@ -17,23 +17,45 @@ def every_column(instance) -> dict:
     return {field.attname: getattr(instance, field.attname) for field in instance._meta.fields}
 
 
+def loaded_columns(instance) -> dict:
+    """The columns read into `instance`, without loading the deferred ones."""
+    deferred = instance.get_deferred_fields()
+    return {
+        field.attname: getattr(instance, field.attname)
+        for field in instance._meta.fields
+        if field.attname not in deferred
+    }
+
+
 @pytest.fixture
 def check_in_sms():
     patient = PatientFactory(phone="+12125550123", consent_sms=True, consent_email=True)
     return day_1_check_in_message(patient, Channel.SMS)
 
 
-def test_the_locked_message_carries_every_column_the_orm_reads(check_in_sms):
+def test_the_locked_message_carries_the_columns_a_send_reads_as_the_orm_reads_them(check_in_sms):
     with transaction.atomic():
         message = locked_for_sending(check_in_sms.pk)
     expected = Message.objects.select_related(
         "appointment__patient", "appointment__location", "check_in"
     ).get(pk=check_in_sms.pk)
-    assert every_column(message) == every_column(expected)
-    assert every_column(message.appointment) == every_column(expected.appointment)
-    assert every_column(message.appointment.patient) == every_column(expected.appointment.patient)
-    assert every_column(message.appointment.location) == every_column(expected.appointment.location)
-    assert every_column(message.check_in) == every_column(expected.check_in)
+    assert loaded_columns(message) == every_column(expected)
+    read = {
+        "appointment": {"id", "public_id", "patient_id", "location_id", "start", "status"},
+        "patient": {"id", "first_name", "email", "consent_email", "consent_sms"},
+        "location": {"id", "time_zone"},
+        "check_in": {"id", "state", "expires_at"},
+    }
+    appointment, orm_appointment = message.appointment, expected.appointment
+    instances = {
+        "appointment": (appointment, orm_appointment),
+        "patient": (appointment.patient, orm_appointment.patient),
+        "location": (appointment.location, orm_appointment.location),
+        "check_in": (message.check_in, expected.check_in),
+    }
+    for name, (instance, orm_instance) in instances.items():
+        orm_values = every_column(orm_instance)
+        assert loaded_columns(instance) == {column: orm_values[column] for column in read[name]}
     template = MessageTemplate.objects.get(kind=MessageKind.CHECK_IN, channel=Channel.SMS)
     assert message.wording == {"channel": "sms", "subject": template.subject, "body": template.body}
 
@@ -48,10 +70,12 @@ def test_reading_the_locked_message_makes_no_further_query(check_in_sms, django_
             assert message.check_in.expires_at
 
 
-def test_the_patients_phone_is_read_only_if_asked_for(check_in_sms, django_assert_num_queries):
+def test_a_column_a_send_leaves_unread_is_loaded_if_asked_for(
+    check_in_sms, django_assert_num_queries
+):
     with transaction.atomic():
         patient = locked_for_sending(check_in_sms.pk).appointment.patient
-    assert patient.get_deferred_fields() == {"phone"}
+    assert {"phone", "last_name", "date_of_birth"} <= patient.get_deferred_fields()
     with django_assert_num_queries(1):
         assert str(patient.phone) == "+12125550123"
 
