@@ -139,6 +139,10 @@ else:
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# What a task prints stays on the worker's standard output instead of becoming log records
+# (Celery's default): the console email and SMS backends print whole messages, with names
+# and numbers, which the log must never carry.
+CELERY_WORKER_REDIRECT_STDOUTS = False
 # The outcomes dashboard's read model is rebuilt this often; the page warns past twice it.
 OUTCOME_REFRESH_MINUTES = int(_get("OUTCOME_REFRESH_MINUTES", "5"))
 CELERY_BEAT_SCHEDULE = {

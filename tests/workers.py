@@ -41,8 +41,8 @@ def celery_worker(
         EMAIL_FILE_PATH=str(worker.email),
         STATIC_MANIFEST="false",
         LOG_LEVEL="INFO",
-        **environment,
     )
+    env.update(environment)
     command = [
         sys.executable,
         *("-m", "celery", "-A", "config", "worker", "--pool", "solo", "--concurrency", "1"),

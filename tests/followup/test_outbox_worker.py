@@ -3,6 +3,7 @@ real Celery worker process sending through Redis and PostgreSQL (not eager mode)
 """
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -318,6 +319,36 @@ def wait_for(condition: Callable[[], bool], worker: SimpleNamespace) -> None:
             pytest.fail(f"the worker exited:\n{worker.log.read_text()}")
         time.sleep(0.2)
     pytest.fail(f"not done in {WORKER_DEADLINE_SECONDS} s; worker log:\n{worker.log.read_text()}")
+
+
+# The start of a line the worker's logging writes (LOGGING's "plain" format).
+LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ [A-Z]+ ")
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_text_the_console_backend_prints_stays_out_of_the_workers_log_records(
+    tmp_path, publishing
+):
+    queue = f"outbox-test-{uuid.uuid4().hex[:12]}"
+    console = "followup.channels.ConsoleSmsBackend"
+    with celery_worker(tmp_path, name=queue, queue=queue, SMS_BACKEND=console) as worker:
+        now = timezone.now()
+        sms = due_sms(due_at=now - timedelta(minutes=1), start=now + timedelta(hours=2))
+        dispatch_due_messages(enqueue=lambda pk: send_message_task.apply_async((pk,), queue=queue))
+        wait_for(lambda: state_of(sms) == MessageState.SENT, worker)
+        output = worker.log.read_text().splitlines()
+
+    assert f"SMS to {PHONE}:" in output  # printed for the developer running the worker
+    records = [line for line in output if LOG_RECORD.match(line)]
+    assert any("sent message" in line for line in records)
+    assert not [line for line in records if PHONE in line or "Ann" in line]
+
+
+def state_of(message: Message) -> str:
+    message.refresh_from_db()
+    return message.state
 
 
 @pytest.mark.postgres
