@@ -9,6 +9,7 @@ due times too, never countdown tasks that a broker restart could lose.
 """
 
 import logging
+import time
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -150,12 +151,28 @@ def _deliver(message: Message, now: datetime) -> Outcome:
     return Outcome.SENT
 
 
+# Seconds between tries at recording `sent` after the connection broke. The database may
+# be restarting; a message whose `sent` never lands is reclaimed and goes out twice.
+RECORD_SENT_WAITS = (0.2, 0.5, 1.0, 2.0)
+
+
 def _record_sent_again(message: Message) -> Outcome:
-    """Write `sent` as the lost transaction would have, unless the row left `sending`."""
+    """Write `sent` as the lost transaction would have, unless the row left `sending`; on a
+    new connection, tried again while the database stays out of reach, for a few seconds.
+    (Inside a caller's transaction there is no new connection to try: the error stands.)"""
     fields = ("state", "attempts", "channel", "recipient", "provider_message_id", "sent_at")
-    recorded = Message.objects.filter(pk=message.pk, state=MessageState.SENDING).update(
-        last_error="", **{name: getattr(message, name) for name in fields}
-    )
+    values = {name: getattr(message, name) for name in fields}
+    for wait in (*RECORD_SENT_WAITS, None):
+        try:
+            recorded = Message.objects.filter(pk=message.pk, state=MessageState.SENDING).update(
+                last_error="", **values
+            )
+            break
+        except (InterfaceError, OperationalError):
+            if wait is None or connection.in_atomic_block:
+                raise
+            connection.close()
+            time.sleep(wait)
     logger.warning("message %s sent; recorded after the database connection broke", message.pk)
     return Outcome.SENT if recorded else Outcome.NOT_SENDING
 

@@ -8,6 +8,7 @@ import psycopg
 import pytest
 from celery.signals import task_prerun
 from django.db import OperationalError, connection
+from django.db.models import QuerySet
 
 from bench.faults import SCENARIOS, Options, Scenario, database_url, run_scenario, seed_due_messages
 from config.celery import app as celery_app
@@ -66,6 +67,40 @@ def test_a_text_sent_as_the_database_connection_drops_is_recorded_and_not_sent_a
     again: list[int] = []
     dispatch_due_messages(enqueue=again.append)
     assert sms.pk not in again
+    assert len((tmp_path / "sent.jsonl").read_text().splitlines()) == 1
+
+
+def test_a_text_whose_sent_cannot_be_recorded_at_once_is_recorded_by_a_later_try(
+    settings, tmp_path, monkeypatch
+):
+    """The provider takes the text, the connection drops, and the first try at recording
+    `sent` on a new connection fails too (PostgreSQL not back yet): a later try records it,
+    so the reclaim does not send the text a second time."""
+    settings.SMS_BACKEND = f"{__name__}.SmsThenConnectionDropped"
+    settings.SMS_FILE_PATH = str(tmp_path / "sent.jsonl")
+    settings.MESSAGE_SENDING_TIMEOUT = 0  # any `sending` row could be reclaimed at once
+    monkeypatch.setattr("followup.sending.RECORD_SENT_WAITS", (0.01, 0.01))
+    seed_due_messages(2)
+    dispatch_due_messages_ids()
+    sms = Message.objects.get(channel=Channel.SMS)
+    update = QuerySet.update
+    refused: list[str] = []
+
+    def not_back_yet_once(queryset: QuerySet, **values: object) -> int:
+        if not refused:
+            refused.append("refused")
+            raise OperationalError("the database system is starting up")
+        return update(queryset, **values)
+
+    monkeypatch.setattr(QuerySet, "update", not_back_yet_once)
+
+    assert send_message(sms.pk) == "sent"
+
+    monkeypatch.setattr(QuerySet, "update", update)
+    assert refused == ["refused"]
+    sms.refresh_from_db()
+    assert sms.state == MessageState.SENT
+    assert sms.pk not in dispatch_due_messages_ids()
     assert len((tmp_path / "sent.jsonl").read_text().splitlines()) == 1
 
 
