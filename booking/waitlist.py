@@ -178,20 +178,15 @@ def offer_freed_time(freed: Appointment, *, now: datetime) -> list[WaitlistOffer
         return []
     expires_at = min(now + timedelta(minutes=hold_minutes()), freed.start)
     created: list[WaitlistOffer] = []
-    with transaction.atomic():
-        for entry in matching_entries(freed, limit=offers_per_slot()):
-            offer, is_new = WaitlistOffer.objects.get_or_create(
-                entry=entry,
-                start=freed.start,
-                clinician=freed.clinician,
-                defaults={
-                    "site": freed.site,
-                    "location": freed.location,
-                    "expires_at": expires_at,
-                },
-            )
-            if is_new:
-                created.append(offer)
+    for entry in matching_entries(freed, limit=offers_per_slot()):
+        offer, is_new = WaitlistOffer.objects.get_or_create(
+            entry=entry,
+            start=freed.start,
+            clinician=freed.clinician,
+            defaults={"site": freed.site, "location": freed.location, "expires_at": expires_at},
+        )
+        if is_new:
+            created.append(offer)
     return created
 
 

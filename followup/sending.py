@@ -58,25 +58,23 @@ def send_message(message_id: int, *, now: datetime | None = None) -> Outcome:
     was sent or written; the send then runs once more, on a new connection.
     """
     now = now or timezone.now()
-    # Only a transaction of the send's own skips the WAL flush or may run again: inside a
-    # caller's, the caller's writes have no reclaim to repeat them and went with the
-    # connection (see send_queries.locked_for_sending).
-    own_transaction = not connection.in_atomic_block
     try:
-        return _send(
-            message_id, now, own_transaction=own_transaction, may_run_again=own_transaction
-        )
+        return _send(message_id, now, first_try=True)
     except _FirstStatementFailed as failure:
         logger.warning("message %s: %s; sending on a new connection", message_id, failure)
         connection.close_if_unusable_or_obsolete()
-    return _send(message_id, now, own_transaction=True, may_run_again=False)
+    return _send(message_id, now, first_try=False)
 
 
 class _FirstStatementFailed(Exception):
     """The database failed the send's first statement: nothing was sent or written."""
 
 
-def _send(message_id: int, now: datetime, *, own_transaction: bool, may_run_again: bool) -> Outcome:
+def _send(message_id: int, now: datetime, *, first_try: bool) -> Outcome:
+    # Only a transaction of the send's own skips the WAL flush or may run again: inside a
+    # caller's, the caller's writes have no reclaim to repeat them and went with the
+    # connection (see send_queries.locked_for_sending).
+    own_transaction = not connection.in_atomic_block
     message = None
     try:
         with transaction.atomic():
@@ -96,7 +94,7 @@ def _send(message_id: int, now: datetime, *, own_transaction: bool, may_run_agai
                     return _reroute_over_cap(message, sent_this_week, now)
             return _deliver(message, now)
     except (InterfaceError, OperationalError) as error:
-        if message is None and may_run_again:
+        if message is None and own_transaction and first_try:
             raise _FirstStatementFailed(type(error).__name__) from error
         # The provider took the message, then the database connection broke before `sent`
         # was committed (PostgreSQL restarted, the backend was terminated): record it on a

@@ -16,7 +16,7 @@ from followup.channels import FileSmsBackend, OutboundMessage
 from followup.dispatch import dispatch_due_messages
 from followup.models import Channel, Message, MessageState
 from followup.sending import send_message
-from followup.tasks import send_message_task
+from followup.tasks import dispatch_due_messages_task, send_message_task
 
 pytestmark = [
     pytest.mark.postgres,
@@ -153,7 +153,9 @@ def test_a_send_with_no_database_to_reach_fails_and_its_message_waits_for_the_re
 def test_the_worker_checks_its_connection_before_each_task_but_a_send():
     """Other tasks have no way to replace a dropped connection, so the worker checks it
     before they run (CONN_HEALTH_CHECKS); the send replaces one itself (above)."""
-    send, dispatch = (celery_app.tasks[name] for name in (send_message_task.name, DISPATCH))
+    send, dispatch = (
+        celery_app.tasks[task.name] for task in (send_message_task, dispatch_due_messages_task)
+    )
     Message.objects.exists()  # the connection is open
     drop_this_connection()
 
@@ -166,9 +168,6 @@ def test_the_worker_checks_its_connection_before_each_task_but_a_send():
     drop_this_connection()
     task_prerun.send(sender=dispatch, task_id="dispatch", task=dispatch, args=(), kwargs={})
     assert Message.objects.count() == 0  # answered, on a new connection
-
-
-DISPATCH = "followup.tasks.dispatch_due_messages_task"
 
 
 def dispatch_due_messages_ids() -> list[int]:

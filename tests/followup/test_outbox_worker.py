@@ -337,18 +337,13 @@ def test_a_text_the_console_backend_prints_stays_out_of_the_workers_log_records(
         now = timezone.now()
         sms = due_sms(due_at=now - timedelta(minutes=1), start=now + timedelta(hours=2))
         dispatch_due_messages(enqueue=lambda pk: send_message_task.apply_async((pk,), queue=queue))
-        wait_for(lambda: state_of(sms) == MessageState.SENT, worker)
+        wait_for(Message.objects.filter(pk=sms.pk, state=MessageState.SENT).exists, worker)
         output = worker.log.read_text().splitlines()
 
     assert f"SMS to {PHONE}:" in output  # printed for the developer running the worker
     records = [line for line in output if LOG_RECORD.match(line)]
     assert any("sent message" in line for line in records)
     assert not [line for line in records if PHONE in line or "Ann" in line]
-
-
-def state_of(message: Message) -> str:
-    message.refresh_from_db()
-    return message.state
 
 
 @pytest.mark.postgres
