@@ -248,6 +248,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON, forms and multipart as DRF's defaults, JSON nested too deeply refused with 400.
+    "DEFAULT_PARSER_CLASSES": [
+        "booking.api.parsers.DepthSafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "booking.api.schema.ClinicAutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "token": env.throttle_rate("TOKEN_RATE", _get("TOKEN_RATE", "10/min")),
