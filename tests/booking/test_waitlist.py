@@ -346,38 +346,63 @@ def test_the_sweep_runs_every_minute(settings):
     assert entry["schedule"] == 60.0
 
 
+def _a_sweep_waits_on_an_offer_row(deadline_seconds: float = 10) -> bool:
+    """Whether another connection is blocked on an offer's row lock (read afresh each poll:
+    outside a transaction, PostgreSQL's activity view is not a snapshot)."""
+    deadline = time.monotonic() + deadline_seconds
+    with connections["default"].cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND query LIKE %s",
+                ['UPDATE "booking_waitlistoffer"%'],
+            )
+            if cursor.fetchone()[0]:
+                return True
+            time.sleep(0.01)
+    return False
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_sweeps_at_once_send_each_offer_once(clinic, monkeypatch):
+    # Everything runs at NOW, the sweeps' threads too (time_machine patches the process's
+    # clock), so the offers' hold has not passed whatever day the suite runs.
     with time_machine.travel(NOW, tick=False):
         appointment = _freed(clinic)
         for n in range(3):
             WaitlistEntryFactory(patient=PatientFactory(first_name=f"S{n}", consent_email=True))
         offers = offer_freed_time(appointment, now=NOW)
-    assert len(offers) == 3
-    send = EmailSender.send
+        assert len(offers) == 3
+        send = EmailSender.send
+        other_sweep_waits = threading.Event()
 
-    def slow_provider(self, outbound):
-        time.sleep(0.05)  # long enough for the other sweep to reach the same row
-        return send(self, outbound)
+        def provider_held_until_the_other_sweep_waits(self, outbound):
+            # The first send holds its offer's row until the other sweep is blocked on a
+            # row: the two sweeps provably overlap, on the same offer.
+            other_sweep_waits.wait(timeout=15)
+            return send(self, outbound)
 
-    monkeypatch.setattr(EmailSender, "send", slow_provider)
-    mail.outbox.clear()
-    barrier = threading.Barrier(2)
-    counts: list[int] = []
+        monkeypatch.setattr(EmailSender, "send", provider_held_until_the_other_sweep_waits)
+        mail.outbox.clear()
+        barrier = threading.Barrier(2)
+        counts: list[int] = []
 
-    def sweep() -> None:
-        try:
-            barrier.wait()
-            counts.append(send_unsent_offers())
-        finally:
-            connections.close_all()
+        def sweep() -> None:
+            try:
+                barrier.wait()
+                counts.append(send_unsent_offers())
+            finally:
+                connections.close_all()
 
-    threads = [threading.Thread(target=sweep) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+        threads = [threading.Thread(target=sweep) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        overlapped = _a_sweep_waits_on_an_offer_row()
+        other_sweep_waits.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert overlapped, "the second sweep never waited on an offer the first was sending"
     assert sum(counts) == 3
     assert sorted(message.to[0] for message in _offers_sent()) == sorted(
         offer.entry.patient.email for offer in offers
