@@ -336,6 +336,13 @@ class Appointment(models.Model):
         editable=False,
         help_text="Set by the booking form, so a form submitted twice books once.",
     )
+    booking_fingerprint = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="For an API Idempotency-Key: an HMAC of the client and the request that "
+        "booked, which a repeat must match to be given this appointment.",
+    )
     calendar_sequence = models.PositiveIntegerField(
         default=0, help_text="iCalendar SEQUENCE: raised on every change sent to the patient."
     )

@@ -71,6 +71,11 @@ class TransitionNotAllowed(BookingError):
     """The appointment's status does not allow this action."""
 
 
+class KeyReused(BookingError):
+    """A booking key sent again by another client or with another request: the first
+    booking is not theirs to see, and nothing is booked."""
+
+
 @dataclass(frozen=True)
 class PatientDetails:
     first_name: str
@@ -268,6 +273,7 @@ def book_appointment(
     notes: str = "",
     safety_answers: dict[str, Any] | None = None,
     booking_key: uuid.UUID | None = None,
+    booking_fingerprint: str = "",
     outside_hours: bool = False,
     now: datetime | None = None,
 ) -> Appointment:
@@ -296,6 +302,7 @@ def book_appointment(
             baseline_pain=baseline_pain,
             notes=notes,
             booking_key=booking_key,
+            booking_fingerprint=booking_fingerprint,
         )
         if safety_answers is not None:
             record_safety_answers(appointment=appointment, answers=safety_answers)
@@ -317,25 +324,46 @@ def book_appointment(
 
 
 def book_appointment_once(
-    *, booking_key: uuid.UUID | None, site: Site, patient: PatientDetails, **booking: Any
+    *,
+    booking_key: uuid.UUID | None,
+    site: Site,
+    patient: PatientDetails,
+    booking_fingerprint: str = "",
+    **booking: Any,
 ) -> Appointment:
     """`book_appointment` for a request that may arrive twice (a double click, a form sent
     again, an offer accepted twice): a repeat with the same key gets the appointment the
     first one booked, instead of failing on that appointment's own time or booking the
     patient a second one. A key that booked another patient or site (a form reused after
     the browser's Back button) is refused with NotBookable, and nothing is booked. Without
-    a key (a client that sent none) it is `book_appointment`."""
+    a key (a client that sent none) it is `book_appointment`.
+
+    A key a client chose (the API's Idempotency-Key) comes with `booking_fingerprint`, who
+    sent what: only the same fingerprint gets the first booking; any other request with
+    that key, or a key that booked without one, raises KeyReused."""
     if booking_key is None:
         return book_appointment(site=site, patient=patient, **booking)
     try:
-        return book_appointment(booking_key=booking_key, site=site, patient=patient, **booking)
+        return book_appointment(
+            booking_key=booking_key,
+            booking_fingerprint=booking_fingerprint,
+            site=site,
+            patient=patient,
+            **booking,
+        )
     except (BookingError, IntegrityError):
         existing = (
             Appointment.objects.select_related("patient").filter(booking_key=booking_key).first()
         )
         if existing is None:
             raise
-    if existing.site_id != site.pk or not _same_person(existing.patient, patient):
+    if booking_fingerprint:
+        if existing.booking_fingerprint != booking_fingerprint:
+            raise KeyReused(
+                "This Idempotency-Key was already used for another request, so nothing was "
+                "booked. Send a new key for a new booking."
+            )
+    elif existing.site_id != site.pk or not _same_person(existing.patient, patient):
         raise NotBookable(
             "This form has already booked another visit, so nothing was booked. "
             "Open the page again to book this one."

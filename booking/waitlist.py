@@ -27,6 +27,7 @@ from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from booking.models import (
     Appointment,
@@ -51,7 +52,7 @@ from followup.reminders import in_quiet_hours
 logger = logging.getLogger(__name__)
 
 OFFER_SALT = "booking.waitlist.offer"
-BOOKING_KEY_NAMESPACE = uuid.UUID("6f1f6a52-3c1d-4a8e-9a39-5f3c0e0b7a11")
+BOOKING_KEY_SALT = "booking.waitlist.booking-key"
 
 
 def offers_per_slot() -> int:
@@ -340,8 +341,10 @@ def expire_if_due(offer: WaitlistOffer, now: datetime) -> None:
 
 
 def booking_key(offer: WaitlistOffer) -> uuid.UUID:
-    """One booking per offer: accepting twice finds the first booking."""
-    return uuid.uuid5(BOOKING_KEY_NAMESPACE, f"waitlist-offer-{offer.pk}")
+    """One booking per offer: accepting twice finds the first booking. An HMAC under the
+    secret key, so no one can compute the key of another patient's accepted offer."""
+    digest = salted_hmac(BOOKING_KEY_SALT, f"waitlist-offer-{offer.pk}", algorithm="sha256")
+    return uuid.UUID(bytes=digest.digest()[:16], version=4)
 
 
 def accept_offer(offer: WaitlistOffer, *, now: datetime | None = None) -> Appointment:

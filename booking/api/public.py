@@ -1,10 +1,12 @@
 """The public booking API: no login, rate limited per client address."""
 
+import json
 import uuid
 from datetime import timedelta
 
+from django.utils.crypto import salted_hmac
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
@@ -13,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from booking.api.errors import SLOT_TAKEN_RESPONSE, booking_error_response
+from booking.api.errors import SLOT_TAKEN_RESPONSE, DetailSerializer, booking_error_response
 from booking.api.permissions import IsClinicStaff
 from booking.api.renderers import OrjsonRenderer
 from booking.api.serializers import (
@@ -28,7 +30,7 @@ from booking.api.serializers import (
     slot_rows,
 )
 from booking.api.staff import AppointmentListView
-from booking.api.throttling import PublicRateThrottle
+from booking.api.throttling import PublicRateThrottle, client_address
 from booking.availability import MAX_RANGE_DAYS, free_slots
 from booking.models import AppointmentSource, Site
 from booking.services import (
@@ -47,6 +49,23 @@ EXAMPLE_SLOT = {
 
 # A client's key for one booking request, so that a retry cannot book twice.
 IDEMPOTENCY_KEY = "Idempotency-Key"
+IDEMPOTENCY_SALT = "booking.api.idempotency"
+KEY_REUSED_RESPONSE = OpenApiResponse(
+    DetailSerializer,
+    description=(
+        f"The {IDEMPOTENCY_KEY} was already used by another client or for another request: "
+        "nothing was booked, and nothing of the first booking is shown."
+    ),
+)
+
+
+def request_fingerprint(request: Request) -> str:
+    """Who sent what: an HMAC of the client's address and the request's body, so a key
+    gives its booking only to the same client retrying the same request. Keyed by the
+    secret key, so the stored value tells nothing of the patient's details."""
+    body = json.dumps(request.data, sort_keys=True, default=str)
+    message = f"{client_address(request)}\n{body}"
+    return salted_hmac(IDEMPOTENCY_SALT, message, algorithm="sha256").hexdigest()
 
 
 class PublicAPIView(APIView):
@@ -160,16 +179,22 @@ class AppointmentsView(AppointmentListView):
 
     @extend_schema(
         request=BookingRequestSerializer,
-        responses={201: AppointmentSerializer, 409: SLOT_TAKEN_RESPONSE},
+        responses={
+            201: AppointmentSerializer,
+            409: SLOT_TAKEN_RESPONSE,
+            422: KEY_REUSED_RESPONSE,
+        },
         parameters=[
             OpenApiParameter(
                 IDEMPOTENCY_KEY,
                 OpenApiTypes.UUID,
                 OpenApiParameter.HEADER,
                 description=(
-                    "A UUID the client makes for this booking. The same request sent again "
-                    "with it (a retry after a timeout) answers with the appointment the "
-                    "first one booked, instead of booking twice or answering 409."
+                    "A new random UUID the client makes for this booking. The same request "
+                    "sent again with it from the same address (a retry after a timeout) "
+                    "answers with the appointment the first one booked, instead of booking "
+                    "twice or answering 409. The key sent with a different body, or from "
+                    "another address, answers 422 and books nothing."
                 ),
             )
         ],
@@ -209,6 +234,7 @@ class AppointmentsView(AppointmentListView):
         try:
             appointment = book_appointment_once(
                 booking_key=booking_key,
+                booking_fingerprint=request_fingerprint(request) if booking_key else "",
                 site=data["site"],
                 start=data["start"],
                 clinician=data.get("clinician"),

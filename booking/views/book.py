@@ -133,11 +133,11 @@ def details(request: HttpRequest, site_slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def review(request: HttpRequest, site_slug: str) -> HttpResponse:
     site = get_object_or_404(Site.objects.active(), slug=site_slug)
+    draft = _draft(request, site)
     if request.method == "POST":
-        booked_already = _already_booked(request.POST.get("key", ""))
+        booked_already = _booked_by_this_session(draft, request.POST.get("key", ""))
         if booked_already is not None:  # the same form posted twice books once
             return redirect("booking:booked", manage_token(booked_already))
-    draft = _draft(request, site)
     chosen = _chosen_time(site, draft)
     patient_form = PatientDetailsForm(draft.get("patient"), prefix="patient")
     safety_form = SafetyAnswersForm(draft.get("patient"), prefix="safety")
@@ -160,11 +160,12 @@ def review(request: HttpRequest, site_slug: str) -> HttpResponse:
     )
 
 
-def _already_booked(key: str) -> Appointment | None:
-    try:
-        return Appointment.objects.filter(booking_key=uuid.UUID(key)).first()
-    except ValueError:
+def _booked_by_this_session(draft: dict[str, Any], key: str) -> Appointment | None:
+    """The booking this session's own review form made with `key`. Only a key the
+    session issued counts: any other (another patient's, an API client's) opens nothing."""
+    if not key or key != draft.get("booked"):
         return None
+    return Appointment.objects.filter(booking_key=uuid.UUID(key)).first()
 
 
 def _confirm(
@@ -205,8 +206,9 @@ def _confirm(
             return _back_to_times(request, site, error)
     if existing is None:
         return redirect("booking:review", site.slug)
-    # Booked: the draft has done its job; a reload of the review goes back to the start.
-    request.session.pop(_session_key(site), None)
+    # Booked: the draft has done its job, so what was typed goes; only its key stays, for
+    # the same form posted again. A reload of the review goes back to the start.
+    request.session[_session_key(site)] = {"booked": key}
     return redirect("booking:booked", manage_token(existing))
 
 
