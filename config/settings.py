@@ -78,12 +78,18 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise, so static files keep their long caching and nothing else is cached.
+    "config.middleware.no_store",
     "booking.middleware.api_body_size_limit",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After sessions, users and messages: the logoff says why on the login page, and the
+    # 400 page for a hostile query string is the site's page with its header.
+    "config.middleware.idle_logoff",
+    "config.middleware.refuse_hostile_query_strings",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks, so it sees the outcome of every login attempt.
     "axes.middleware.AxesMiddleware",
@@ -228,6 +234,9 @@ CSRF_FAILURE_VIEW = "booking.views.pages.csrf_failure"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
+
+# A signed-in user idle this long is logged out at their next request (config.middleware).
+STAFF_IDLE_MINUTES = int(_get("STAFF_IDLE_MINUTES", "30"))
 
 AXES_FAILURE_LIMIT = int(_get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(_get("AXES_COOLOFF_MINUTES", "30")))

@@ -7,7 +7,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from booking.views import pages
 
 admin.site.site_header = admin.site.site_title = "Clinic administration"
+handler400 = "booking.api.errors.bad_request"
 handler404 = "booking.api.errors.not_found"
+handler500 = "booking.api.errors.server_error"
 
 # Swagger UI under the Content Security Policy: the split view serves its start-up script
 # as a file, and its icons are data: images, which only this page allows.

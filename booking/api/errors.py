@@ -1,6 +1,9 @@
 """Domain errors as HTTP answers, the same for every endpoint."""
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
+from django.shortcuts import render
+from django.template import loader
 from django.views import defaults
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import serializers, status
@@ -43,6 +46,24 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path_info.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 400 handler (a SuspiciousOperation, such as a refused admin lookup or a NUL
+    in the query string): JSON under /api/, else the site's page with its header."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    return render(request, "400.html", status=400)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's 500 handler: JSON under /api/; elsewhere the site's page, rendered without
+    the request so that no context processor (one may be what failed) runs: it needs only
+    the clinic's name."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": "Server error."}, status=500)
+    page = loader.get_template("500.html").render({"clinic_name": settings.CLINIC_NAME})
+    return HttpResponseServerError(page)
 
 
 SLOT_TAKEN_RESPONSE = OpenApiResponse(

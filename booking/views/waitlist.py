@@ -4,11 +4,9 @@ page a hold link opens. Thin: they parse forms and call `booking.waitlist`."""
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from booking import audit
@@ -24,8 +22,9 @@ from booking.models import (
     WaitlistStatus,
     Weekday,
 )
+from booking.patients import search_patients, visible_patients
 from booking.roles import CLINIC_ADMIN, RECEPTION
-from booking.services import PatientDetails, find_or_create_patient
+from booking.services import PatientDetails, find_or_create_patient, keep_given_details
 from booking.waitlist import (
     OfferUnavailable,
     accept_offer,
@@ -38,7 +37,6 @@ from booking.waitlist_forms import DeskWaitlistForm, JoinWaitlistForm
 from followup.views.staff import staff_only
 
 DESK_ROLES = (RECEPTION, CLINIC_ADMIN)
-SEARCH_LIMIT = 20
 
 
 def _patient_details(data: dict[str, Any]) -> PatientDetails:
@@ -51,23 +49,6 @@ def _patient_details(data: dict[str, Any]) -> PatientDetails:
     )
 
 
-def search_patients(query: str) -> QuerySet[Patient]:
-    """Patients by name, date of birth (YYYY-MM-DD) or phone."""
-    query = query.strip()
-    if not query:
-        return Patient.objects.none()
-    born = parse_date(query) if len(query) == 10 else None
-    if born is not None:
-        found = Q(date_of_birth=born)
-    elif query.lstrip("+").replace(" ", "").isdigit():
-        found = Q(phone__contains=query.replace(" ", ""))
-    else:
-        found = Q()
-        for word in query.split():
-            found &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
-    return Patient.objects.filter(found).order_by("last_name", "first_name")[:SEARCH_LIMIT]
-
-
 # --- reception -----------------------------------------------------------------------
 
 
@@ -76,7 +57,7 @@ def search_patients(query: str) -> QuerySet[Patient]:
 def desk_waitlist(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")
     chosen = None
-    if str(request.GET.get("patient", "")).isdigit():
+    if str(request.GET.get("patient", "")).isdecimal():  # "²".isdigit(), but int("²") fails
         chosen = Patient.objects.filter(pk=request.GET["patient"]).first()
     if request.method == "POST":
         form = DeskWaitlistForm(request.POST)
@@ -86,6 +67,7 @@ def desk_waitlist(request: HttpRequest) -> HttpResponse:
                 _patient_details(data),
                 consent_email=data["consent_email"],
                 consent_sms=data["consent_sms"],
+                by_staff=True,
             )
             entry = add_to_waitlist(
                 patient=patient,
@@ -142,7 +124,7 @@ def desk_waitlist(request: HttpRequest) -> HttpResponse:
             "sites": Site.objects.active(),
             "site_filter": site_filter,
             "query": query,
-            "results": search_patients(query),
+            "results": search_patients(visible_patients(request.user), query),
             "chosen": chosen,
             "pending": OfferState.PENDING,
         },
@@ -178,11 +160,10 @@ def join_waitlist(request: HttpRequest, site_slug: str) -> HttpResponse:
     form = JoinWaitlistForm(request.POST or None, site=site)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        patient = find_or_create_patient(
-            _patient_details(data),
-            consent_email=data["consent_email"],
-            consent_sms=data["consent_sms"],
-        )
+        details = _patient_details(data)
+        consents = {"consent_email": data["consent_email"], "consent_sms": data["consent_sms"]}
+        patient = find_or_create_patient(details, **consents)
+        keep_given_details(patient, details, **consents)  # for reception, not the record
         add_to_waitlist(
             patient=patient,
             site=site,

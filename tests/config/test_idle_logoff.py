@@ -1,0 +1,59 @@
+"""A staff session left alone for STAFF_IDLE_MINUTES (30 by default) is logged out at its
+next request; one in use stays logged in."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+MORNING = datetime(2026, 12, 1, 14, tzinfo=UTC)
+
+
+def log_in(client, user) -> None:
+    response = client.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_a_desk_left_alone_for_half_an_hour_is_logged_out(client, receptionist):
+    with time_machine.travel(MORNING, tick=False) as clock:
+        log_in(client, receptionist)
+        assert client.get("/desk/").status_code == 200
+        clock.shift(timedelta(minutes=30, seconds=1))
+        response = client.get("/desk/patients/", {"q": "Ann"})
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/")
+        assert "_auth_user_id" not in client.session
+        login_page = client.get(response["Location"])
+    assert "logged out after 30 minutes without activity" in login_page.content.decode()
+
+
+def test_a_desk_in_use_stays_logged_in(client, receptionist):
+    with time_machine.travel(MORNING, tick=False) as clock:
+        log_in(client, receptionist)
+        for _ in range(12):  # two hours, a click every ten minutes
+            clock.shift(timedelta(minutes=10))
+            assert client.get("/desk/").status_code == 200
+    assert client.session["_auth_user_id"] == str(receptionist.pk)
+
+
+def test_the_staff_api_with_a_session_is_logged_out_too(client, clinician_user):
+    with time_machine.travel(MORNING, tick=False) as clock:
+        log_in(client, clinician_user)
+        assert client.get("/api/v1/appointments/").status_code == 200
+        clock.shift(timedelta(minutes=31))
+        assert client.get("/api/v1/appointments/").status_code == 403
+
+
+def test_the_idle_time_is_a_setting(client, receptionist, settings):
+    settings.STAFF_IDLE_MINUTES = 5
+    with time_machine.travel(MORNING, tick=False) as clock:
+        log_in(client, receptionist)
+        assert client.get("/desk/").status_code == 200
+        clock.shift(timedelta(minutes=4))
+        assert client.get("/desk/").status_code == 200
+        clock.shift(timedelta(minutes=6))
+        assert client.get("/desk/").status_code == 302
