@@ -18,7 +18,15 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 
-from booking.models import Appointment, AuditEvent, Clinician, Patient
+from booking.models import (
+    Appointment,
+    AppointmentSource,
+    AppointmentStatus,
+    AuditEvent,
+    Clinician,
+    Patient,
+    WaitlistOffer,
+)
 from booking.roles import CLINIC_ADMIN, CLINICIAN, RECEPTION, has_role
 
 SEARCH_LIMIT = 50
@@ -45,33 +53,73 @@ def merged_into(patient: Patient) -> Patient | None:
     return patient.merged_into
 
 
-def visible_patients(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Patient]:
-    """The patients a staff member may open: reception and clinic admins run the whole
-    clinic's desk; a clinician sees the patients booked with them or whom they treated."""
-    patients = Patient.objects.all()
-    if has_role(user, RECEPTION, CLINIC_ADMIN):
-        return patients
-    if has_role(user, CLINICIAN):
-        clinician: Clinician | None = getattr(user, "clinician", None)
-        if clinician is None:
-            return patients.none()
-        from followup.models import Episode
-
-        return patients.filter(
-            Exists(Appointment.objects.filter(patient=OuterRef("pk"), clinician=clinician))
-            | Exists(
-                Episode.objects.filter(patient=OuterRef("pk"), procedure__performed_by=clinician)
-            )
-        )
-    return patients.none()
-
-
-def can_edit_patients(user: AbstractBaseUser | AnonymousUser) -> bool:
+def sees_whole_clinic(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Reception and clinic admins run the whole clinic's desk: every patient, every
+    appointment."""
     return has_role(user, RECEPTION, CLINIC_ADMIN)
 
 
-def can_read_comments(user: AbstractBaseUser | AnonymousUser) -> bool:
-    """Check-in free text is clinical: clinicians and clinic admins, not reception."""
+def own_clinician(user: AbstractBaseUser | AnonymousUser) -> Clinician | None:
+    """The clinician a staff user is, if they have the clinician role and a profile."""
+    if not has_role(user, CLINICIAN):
+        return None
+    clinician: Clinician | None = getattr(user, "clinician", None)
+    return clinician
+
+
+# Statuses only staff set, in front of the patient: arrived (at the desk), completed (by
+# the clinician). No anonymous request reaches them.
+KEPT_STATUSES = (AppointmentStatus.ARRIVED, AppointmentStatus.COMPLETED)
+
+
+def in_care_of(clinician: Clinician) -> Q:
+    """Patients in `clinician`'s care: a procedure they performed, or an appointment with
+    them that staff made (reception's booking) or that the patient kept (arrived or
+    completed). Never an anonymous booking alone, even one cancelled at once.
+
+    An accepted waitlist offer books with reception's source (for the notice rules), so
+    one accepted from a waitlist the patient joined online counts as anonymous."""
+    made_by_staff = Q(source=AppointmentSource.RECEPTION) & ~Exists(
+        WaitlistOffer.objects.filter(
+            appointment=OuterRef("pk"), entry__source=AppointmentSource.ONLINE
+        )
+    )
+    relationship = Q(procedure__performed_by=clinician) | (
+        Q(clinician=clinician) & (Q(status__in=KEPT_STATUSES) | made_by_staff)
+    )
+    return Q(Exists(Appointment.objects.filter(relationship, patient=OuterRef("pk"))))
+
+
+def visible_patients(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Patient]:
+    """The patients a staff member may open (records, trends, exports, search): all for
+    reception and clinic admins; a clinician's own patients (`in_care_of`)."""
+    patients = Patient.objects.all()
+    if sees_whole_clinic(user):
+        return patients
+    clinician = own_clinician(user)
+    return patients.filter(in_care_of(clinician)) if clinician else patients.none()
+
+
+def visible_appointments(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Appointment]:
+    """The appointments a staff member may open and act on (the calendar, the staff API,
+    completing a visit): all for reception and clinic admins; a clinician's own, booked
+    with them however they were booked, since the visit itself is theirs to prepare and
+    complete. Opening the patient's history is `visible_patients`' rule."""
+    appointments = Appointment.objects.all()
+    if sees_whole_clinic(user):
+        return appointments
+    clinician = own_clinician(user)
+    return appointments.filter(clinician=clinician) if clinician else appointments.none()
+
+
+def can_edit_patients(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Contact details and merges are the desk's work."""
+    return sees_whole_clinic(user)
+
+
+def can_read_clinical(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Clinical answers (pain scores, relief, PGIC, side effects, comments, procedure
+    notes): clinicians and clinic admins, never reception (minimum necessary)."""
     return has_role(user, CLINICIAN, CLINIC_ADMIN)
 
 

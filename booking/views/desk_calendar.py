@@ -9,7 +9,7 @@ patient's appointment and every change is recorded in the audit log.
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import wraps
-from typing import Any
+from typing import Any, overload
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -54,6 +54,7 @@ from booking.models import (
     SafetyAnswers,
     Site,
 )
+from booking.patients import own_clinician, sees_whole_clinic, visible_appointments
 from booking.roles import CLINIC_ADMIN, CLINICIAN, STAFF_ROLES, has_role
 from booking.services import (
     BookingError,
@@ -118,6 +119,21 @@ def _fill_book_links(grid: Grid) -> None:
 ID_FIELDS = ("location", "clinician", "site")
 
 
+@overload
+def _calendar_of(request: HttpRequest, asked: Clinician) -> Clinician: ...
+@overload
+def _calendar_of(request: HttpRequest, asked: None) -> Clinician | None: ...
+def _calendar_of(request: HttpRequest, asked: Clinician | None) -> Clinician | None:
+    """Whose calendar the user sees: the desk any clinician's (None: all of them); a
+    clinician only their own, as their appointments are the ones they may open."""
+    if sees_whole_clinic(request.user):
+        return asked
+    own = own_clinician(request.user)
+    if own is None:
+        raise Http404("No calendar of yours.")
+    return own
+
+
 def _filters(form: CalendarFilterForm | WeekFilterForm) -> dict[str, Any]:
     """The form's values; an unknown id is a 404, a bad date falls back to today."""
     if form.is_valid():
@@ -137,7 +153,7 @@ def day_view(request: HttpRequest) -> HttpResponse:
     location = data.get("location") or _default_location()
     now = timezone.now()
     day = data.get("date") or _local_today(location, now)
-    clinician = data.get("clinician")
+    clinician = _calendar_of(request, data.get("clinician"))
     site = data.get("site")
     show_cancelled = bool(data.get("show_cancelled"))
     clinicians = clinicians_for(
@@ -151,7 +167,9 @@ def day_view(request: HttpRequest) -> HttpResponse:
         site=site,
         show_cancelled=show_cancelled,
     )
-    _fill_book_links(grid)
+    can_book = sees_whole_clinic(request.user)
+    if can_book:
+        _fill_book_links(grid)
     audit.record(
         request,
         action=AuditEvent.Action.VIEW,
@@ -172,6 +190,7 @@ def day_view(request: HttpRequest) -> HttpResponse:
             "grid": grid,
             "day": day,
             "is_today": day == today,
+            "can_book": can_book,
             "form": CalendarFilterForm(
                 initial={**keep, "date": day, "show_cancelled": show_cancelled}
             ),
@@ -191,13 +210,16 @@ def day_view(request: HttpRequest) -> HttpResponse:
 @desk_staff
 def week_view(request: HttpRequest) -> HttpResponse:
     if not request.GET.get("clinician"):
-        first = Clinician.objects.filter(is_active=True).order_by("display_name", "pk").first()
+        first = (
+            _calendar_of(request, None)
+            or Clinician.objects.filter(is_active=True).order_by("display_name", "pk").first()
+        )
         if first is None:
             raise Http404("No clinician yet.")
         return redirect(f"{reverse('desk:week')}?" + _query(clinician=first.pk))
     form = WeekFilterForm(request.GET)
     data = _filters(form)
-    clinician: Clinician = data["clinician"]
+    clinician = _calendar_of(request, data["clinician"])
     location = data.get("location") or (
         clinician.locations.order_by("name", "pk").first() or _default_location()
     )
@@ -214,7 +236,9 @@ def week_view(request: HttpRequest) -> HttpResponse:
         site=site,
         show_cancelled=show_cancelled,
     )
-    _fill_book_links(grid)
+    can_book = sees_whole_clinic(request.user)
+    if can_book:
+        _fill_book_links(grid)
     audit.record(
         request,
         action=AuditEvent.Action.VIEW,
@@ -255,7 +279,7 @@ def day_print(request: HttpRequest) -> HttpResponse:
     data = _filters(form) if request.GET else {}
     location = data.get("location") or _default_location()
     day = data.get("date") or _local_today(location, timezone.now())
-    clinician = data.get("clinician")
+    clinician = _calendar_of(request, data.get("clinician"))
     clinicians = clinicians_for(
         location, clinician_id=clinician.pk if clinician else None, site=data.get("site")
     )
@@ -276,9 +300,12 @@ def day_print(request: HttpRequest) -> HttpResponse:
 # --- the appointment page and its actions ------------------------------------------------
 
 
-def _appointment(public_id: UUID) -> Appointment:
+def _appointment(request: HttpRequest, public_id: UUID) -> Appointment:
+    """One the user may open: a clinician opens their own (booking.patients)."""
     return get_object_or_404(
-        Appointment.objects.select_related("site", "clinician", "location", "patient"),
+        visible_appointments(request.user).select_related(
+            "site", "clinician", "location", "patient"
+        ),
         public_id=public_id,
     )
 
@@ -293,7 +320,7 @@ def _flags(appointment: Appointment) -> list[str]:
 @require_safe
 @desk_staff
 def appointment_page(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    appointment = _appointment(public_id)
+    appointment = _appointment(request, public_id)
     zone = appointment.location.zone
     now = timezone.now()
     day_form = DayForm(request.GET or None)
@@ -354,7 +381,7 @@ def _after_action(request: HttpRequest, appointment: Appointment, summary: str) 
 def _action(
     request: HttpRequest, public_id: UUID, act: Callable[[Appointment], str | None]
 ) -> HttpResponse:
-    appointment = _appointment(public_id)
+    appointment = _appointment(request, public_id)
     try:
         summary = act(appointment)
     except SlotTaken as error:
@@ -460,6 +487,13 @@ def search_patients(query: str) -> QuerySet[Patient]:
     ]
 
 
+def _refuse_unless_desk(request: HttpRequest) -> None:
+    """Booking is the desk's: an appointment made by staff puts the patient in the
+    clinician's care (booking.patients), so a clinician may not make one for themselves."""
+    if not sees_whole_clinic(request.user):
+        raise PermissionDenied
+
+
 def _search(request: HttpRequest, query: str) -> list[Patient]:
     """Search, and log that staff saw the patients found (principle 6)."""
     results = list(search_patients(query))
@@ -524,6 +558,7 @@ def _booked(request: HttpRequest, appointment: Appointment, how: str) -> HttpRes
 @require_http_methods(["GET", "HEAD", "POST"])
 @desk_staff
 def book(request: HttpRequest) -> HttpResponse:
+    _refuse_unless_desk(request)
     params = request.GET
     location = get_object_or_404(Location, pk=_int(params.get("location")))
     clinician = get_object_or_404(Clinician, pk=_int(params.get("clinician")))
@@ -636,6 +671,7 @@ def _int(value: str | None) -> int:
 @require_http_methods(["GET", "HEAD", "POST"])
 @desk_staff
 def walk_in(request: HttpRequest) -> HttpResponse:
+    _refuse_unless_desk(request)
     form = WalkInForm(
         request.POST if request.method == "POST" else None,
         initial={

@@ -28,7 +28,7 @@ from booking.models import Appointment, AppointmentStatus, AuditEvent, Location,
 from booking.patients import (
     MergeRefused,
     can_edit_patients,
-    can_read_comments,
+    can_read_clinical,
     merge_patients,
     merged_into,
     search_patients,
@@ -221,7 +221,7 @@ def _record_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
         ],
         "answers": answers,
         "messages_sent": message_rows,
-        "show_comments": can_read_comments(request.user),
+        "show_comments": can_read_clinical(request.user),
         "can_edit": can_edit_patients(request.user),
     }
 

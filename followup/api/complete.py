@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from booking.api.errors import CONFLICT_RESPONSE, booking_error_response
 from booking.api.serializers import NamedRefSerializer, StaffAppointmentSerializer
 from booking.models import Appointment, Site
-from booking.patients import visible_patients
+from booking.patients import visible_appointments
 from booking.roles import CLINIC_ADMIN, CLINICIAN, has_role
 from booking.services import BookingError
 from followup.dashboard import performing_clinician
@@ -196,9 +196,7 @@ class AppointmentCompleteView(APIView):
     )
     def post(self, request: Request, public_id: str) -> Response:
         appointment = get_object_or_404(
-            Appointment.objects.filter(patient__in=visible_patients(request.user)).select_related(
-                "site", "location", "clinician"
-            ),
+            visible_appointments(request.user).select_related("site", "location", "clinician"),
             public_id=public_id,
         )
         serializer = CompleteVisitSerializer(data=request.data)

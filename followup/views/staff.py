@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from booking.models import Appointment, AppointmentStatus
-from booking.patients import visible_patients
+from booking.patients import visible_appointments, visible_patients
 from booking.roles import CLINIC_ADMIN, CLINICIAN, STAFF_ROLES, has_role
 from booking.services import BookingError
 from followup import dashboard as lists
@@ -104,8 +104,8 @@ def _completed_procedure(appointment: Appointment) -> Procedure | None:
 @staff_only(*CLINICAL_ROLES)
 def complete(request: HttpRequest, public_id: UUID) -> HttpResponse:
     appointment = get_object_or_404(
-        # A clinician completes visits of their own patients (as their records show them).
-        Appointment.objects.filter(patient__in=visible_patients(request.user)).select_related(
+        # A clinician completes the visits booked with them, however they were booked.
+        visible_appointments(request.user).select_related(
             "patient", "site", "location", "clinician", "safety_answers"
         ),
         public_id=public_id,

@@ -152,6 +152,7 @@ STAFF = frozenset({RECEPTION, CLINICIAN, COLLEAGUE, CLINIC_ADMIN})
 DESK = frozenset({RECEPTION, CLINIC_ADMIN})
 CLINICAL = frozenset({CLINICIAN, CLINIC_ADMIN})
 EVERYONE = frozenset(IDENTITIES)
+OWN = DESK | {CLINICIAN}  # the appointment's own clinician, and the desk
 
 
 def _client_for(identity: str, world: World) -> Client:
@@ -261,18 +262,18 @@ CASES: dict[str, Case] = {
     "desk/patients/<int:patient_id>/merge/": Case(
         _url("/desk/patients/{}/merge/", _o("patient")), DESK
     ),
-    "desk/appointments/<uuid:public_id>/": Case(_url("/desk/appointments/{}/", _id), STAFF),
+    "desk/appointments/<uuid:public_id>/": Case(_url("/desk/appointments/{}/", _id), OWN),
     "desk/appointments/<uuid:public_id>/arrived/": Case(
-        _url("/desk/appointments/{}/arrived/", _id), STAFF, "post"
+        _url("/desk/appointments/{}/arrived/", _id), OWN, "post"
     ),
     "desk/appointments/<uuid:public_id>/no-show/": Case(
-        _url("/desk/appointments/{}/no-show/", _id), STAFF, "post"
+        _url("/desk/appointments/{}/no-show/", _id), OWN, "post"
     ),
     "desk/appointments/<uuid:public_id>/cancel/": Case(
-        _url("/desk/appointments/{}/cancel/", _id), STAFF, "post"
+        _url("/desk/appointments/{}/cancel/", _id), OWN, "post"
     ),
     "desk/appointments/<uuid:public_id>/reschedule/": Case(
-        _url("/desk/appointments/{}/reschedule/", _id), STAFF, "post"
+        _url("/desk/appointments/{}/reschedule/", _id), OWN, "post"
     ),
     "desk/schedules/<int:clinician_id>/": Case(_url("/desk/schedules/{}/", _o("clinician")), DESK),
     "desk/schedules/<int:clinician_id>/hours/": Case(
