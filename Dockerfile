@@ -23,4 +23,5 @@ RUN DEBUG=false SECRET_KEY=collectstatic-only EMBEDDED_SERVICES=true \
 USER clinic
 EXPOSE 8000
 
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# config/gunicorn.py: the access log, with patient links' keys and query strings left out.
+CMD ["gunicorn", "config.wsgi:application", "-c", "python:config.gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3"]

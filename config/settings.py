@@ -366,7 +366,11 @@ DJANGO_GUID = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "django_guid.log_filters.CorrelationId"}},
+    "filters": {
+        "request_id": {"()": "django_guid.log_filters.CorrelationId"},
+        # "Not Found: /manage/<key>/" would keep a patient's link in the log.
+        "redact_paths": {"()": "config.logs.RedactRequestPaths"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s [%(correlation_id)s] %(name)s %(message)s"}
     },
@@ -374,7 +378,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact_paths"],
         }
     },
     "root": {"handlers": ["console"], "level": _get("LOG_LEVEL", "INFO")},

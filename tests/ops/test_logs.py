@@ -1,21 +1,33 @@
 """Logs carry request ids and never a patient's details: a booking, its reminders and a
 check-in answer, run with every log record captured."""
 
+import io
+import json
 import logging
+import re
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from unittest.mock import patch
 
 import pytest
 import time_machine
+import yaml
+from django.urls import URLResolver, get_resolver
+from gunicorn.app.wsgiapp import WSGIApplication
 from rest_framework.test import APIClient
 
+from booking.links import manage_token
 from booking.models import Appointment
+from config.logs import RedactRequestPaths, redact_path
 from followup.checkins import check_in_token
 from followup.dispatch import dispatch_due_messages
 from followup.models import Message
 from followup.sending import send_message
 from tests.booking.conftest import clinic  # noqa: F401 - the fixture
-from tests.factories import episode_after_procedure
+from tests.factories import AppointmentFactory, episode_after_procedure
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +36,7 @@ FIRST, LAST = "Philippa", "Quarterman"
 EMAIL = "Philippa.Quarterman@Example.org"
 PHONE = "+18605550187"
 COMMENT = "tingling in my left hand since the weekend"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def book() -> Appointment:
@@ -100,3 +113,130 @@ def test_log_lines_carry_the_request_id(client, db, caplog):
     client.get("/no-such-page/", HTTP_X_REQUEST_ID=request_id)
     record = next(r for r in caplog.records if r.name == "django.request")
     assert record.correlation_id == request_id
+
+
+# --- gunicorn's access log -------------------------------------------------------------------
+
+
+def dockerfile_command() -> list[str]:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    return json.loads(re.search(r"^CMD (\[.*\])$", dockerfile, re.MULTILINE).group(1))
+
+
+def gunicorn_access_line(environ: dict[str, str], response_headers=()) -> str:
+    """The line gunicorn's access log writes for a request, configured by the Dockerfile's
+    command line as the web process is."""
+    with patch.object(sys, "argv", dockerfile_command()):
+        configuration = WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").cfg
+    logger = configuration.logger_class(configuration)
+    written = io.StringIO()
+    logger.access_log.handlers = [logging.StreamHandler(written)]
+    response = SimpleNamespace(status="200 OK", sent=1234, headers=list(response_headers))
+    headers = [(k[5:].replace("_", "-"), v) for k, v in environ.items() if k.startswith("HTTP_")]
+    full = {"SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "203.0.113.9", **environ}
+    logger.access(response, SimpleNamespace(headers=headers), full, timedelta(milliseconds=42))
+    return written.getvalue()
+
+
+SECRET = "ImFiY2RlZiI:1vXyZq:s3cr3tSignature"
+CONVERTER = re.compile(r"<(?:\w+:)?(?P<name>\w+)>")
+
+
+def keyed_urls() -> list[tuple[str, str]]:
+    """(route, a path of it with SECRET in every key) for every URL pattern taking a key."""
+    found = []
+
+    def walk(patterns, prefix: str) -> None:
+        for entry in patterns:
+            route = prefix + str(entry.pattern)
+            if isinstance(entry, URLResolver):
+                walk(entry.url_patterns, route)
+            elif {"token", "uidb64"} & set(entry.pattern.converters):
+                path = CONVERTER.sub(
+                    lambda m: SECRET if m["name"] in {"token", "uidb64"} else "1", route
+                )
+                found.append((route, f"/{path}"))
+
+    walk(get_resolver().url_patterns, "")
+    return found
+
+
+def test_every_url_that_takes_a_key_is_known_to_the_redaction():
+    routes = {route for route, _ in keyed_urls()}
+    assert {
+        "manage/<str:token>/",
+        "booked/<str:token>/",
+        "check-in/<str:token>/",
+        "unsubscribe/<str:token>/",
+        "waitlist/offer/<str:token>/",
+        "feeds/<str:token>.ics",
+        "api/v1/manage/<str:token>/",
+        "api/v1/check-ins/<str:token>/",
+        "accounts/reset/<uidb64>/<token>/",
+    } <= routes
+    for route, url in keyed_urls():
+        assert SECRET not in redact_path(url), route
+        assert "[key]" in redact_path(url), route
+
+
+def test_the_access_log_keeps_no_key_and_no_search(db):
+    manage = manage_token(AppointmentFactory())
+    lines = {
+        "manage": gunicorn_access_line(
+            {"REQUEST_METHOD": "POST", "RAW_URI": f"/manage/{manage}/cancel/"}
+        ),
+        "check-in API": gunicorn_access_line(
+            {"REQUEST_METHOD": "GET", "RAW_URI": f"/api/v1/check-ins/{SECRET}/?x=1"}
+        ),
+        "search": gunicorn_access_line(
+            {
+                "REQUEST_METHOD": "GET",
+                "RAW_URI": "/desk/patients/?q=Quarterman%201968-02-29",
+                "QUERY_STRING": "q=Quarterman%201968-02-29",
+                "HTTP_REFERER": f"https://clinic.example.org/manage/{manage}/?q=Quarterman",
+                "HTTP_COOKIE": "sessionid=abcdef0123456789",
+            },
+            response_headers=[("Location", f"/booked/{manage}/"), ("X-Request-ID", "f" * 32)],
+        ),
+        "reset": gunicorn_access_line(
+            {"REQUEST_METHOD": "GET", "RAW_URI": f"/accounts/reset/MQ/{SECRET}/"}
+        ),
+    }
+    assert lines["manage"].startswith("203.0.113.9 - - [")
+    assert '"POST /manage/[key]/cancel/ HTTP/1.1" 200 1234' in lines["manage"]
+    assert '"GET /api/v1/check-ins/[key]/ HTTP/1.1"' in lines["check-in API"]
+    assert '"GET /desk/patients/ HTTP/1.1"' in lines["search"]
+    assert '"https://clinic.example.org/manage/[key]/"' in lines["search"]
+    assert f" {'f' * 32} 42ms" in lines["search"]
+    assert '"GET /accounts/reset/[key]/ HTTP/1.1"' in lines["reset"]
+    logged = "".join(lines.values())
+    for secret in (manage, SECRET, "Quarterman", "1968-02-29", "abcdef0123456789", "MQ/"):
+        assert secret not in logged, f"{secret!r} is in the access log"
+
+
+def test_the_web_process_uses_the_redacting_configuration():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    for command in (compose["services"]["web"]["command"], dockerfile_command()):
+        assert command[:4] == [
+            "gunicorn",
+            "config.wsgi:application",
+            "-c",
+            "python:config.gunicorn",
+        ]
+        # The configuration's access log and format, not one given beside it.
+        assert not any(argument.startswith("--access-log") for argument in command)
+
+
+def test_the_apps_own_request_lines_keep_no_key(client, db, caplog):
+    caplog.set_level(logging.WARNING, logger="django.request")
+    client.get(f"/manage/{SECRET}/no-such-action/")
+    client.get(f"/api/v1/manage/{SECRET}/")
+    console = next(  # the handler settings.LOGGING gives the root logger
+        handler
+        for handler in logging.getLogger().handlers
+        if any(isinstance(f, RedactRequestPaths) for f in handler.filters)
+    )
+    logged = [console.format(r) for r in caplog.records if console.filter(r)]
+    assert any("Not Found: /manage/[key]/no-such-action/" in line for line in logged), logged
+    assert any("Not Found: /api/v1/manage/[key]/" in line for line in logged), logged
+    assert SECRET not in "\n".join(logged)
