@@ -229,6 +229,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a rule: Django's hook on every password change, which revokes the API token.
+    {"NAME": "booking.api.tokens.RevokeApiTokensOnPasswordChange"},
 ]
 CSRF_FAILURE_VIEW = "booking.views.pages.csrf_failure"
 LOGIN_URL = "login"
@@ -254,7 +256,7 @@ AXES_CLIENT_IP_CALLABLE = "booking.api.throttling.client_address"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "booking.api.tokens.ExpiringTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON, forms and multipart as DRF's defaults, JSON nested too deeply refused with 400.
@@ -270,6 +272,8 @@ REST_FRAMEWORK = {
     },
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
+# A staff API token works this long after it was issued; a password change revokes it.
+API_TOKEN_HOURS = int(_get("API_TOKEN_HOURS", "8"))
 # Largest request body the API reads; a larger one is refused with 413.
 API_MAX_BODY_BYTES = 64 * 1024
 PHONENUMBER_DEFAULT_REGION = _get("PHONE_REGION", "US")

@@ -1,12 +1,15 @@
+from django.conf import settings
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
-from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
+
+from booking.api.tokens import token_for
 
 
 class ObtainTokenView(APIView):
@@ -22,11 +25,16 @@ class ObtainTokenView(APIView):
         password = serializers.CharField(max_length=128, trim_whitespace=False)
 
         def validate(self, attrs: dict) -> dict:
+            request = self.context["request"]
             user = authenticate(
-                request=self.context["request"],
-                username=attrs["username"],
-                password=attrs["password"],
+                request=request, username=attrs["username"], password=attrs["password"]
             )
+            if user is None and getattr(request, "axes_locked_out", False):
+                # django-axes locked this username at this address: 429, as the login page.
+                raise Throttled(
+                    wait=settings.AXES_COOLOFF_TIME.total_seconds(),
+                    detail="Too many failed attempts. Try again later.",
+                )
             # One message for every refusal, so the answer does not reveal which
             # usernames exist or belong to staff.
             if user is None or not user.is_active or not user.is_staff:
@@ -52,5 +60,5 @@ class ObtainTokenView(APIView):
     def post(self, request: Request) -> Response:
         serializer = self.TokenRequestSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        token = token_for(serializer.validated_data["user"])
         return Response(self.TokenSerializer({"token": token.key}).data)
