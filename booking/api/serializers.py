@@ -14,6 +14,7 @@ from rest_framework import serializers
 from booking.availability import Slot
 from booking.models import Appointment, Clinician, Location, Site
 from booking.notifications import manage_url
+from booking.patients import can_read_clinical
 from booking.services import date_of_birth_problem
 
 NAME_MAX = 100
@@ -189,7 +190,9 @@ class StaffAppointmentSerializer(AppointmentSerializer):
     patient = StaffPatientSerializer()
     # The booking's channel (online, reception); shadows Field.source only on the class.
     source = serializers.CharField()  # type: ignore[assignment]
-    baseline_pain = serializers.IntegerField(allow_null=True)
+    baseline_pain = serializers.SerializerMethodField(
+        help_text="Pain (NRS 0-10) given at booking; null to reception, as it is clinical."
+    )
     notes = serializers.CharField()
     cancellation_reason = serializers.CharField()
     confirmed_at = serializers.DateTimeField(allow_null=True)
@@ -198,6 +201,12 @@ class StaffAppointmentSerializer(AppointmentSerializer):
     )
     created = serializers.DateTimeField()
     updated = serializers.DateTimeField()
+
+    @extend_schema_field({"type": "integer", "nullable": True})
+    def get_baseline_pain(self, appointment: Appointment) -> int | None:
+        return (
+            appointment.baseline_pain if can_read_clinical(self.context["request"].user) else None
+        )
 
     def get_safety_flags(self, appointment: Appointment) -> list[str] | None:
         answers = getattr(appointment, "safety_answers", None)

@@ -23,6 +23,7 @@ from booking.api.serializers import (
     StaffAppointmentSerializer,
 )
 from booking.models import Appointment, AppointmentStatus, Location
+from booking.patients import visible_appointments
 from booking.services import (
     BookingError,
     cancel_appointment,
@@ -34,8 +35,9 @@ from booking.services import (
 audit = logging.getLogger("booking.audit")
 
 
-def _appointments() -> QuerySet[Appointment]:
-    return Appointment.objects.select_related(
+def _appointments(request: Request) -> QuerySet[Appointment]:
+    """The ones the user may open: a clinician's own, the desk's all (booking.patients)."""
+    return visible_appointments(request.user).select_related(
         "site", "clinician", "location", "patient", "safety_answers"
     )
 
@@ -74,7 +76,7 @@ class AppointmentListView(APIView):
         params = query.validated_data
         location = params.get("location")
         locations = [location] if location else list(Location.objects.all())
-        appointments = _appointments().filter(
+        appointments = _appointments(request).filter(
             _local_day_filter(params.get("date", timezone.localdate()), locations)
         )
         if "clinician" in params:
@@ -95,7 +97,9 @@ class AppointmentDetailView(APIView):
 
     @extend_schema(responses={200: StaffAppointmentSerializer}, tags=["staff"])
     def get(self, request: Request, public_id: str) -> Response:
-        return _staff_answer(request, get_object_or_404(_appointments(), public_id=public_id))
+        return _staff_answer(
+            request, get_object_or_404(_appointments(request), public_id=public_id)
+        )
 
 
 class AppointmentActionView(ABC, APIView):
@@ -110,7 +114,7 @@ class AppointmentActionView(ABC, APIView):
         """Apply the action through a booking function; each subclass names one."""
 
     def post(self, request: Request, public_id: str) -> Response:
-        appointment = get_object_or_404(_appointments(), public_id=public_id)
+        appointment = get_object_or_404(_appointments(request), public_id=public_id)
         serializer = self.request_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
@@ -118,7 +122,7 @@ class AppointmentActionView(ABC, APIView):
         except BookingError as error:
             return booking_error_response(error)
         audit.info("%s %s appointment %s", request.user, type(self).__name__, public_id)
-        return _staff_answer(request, _appointments().get(pk=appointment.pk))
+        return _staff_answer(request, _appointments(request).get(pk=appointment.pk))
 
 
 ACTION_RESPONSES = {200: StaffAppointmentSerializer, 409: CONFLICT_RESPONSE}

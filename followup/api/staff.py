@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from booking.api.permissions import IsClinicStaff
-from booking.models import Appointment
+from booking.patients import visible_appointments
 from followup.channels import masked
 from followup.models import Channel, Message, MessageKind, MessageState
 
@@ -59,7 +59,7 @@ class AppointmentMessagesView(APIView):
     )
     def get(self, request: Request, public_id: str) -> Response:
         appointment = get_object_or_404(
-            Appointment.objects.select_related("location"), public_id=public_id
+            visible_appointments(request.user).select_related("location"), public_id=public_id
         )
         messages = Message.objects.filter(appointment=appointment).order_by("due_at", "pk")
         audit.info("%s viewed messages of appointment %s", request.user, public_id)

@@ -148,7 +148,6 @@ def world(db) -> Iterator[World]:
 
 ANONYMOUS, PATIENT, COLLEAGUE = "anonymous", "patient account", "another clinician"
 IDENTITIES = (ANONYMOUS, PATIENT, RECEPTION, CLINICIAN, COLLEAGUE, CLINIC_ADMIN)
-STAFF = frozenset({RECEPTION, CLINICIAN, COLLEAGUE, CLINIC_ADMIN})
 DESK = frozenset({RECEPTION, CLINIC_ADMIN})
 CLINICAL = frozenset({CLINICIAN, CLINIC_ADMIN})
 EVERYONE = frozenset(IDENTITIES)
@@ -262,6 +261,9 @@ CASES: dict[str, Case] = {
     "desk/patients/<int:patient_id>/merge/": Case(
         _url("/desk/patients/{}/merge/", _o("patient")), DESK
     ),
+    "desk/patients/<int:patient_id>/given-details/": Case(
+        _url("/desk/patients/{}/given-details/", _o("patient")), DESK, "post"
+    ),
     "desk/appointments/<uuid:public_id>/": Case(_url("/desk/appointments/{}/", _id), OWN),
     "desk/appointments/<uuid:public_id>/arrived/": Case(
         _url("/desk/appointments/{}/arrived/", _id), OWN, "post"
@@ -303,21 +305,21 @@ CASES: dict[str, Case] = {
         _url("/fhir/Patient/{}/$everything", _o("patient")), CLINICAL
     ),
     # The staff API.
-    "api/v1/appointments/<uuid:public_id>/": Case(_url("/api/v1/appointments/{}/", _id), STAFF),
+    "api/v1/appointments/<uuid:public_id>/": Case(_url("/api/v1/appointments/{}/", _id), OWN),
     "api/v1/appointments/<uuid:public_id>/cancel/": Case(
-        _url("/api/v1/appointments/{}/cancel/", _id), STAFF, "post"
+        _url("/api/v1/appointments/{}/cancel/", _id), OWN, "post"
     ),
     "api/v1/appointments/<uuid:public_id>/reschedule/": Case(
-        _url("/api/v1/appointments/{}/reschedule/", _id), STAFF, "post"
+        _url("/api/v1/appointments/{}/reschedule/", _id), OWN, "post"
     ),
     "api/v1/appointments/<uuid:public_id>/arrive/": Case(
-        _url("/api/v1/appointments/{}/arrive/", _id), STAFF, "post"
+        _url("/api/v1/appointments/{}/arrive/", _id), OWN, "post"
     ),
     "api/v1/appointments/<uuid:public_id>/no-show/": Case(
-        _url("/api/v1/appointments/{}/no-show/", _id), STAFF, "post"
+        _url("/api/v1/appointments/{}/no-show/", _id), OWN, "post"
     ),
     "api/v1/appointments/<uuid:public_id>/messages/": Case(
-        _url("/api/v1/appointments/{}/messages/", _id), STAFF
+        _url("/api/v1/appointments/{}/messages/", _id), OWN
     ),
     "api/v1/appointments/<uuid:public_id>/complete/": Case(
         _url("/api/v1/appointments/{}/complete/", _arrived), CLINICAL, "post"
