@@ -23,7 +23,7 @@ def appointment_calendar(appointment: Appointment, *, manage_url: str) -> bytes:
     """The .ics for the appointment's current state (REQUEST, or CANCEL once cancelled)."""
     cancelled = appointment.status == AppointmentStatus.CANCELLED
     location = appointment.location
-    patient = appointment.patient
+    patient = appointment.booked_as  # the file is also the caller's: only what they typed
     event = Event.new(
         uid=calendar_uid(appointment),
         sequence=appointment.calendar_sequence,

@@ -1,6 +1,7 @@
 """The clinic catalogue: locations, injection sites, clinicians and their schedules."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from phonenumber_field.modelfields import PhoneNumberField
+from phonenumber_field.phonenumber import PhoneNumber
 
 from booking.validators import validate_time_zone
 
@@ -276,6 +278,12 @@ class Patient(models.Model):
         self.email = self.email.strip().lower()
         super().save(*args, **kwargs)
 
+    def pending_given_details(self) -> "models.QuerySet[GivenDetails]":
+        """Details given online that wait for reception (see GivenDetails)."""
+        return self.given_details.filter(state=GivenDetailsState.PENDING).select_related(
+            "appointment__site"
+        )
+
 
 class AppointmentStatus(models.TextChoices):
     BOOKED = "booked", "Booked"
@@ -388,6 +396,122 @@ class Appointment(models.Model):
     @property
     def local_end(self) -> datetime:
         return self.end.astimezone(self.location.zone)
+
+    @property
+    def booked_as(self) -> "GivenDetails | Patient":
+        """Whom the booking's own pages and calendar file name: the details given with it
+        when they differ from the record it matched (what the caller typed), else the
+        record. Never the record's details to a caller who typed others."""
+        given: GivenDetails | None = getattr(self, "given_details", None)
+        return given or self.patient
+
+
+# The fields applying given details may change. Names are shown, not applied: a name
+# typed another way (Bob for Robert) is rarely a reason to change the record's.
+GIVEN_CONTACT_FIELDS = ("email", "phone", "consent_email", "consent_sms")
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One detail given online that is not what the record holds."""
+
+    field: str
+    label: str
+    on_record: str
+    given: str
+
+    @property
+    def applies(self) -> bool:
+        return self.field in GIVEN_CONTACT_FIELDS
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, PhoneNumber):
+        return str(value.as_international)
+    return str(value) or "\N{EN DASH}"
+
+
+class GivenDetailsState(models.TextChoices):
+    PENDING = "pending", "Waiting for reception"
+    APPLIED = "applied", "Applied to the record"
+    KEPT = "kept", "Record kept as it was"
+
+
+class GivenDetails(models.Model):
+    """Details typed into an online form (a booking, joining the waitlist) that differ from
+    the patient record the form matched. A request without a login never changes a record:
+    what it gave waits here, with its booking, until reception applies it (audited) or keeps
+    the record as it was."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="given_details")
+    appointment = models.OneToOneField(
+        Appointment,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="given_details",
+        help_text="The booking they were given with; none when given joining the waitlist.",
+    )
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    email = models.EmailField(blank=True)
+    phone = PhoneNumberField(blank=True)
+    consent_email = models.BooleanField(help_text="Asked for email reminders.")
+    consent_sms = models.BooleanField(help_text="Asked for SMS reminders.")
+    state = models.CharField(
+        max_length=10, choices=GivenDetailsState.choices, default=GivenDetailsState.PENDING
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created"]
+        verbose_name_plural = "given details"
+        indexes = [models.Index(fields=["patient", "state"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=GivenDetailsState.values), name="given_details_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(state=GivenDetailsState.PENDING) | Q(resolved_at__isnull=False),
+                name="given_details_resolved_at_when_resolved",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    def differences(self) -> list[Difference]:
+        """What these details ask to change on the patient's record. A contact detail left
+        empty asks for nothing (a patient who types only an email does not remove the
+        record's phone), and a consent counts only with the contact it is for."""
+        patient = self.patient
+        wanted: list[tuple[str, str]] = []
+        if self.first_name != patient.first_name:
+            wanted.append(("first_name", "First name"))
+        if self.last_name != patient.last_name:
+            wanted.append(("last_name", "Last name"))
+        if self.email and self.email != patient.email:
+            wanted.append(("email", "Email"))
+        if self.phone and self.phone != patient.phone:
+            wanted.append(("phone", "Mobile phone"))
+        if self.email and self.consent_email != patient.consent_email:
+            wanted.append(("consent_email", "Email reminders"))
+        if self.phone and self.consent_sms != patient.consent_sms:
+            wanted.append(("consent_sms", "SMS reminders"))
+        return [
+            Difference(field, label, _shown(getattr(patient, field)), _shown(getattr(self, field)))
+            for field, label in wanted
+        ]
 
 
 class Pregnancy(models.TextChoices):

@@ -30,6 +30,7 @@ from booking.models import (
     AppointmentSource,
     AppointmentStatus,
     Clinician,
+    GivenDetails,
     Location,
     Patient,
     SafetyAnswers,
@@ -126,12 +127,14 @@ def normalise_email(email: str) -> str:
 
 
 def find_or_create_patient(
-    details: PatientDetails, *, consent_email: bool, consent_sms: bool
+    details: PatientDetails, *, consent_email: bool, consent_sms: bool, by_staff: bool = False
 ) -> Patient:
     """The patient with this birth date and email or phone, else a new one.
 
-    A match gains any contact detail it lacked and the consents just given: the patient's
-    latest word on reminders is the one that counts.
+    Only staff (`by_staff`) change a match: it gains any contact detail it lacked and the
+    consents just given. An online form's match is returned as it is, because anyone who
+    knows a patient's birth date and email or phone can type them: what it gave
+    differently is kept apart for reception (`keep_given_details`).
     """
     email = normalise_email(details.email)
     candidates = Patient.objects.filter(
@@ -152,12 +155,41 @@ def find_or_create_patient(
             consent_email=consent_email and bool(email),
             consent_sms=consent_sms and bool(details.phone),
         )
-    patient.email = patient.email or email
-    patient.phone = patient.phone or details.phone
-    patient.consent_email = consent_email and bool(patient.email)
-    patient.consent_sms = consent_sms and bool(patient.phone)
-    patient.save(update_fields=["email", "phone", "consent_email", "consent_sms"])
+    if by_staff:
+        patient.email = patient.email or email
+        patient.phone = patient.phone or details.phone
+        patient.consent_email = consent_email and bool(patient.email)
+        patient.consent_sms = consent_sms and bool(patient.phone)
+        patient.save(update_fields=["email", "phone", "consent_email", "consent_sms"])
     return patient
+
+
+def keep_given_details(
+    patient: Patient,
+    details: PatientDetails,
+    *,
+    consent_email: bool,
+    consent_sms: bool,
+    appointment: Appointment | None = None,
+) -> GivenDetails | None:
+    """Keep what an online form gave, with its booking, when it differs from the record
+    it matched (a new record is what was typed, so nothing differs): reception confirms
+    it with the patient before it reaches the record (`booking.given_details`)."""
+    email = normalise_email(details.email)
+    given = GivenDetails(
+        patient=patient,
+        appointment=appointment,
+        first_name=details.first_name.strip(),
+        last_name=details.last_name.strip(),
+        email=email,
+        phone=details.phone,
+        consent_email=consent_email and bool(email),
+        consent_sms=consent_sms and bool(details.phone),
+    )
+    if not given.differences():
+        return None
+    given.save()
+    return given
 
 
 def check_bookable_time(site: Site, start: datetime, *, now: datetime, online: bool) -> None:
@@ -280,20 +312,24 @@ def book_appointment(
     """Book `start` for `patient`, or raise NotBookable or SlotTaken (with alternatives).
 
     Without a clinician, the first clinician (by name) free at that time is chosen. Online
-    bookings keep the site's minimum notice; reception may book inside it. The patient is
-    emailed a confirmation once the booking commits. `outside_hours` (reception's audited
-    override) books the given clinician and location at a time off their working hours;
-    the time must still be free, and the database constraint still guards it.
+    bookings keep the site's minimum notice; reception may book inside it. An online
+    booking that matches a record leaves it as it was (`find_or_create_patient`). The
+    patient is emailed a confirmation, at the record's address, once the booking commits.
+    `outside_hours` (reception's audited override) books the given clinician and location
+    at a time off their working hours; the time must still be free, and the database
+    constraint still guards it.
     """
+    online = source == AppointmentSource.ONLINE  # a form without a login
 
     def write(shift: Shift) -> Appointment:
+        record = find_or_create_patient(
+            patient, consent_email=consent_email, consent_sms=consent_sms, by_staff=not online
+        )
         appointment = Appointment.objects.create(
             site=site,
             clinician=shift.clinician,
             location=shift.location,
-            patient=find_or_create_patient(
-                patient, consent_email=consent_email, consent_sms=consent_sms
-            ),
+            patient=record,
             start=start,
             end=start + timedelta(minutes=site.duration_minutes),
             blocked_until=start
@@ -304,6 +340,14 @@ def book_appointment(
             booking_key=booking_key,
             booking_fingerprint=booking_fingerprint,
         )
+        if online:
+            keep_given_details(
+                record,
+                patient,
+                consent_email=consent_email,
+                consent_sms=consent_sms,
+                appointment=appointment,
+            )
         if safety_answers is not None:
             record_safety_answers(appointment=appointment, answers=safety_answers)
         plan_reminders(appointment, now=now)
@@ -316,7 +360,7 @@ def book_appointment(
         clinician=clinician,
         location=location,
         exclude_pk=None,
-        online=source == AppointmentSource.ONLINE,
+        online=online,
         now=now or timezone.now(),
         write=write,
         outside_hours=outside_hours,

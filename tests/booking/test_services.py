@@ -9,7 +9,14 @@ import pytest
 import time_machine
 
 from booking.availability import free_slots
-from booking.models import Appointment, AppointmentSource, AppointmentStatus, Patient, Weekday
+from booking.models import (
+    Appointment,
+    AppointmentSource,
+    AppointmentStatus,
+    GivenDetails,
+    Patient,
+    Weekday,
+)
 from booking.services import (
     NotBookable,
     PatientDetails,
@@ -449,14 +456,31 @@ def test_it_matches_a_patient_by_birth_date_and_phone(hartford, site, adams):
     assert second.patient.email == "ann.lee@example.com"  # the existing email is kept
 
 
-def test_a_matched_patient_gains_the_contact_detail_it_lacked(hartford, site, adams):
+def test_a_patient_matched_by_reception_gains_the_contact_detail_it_lacked(hartford, site, adams):
     patient = PatientFactory(date_of_birth=date(1970, 5, 17), email="ann.lee@example.com")
 
-    appointment = book(site, at(WEDNESDAY, 9))
+    appointment = book(site, at(WEDNESDAY, 9), source=AppointmentSource.RECEPTION)
 
     assert appointment.patient == patient
     patient.refresh_from_db()
     assert patient.phone == "+18605550123"
+    assert not GivenDetails.objects.exists()
+
+
+def test_a_patient_matched_online_keeps_the_record_and_the_new_detail_waits_for_reception(
+    hartford, site, adams
+):
+    patient = PatientFactory(
+        last_name="Lee", date_of_birth=date(1970, 5, 17), email="ann.lee@example.com"
+    )
+
+    appointment = book(site, at(WEDNESDAY, 9), consent_sms=True)
+
+    assert appointment.patient == patient
+    patient.refresh_from_db()
+    assert (patient.phone, patient.consent_sms) == ("", False)
+    given = GivenDetails.objects.get(appointment=appointment)
+    assert [difference.field for difference in given.differences()] == ["phone", "consent_sms"]
 
 
 @pytest.mark.parametrize(
@@ -489,15 +513,37 @@ def test_consent_needs_the_matching_contact_detail(hartford, site, adams):
     assert not patient.consent_sms
 
 
-def test_the_patients_latest_consent_counts(hartford, site, adams):
+def test_the_patients_latest_consent_given_to_reception_counts(hartford, site, adams):
+    first = book(site, at(WEDNESDAY, 9), consent_email=True, consent_sms=True)
+
+    second = book(
+        site,
+        at(WEDNESDAY, 10),
+        consent_email=False,
+        consent_sms=True,
+        source=AppointmentSource.RECEPTION,
+    )
+
+    assert second.patient == first.patient
+    second.patient.refresh_from_db()
+    assert not second.patient.consent_email
+    assert second.patient.consent_sms
+
+
+def test_a_consent_given_online_to_a_matched_record_waits_for_reception(hartford, site, adams):
     first = book(site, at(WEDNESDAY, 9), consent_email=True, consent_sms=True)
 
     second = book(site, at(WEDNESDAY, 10), consent_email=False, consent_sms=True)
 
     assert second.patient == first.patient
     second.patient.refresh_from_db()
-    assert not second.patient.consent_email
-    assert second.patient.consent_sms
+    assert (second.patient.consent_email, second.patient.consent_sms) == (True, True)
+    [difference] = GivenDetails.objects.get(appointment=second).differences()
+    assert (difference.field, difference.on_record, difference.given) == (
+        "consent_email",
+        "yes",
+        "no",
+    )
 
 
 # Rescheduling
