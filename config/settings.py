@@ -237,6 +237,14 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
+# Password reset emails per address (whoever asks) and requests per client address
+# (booking.views.password_reset); `0` turns one off.
+PASSWORD_RESET_ADDRESS_RATE = env.throttle_rate(
+    "PASSWORD_RESET_ADDRESS_RATE", _get("PASSWORD_RESET_ADDRESS_RATE", "3/hour")
+)
+PASSWORD_RESET_CLIENT_RATE = env.throttle_rate(
+    "PASSWORD_RESET_CLIENT_RATE", _get("PASSWORD_RESET_CLIENT_RATE", "10/hour")
+)
 # A signed-in user idle this long is logged out at their next request (config.middleware).
 STAFF_IDLE_MINUTES = int(_get("STAFF_IDLE_MINUTES", "30"))
 
