@@ -20,6 +20,25 @@ from booking.models import (
 from booking.roles import CLINIC_ADMIN, has_role
 
 
+class PatientDataAdmin(admin.ModelAdmin):
+    """Pages of patient data (a patient, their appointments, answers, messages): clinic
+    admins only, superusers too, whatever permissions a group holds. Reception and
+    clinicians work from the desk and staff pages, which show each of them only the
+    patients and the answers theirs to see (booking.patients)."""
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return has_role(request.user, CLINIC_ADMIN) and super().has_view_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return has_role(request.user, CLINIC_ADMIN) and super().has_change_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return has_role(request.user, CLINIC_ADMIN) and super().has_add_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return has_role(request.user, CLINIC_ADMIN) and super().has_delete_permission(request, obj)
+
+
 class WorkingHoursFormSet(forms.BaseInlineFormSet):
     """Rejects overlapping intervals among the rows of one submit.
 
@@ -111,7 +130,7 @@ class BlockAdmin(admin.ModelAdmin):
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(PatientDataAdmin):
     list_display = ["last_name", "first_name", "date_of_birth", "email", "phone", "created"]
     search_fields = ["last_name", "first_name", "email", "phone"]
     readonly_fields = ["created"]
@@ -124,7 +143,7 @@ class SafetyAnswersInline(admin.StackedInline):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
+class AppointmentAdmin(PatientDataAdmin):
     """A read-mostly view: bookings change through the booking functions, not raw edits."""
 
     list_display = ["start", "site", "clinician", "location", "patient", "status", "source"]
@@ -156,7 +175,7 @@ class AppointmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(PatientDataAdmin):
     """The audit log, read-only: events are written by the code, never by hand."""
 
     list_display = ["at", "user", "action", "patient", "object_type", "object_id", "summary"]
@@ -181,10 +200,6 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
-
-    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        # Clinic admins only (superusers too), whatever other permissions a group holds.
-        return has_role(request.user, CLINIC_ADMIN) and super().has_view_permission(request, obj)
 
 
 @admin.register(CalendarFeed)

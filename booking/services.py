@@ -7,6 +7,7 @@ the common case and, on SQLite (whose transactions here BEGIN IMMEDIATE and so r
 at a time), is the guard itself.
 """
 
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
@@ -37,9 +39,12 @@ from booking.models import (
     Site,
 )
 from booking.notifications import AppointmentEvent
+from booking.rates import may_email
 from booking.tasks import send_appointment_email_task
 from booking.waitlist import offer_freed_time, send_offers_after_commit, time_left
 from followup.reminders import cancel_reminders, plan_reminders
+
+logger = logging.getLogger(__name__)
 
 NO_OVERLAP_CONSTRAINT = "appointment_no_overlap_per_clinician"
 
@@ -72,6 +77,10 @@ class TransitionNotAllowed(BookingError):
     """The appointment's status does not allow this action."""
 
 
+class TooManyOnlineBookings(BookingError):
+    """The person already holds ONLINE_BOOKINGS_PER_SITE future online bookings of the site."""
+
+
 class KeyReused(BookingError):
     """A booking key sent again by another client or with another request: the first
     booking is not theirs to see, and nothing is booked."""
@@ -88,7 +97,21 @@ class PatientDetails:
 
 def email_patient_after_commit(appointment: Appointment, event: AppointmentEvent) -> None:
     """Queue the patient's email once the current transaction commits (never on rollback)."""
-    transaction.on_commit(partial(send_appointment_email_task.delay, appointment.pk, event.value))
+    recipient = appointment.patient.email
+    transaction.on_commit(partial(_email_unless_flooded, appointment.pk, recipient, event))
+
+
+def _email_unless_flooded(appointment_id: int, recipient: str, event: AppointmentEvent) -> None:
+    """Past APPOINTMENT_EMAIL_RATE to one address the email is not sent, so a form that
+    books for anyone cannot fill someone's inbox; the booking itself stands."""
+    if recipient and not may_email(recipient):
+        logger.warning(
+            "appointment %s: %s email not sent, its address is over its rate",
+            appointment_id,
+            event.value,
+        )
+        return
+    send_appointment_email_task.delay(appointment_id, event.value)
 
 
 def record_safety_answers(*, appointment: Appointment, answers: dict[str, Any]) -> SafetyAnswers:
@@ -190,6 +213,31 @@ def keep_given_details(
         return None
     given.save()
     return given
+
+
+def check_online_bookings_limit(patient: Patient, site: Site, *, now: datetime) -> None:
+    """Raise TooManyOnlineBookings when `patient` already holds the site's limit of future
+    online bookings (ONLINE_BOOKINGS_PER_SITE; 0 is no limit), so one person (or someone
+    typing their details) cannot hold every free time. The patient's row is locked first,
+    so two bookings of one person at once are counted one after the other."""
+    limit = settings.ONLINE_BOOKINGS_PER_SITE
+    if not limit:
+        return
+    Patient.objects.select_for_update(no_key=True).only("pk").get(pk=patient.pk)
+    held = Appointment.objects.filter(
+        patient=patient,
+        site=site,
+        source=AppointmentSource.ONLINE,
+        status=AppointmentStatus.BOOKED,
+        start__gt=now,
+    ).count()
+    if held >= limit:
+        consults = "consult" if limit == 1 else "consults"
+        raise TooManyOnlineBookings(
+            f"You already have {limit} {site.name.lower()} {consults} booked online, the most "
+            "one person can hold. To book another time, change or cancel one from the link "
+            "in its email, or call the clinic."
+        )
 
 
 def check_bookable_time(site: Site, start: datetime, *, now: datetime, online: bool) -> None:
@@ -320,11 +368,14 @@ def book_appointment(
     constraint still guards it.
     """
     online = source == AppointmentSource.ONLINE  # a form without a login
+    now = now or timezone.now()
 
     def write(shift: Shift) -> Appointment:
         record = find_or_create_patient(
             patient, consent_email=consent_email, consent_sms=consent_sms, by_staff=not online
         )
+        if online:
+            check_online_bookings_limit(record, site, now=now)
         appointment = Appointment.objects.create(
             site=site,
             clinician=shift.clinician,
@@ -361,7 +412,7 @@ def book_appointment(
         location=location,
         exclude_pk=None,
         online=online,
-        now=now or timezone.now(),
+        now=now,
         write=write,
         outside_hours=outside_hours,
     )
@@ -524,7 +575,11 @@ def cancel_appointment(
     *, appointment: Appointment, reason: str = "", by_patient: bool, now: datetime | None = None
 ) -> Appointment:
     """Cancel a booked appointment, freeing its time; patients only outside the notice."""
-    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    appointment = (
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("patient")  # the email's address, read with the row
+        .get(pk=appointment.pk)
+    )
     _check_status(appointment, {AppointmentStatus.BOOKED}, "cancelled")
     if by_patient:
         _check_patient_may_change(appointment, now or timezone.now())

@@ -1,6 +1,6 @@
 """Admin of the outbox: reminder and follow-up plans and repeat-injection limits on each
 site, wording, the messages themselves; and, read-only, procedures, episodes, check-in
-answers and alerts.
+answers and alerts. Pages naming a patient are clinic admins' (booking.admin.PatientDataAdmin).
 
 Messages are read-only here: they change through the outbox's functions. A failed one
 can be sent again (followup.operations.retry_failed), from the message list, from the
@@ -20,7 +20,7 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from booking.admin import AppointmentAdmin, SiteAdmin
+from booking.admin import AppointmentAdmin, PatientDataAdmin, SiteAdmin
 from booking.models import Appointment, Site
 from followup.alerts import NotAllowedToAcknowledge, acknowledge_alert
 from followup.channels import masked
@@ -207,7 +207,7 @@ class AppointmentWithMessagesAdmin(AppointmentAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(MessageDisplayMixin, admin.ModelAdmin):
+class MessageAdmin(MessageDisplayMixin, PatientDataAdmin):
     list_display = [
         "id",
         "due_at",
@@ -310,7 +310,7 @@ class MessageAdmin(MessageDisplayMixin, admin.ModelAdmin):
 
 
 @admin.register(InboundSms)
-class InboundSmsAdmin(admin.ModelAdmin):
+class InboundSmsAdmin(PatientDataAdmin):
     """Texts patients sent, and what we did: read-only."""
 
     list_display = ["received_at", "from_masked", "outcome", "provider_sid"]
@@ -355,7 +355,7 @@ class ProcedureInjectateInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Procedure)
-class ProcedureAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ProcedureAdmin(ReadOnlyAdminMixin, PatientDataAdmin):
     list_display = ["performed_at", "site", "side", "patient", "performed_by", "trigger_points"]
     list_filter = ["site", "side", "performed_by"]
     search_fields = ["appointment__patient__last_name", "=appointment__public_id"]
@@ -391,7 +391,7 @@ class CheckInInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Episode)
-class EpisodeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class EpisodeAdmin(ReadOnlyAdminMixin, PatientDataAdmin):
     list_display = ["started_at", "patient", "site", "baseline_pain", "closed_at"]
     list_filter = ["site"]
     search_fields = ["patient__last_name", "patient__first_name"]
@@ -410,7 +410,7 @@ class EpisodeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(CheckInAnswer)
-class CheckInAnswerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CheckInAnswerAdmin(ReadOnlyAdminMixin, PatientDataAdmin):
     list_display = ["answered_at", "patient", "day", "pain", "relief_percent", "route", "late"]
     list_filter = ["route", "late", "check_in__episode__site"]
     search_fields = ["check_in__episode__patient__last_name"]
@@ -440,7 +440,7 @@ class AlertStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(PatientDataAdmin):
     list_display = ["created", "clinician", "patient", "reasons_text", "acknowledged"]
     list_filter = [AlertStateFilter, "clinician"]
     date_hierarchy = "created"

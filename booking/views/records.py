@@ -12,7 +12,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -128,8 +128,13 @@ def home(request: HttpRequest) -> HttpResponse:
         "open_alerts": alerts.count(),
         "alerts_are_mine": not scope.everyone and scope.clinician is not None,
         "failed_messages": Message.objects.filter(state=MessageState.FAILED).count(),
-        "failed_messages_url": reverse("admin:followup_message_changelist")
-        + "?state__exact=failed",
+        # The admin's message list names patients, so it is clinic admins' (PatientDataAdmin):
+        # others see the count.
+        "failed_messages_url": (
+            reverse("admin:followup_message_changelist") + "?state__exact=failed"
+            if admin.site.get_model_admin(Message).has_view_permission(request)
+            else ""
+        ),
         "can_see_audit": has_role(request.user, CLINIC_ADMIN),
         "is_clinician": has_role(request.user, CLINICIAN),
     }

@@ -32,6 +32,7 @@ from tests.factories import (
     ClinicianFactory,
     LocationFactory,
     PatientFactory,
+    UserFactory,
     episode_after_procedure,
 )
 
@@ -329,9 +330,12 @@ def test_home_shows_todays_numbers_with_links(client, receptionist, patient, doc
     assert response.context["open_alerts"] == 1
     assert response.context["failed_messages"] == 1
     page = response.content.decode()
-    assert "/admin/followup/message/?state__exact=failed" in page
+    # The admin's message list names patients: clinic admins' only.
+    assert "/admin/followup/message/" not in page
     assert "/staff/" in page
     assert 'name="q"' in page
+    client.force_login(UserFactory(username="alex", is_staff=True, is_superuser=True))
+    assert "/admin/followup/message/?state__exact=failed" in client.get("/desk/").content.decode()
 
 
 def test_the_navigation_links_to_the_desk(client, receptionist):
