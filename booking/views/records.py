@@ -32,6 +32,7 @@ from booking.patients import (
     merge_patients,
     merged_into,
     search_patients,
+    visible_appointments,
     visible_patients,
 )
 from booking.records_forms import AuditSearchForm, MergeConfirmForm, PatientDetailsForm
@@ -181,18 +182,8 @@ def _side_effect_labels(values: list[str]) -> list[str]:
     return [str(labels.get(value, value)) for value in values]
 
 
-def _record_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
-    now = timezone.now()
-    appointments = list(
-        patient.appointments.select_related("site", "clinician", "location").order_by("-start")
-    )
-    procedures = list(
-        Procedure.objects.filter(appointment__patient=patient)
-        .select_related("site", "performed_by", "appointment__location")
-        .prefetch_related("injectates")
-        .order_by("-performed_at")
-    )
-    answers = [
+def _answer_rows(patient: Patient) -> list[AnswerRow]:
+    return [
         AnswerRow(
             answer,
             answer.answered_at.astimezone(
@@ -206,6 +197,20 @@ def _record_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
         )
         .order_by("-answered_at", "-pk")
     ]
+
+
+def _record_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
+    now = timezone.now()
+    clinical = can_read_clinical(request.user)
+    appointments = list(
+        patient.appointments.select_related("site", "clinician", "location").order_by("-start")
+    )
+    procedures = list(
+        Procedure.objects.filter(appointment__patient=patient)
+        .select_related("site", "performed_by", "appointment__location")
+        .prefetch_related("injectates")
+        .order_by("-performed_at")
+    )
     message_rows = [
         MessageRow(
             message,
@@ -218,15 +223,20 @@ def _record_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
     ]
     return {
         "patient": patient,
+        # A clinician opens the appointments booked with them, not a colleague's.
+        "openable": set(
+            visible_appointments(request.user).filter(patient=patient).values_list("pk", flat=True)
+        ),
         "upcoming": [a for a in reversed(appointments) if a.end >= now],
         "past": [a for a in appointments if a.end < now],
         "procedures": [
             (procedure, procedure.performed_at.astimezone(procedure.appointment.location.zone))
             for procedure in procedures
         ],
-        "answers": answers,
+        # The answers are clinical: reception gets none of them (not only hidden).
+        "answers": _answer_rows(patient) if clinical else [],
         "messages_sent": message_rows,
-        "show_comments": can_read_clinical(request.user),
+        "show_clinical": clinical,
         "can_edit": can_edit_patients(request.user),
     }
 

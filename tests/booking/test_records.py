@@ -186,27 +186,44 @@ def test_the_record_shows_history_and_masks_recipients(client, receptionist, pat
     assert "Left" in page  # the side
     assert "Corticosteroid" in page
     assert "Local anaesthetic" in page
-    assert "3/10" in page
-    assert "50 %" in page
-    assert "Much improved" in page
-    assert "Bruising" in page
     message = Message.objects.filter(appointment__patient=patient).first()
     assert message is not None
     assert f"<td>{message.recipient}</td>" not in page
 
 
-def test_reception_does_not_see_check_in_comments(client, receptionist, patient):
+# What the patient answered, and the pain before the needle: clinical, not reception's.
+CLINICAL = ["3/10", "6/10", "50 %", "Much improved", "Bruising", "dog bit me"]
+
+
+def test_reception_gets_no_clinical_answers(client, receptionist, patient):
     client.force_login(receptionist)
-    page = client.get(f"/desk/patients/{patient.pk}/").content.decode()
-    assert "dog bit me" not in page
+    response = client.get(f"/desk/patients/{patient.pk}/")
+    page = response.content.decode()
+    for answer in CLINICAL:
+        assert answer not in page, answer
     assert "Comment" not in page
+    assert response.context["answers"] == []
+    assert "shown to clinicians" in page
 
 
 @pytest.mark.parametrize("who", ["clinician_user", "clinic_admin"])
-def test_clinicians_and_admins_see_check_in_comments(client, request, patient, who):
+def test_clinicians_and_admins_see_the_answers(client, request, patient, who):
     client.force_login(request.getfixturevalue(who))
     page = client.get(f"/desk/patients/{patient.pk}/").content.decode()
-    assert "dog bit me" in page
+    for answer in CLINICAL:
+        assert answer in page, answer
+
+
+def test_a_clinician_links_only_to_the_appointments_booked_with_them(
+    client, clinician_user, patient
+):
+    colleagues = AppointmentFactory(patient=patient, start=NOW + timedelta(days=3))
+    own = patient.appointments.get(start=NOW + timedelta(days=7))
+    client.force_login(clinician_user)
+    page = client.get(f"/desk/patients/{patient.pk}/").content.decode()
+    assert colleagues.clinician.display_name in page  # listed...
+    assert f"/desk/appointments/{colleagues.public_id}/" not in page  # ...not opened
+    assert f"/desk/appointments/{own.public_id}/" in page
 
 
 def test_clinicians_get_no_edit_form(client, clinician_user, patient):
