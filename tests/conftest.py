@@ -1,3 +1,16 @@
+"""Fixtures every test shares, and how a test controls time.
+
+Every test passes whatever day it runs: CI runs the date-sensitive folders a second time with
+the clock moved years ahead to a Saturday night before the clocks change
+(`make test-shifted-clock`, Debian's faketime). So a test that depends on the date, the
+weekday or the time of day fixes them: `time_machine.travel(NOW, tick=False)` around
+everything that reads the clock, threads included (time_machine patches the whole process),
+and `now=` to the domain functions that take it. A test that starts another process (a
+Celery worker, gunicorn) cannot move that process's clock: it takes its times from
+`timezone.now()`, never from a fixed NOW. The code reads the time from Python only, never
+from PostgreSQL's now(), which faketime does not move.
+"""
+
 import os
 
 import pytest

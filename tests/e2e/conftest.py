@@ -120,14 +120,15 @@ def catalogue(transactional_db) -> None:
         getattr(importlib.import_module(module), function)(django_apps, None)
 
 
-def next_weekday_morning() -> datetime:
-    """09:30 at the clinic on the next weekday: the demo clinicians work, most of the day
-    is still ahead (a walk-in needs a free time left today), and the moment is in the
-    future, so the browser keeps the cookies the server dates from it."""
+def next_weekday_morning(at: time = time(9, 30)) -> datetime:
+    """`at` (09:30 unless given) at the clinic on the next weekday: the demo clinicians
+    work, most of the day is still ahead (a walk-in needs a free time left today), and the
+    moment is in the future, so the browser keeps the cookies the server dates from it.
+    A journey that travels there runs the same whatever day and hour the suite runs."""
     day = datetime.now(ZoneInfo("America/New_York")).date() + timedelta(days=1)
     while day.weekday() >= 5:
         day += timedelta(days=1)
-    return datetime.combine(day, time(9, 30), tzinfo=ZoneInfo("America/New_York"))
+    return datetime.combine(day, at, tzinfo=ZoneInfo("America/New_York"))
 
 
 def screenshot(page, name: str) -> None:

@@ -2,9 +2,10 @@
 
 The patient's pages on a phone, the staff's on a desktop."""
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from booking.demo import DEMO_PASSWORDS, seed_demo_clinic
@@ -12,6 +13,7 @@ from booking.models import Appointment, AppointmentStatus, Patient
 from followup.checkins import check_in_url
 from followup.models import SideEffect
 from tests.e2e.accessibility import assert_accessible
+from tests.e2e.conftest import next_weekday_morning
 from tests.factories import episode_after_procedure
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -99,26 +101,28 @@ def test_the_patients_booking_pages_are_accessible(catalogue, live_server, phone
 
 
 def test_the_check_in_page_is_accessible(catalogue, live_server, phone, settings):
-    settings.SITE_URL = live_server.url
-    episode = episode_after_procedure(performed_at=timezone.now() - timedelta(days=1, hours=1))
-    check_in = episode.check_ins.get(day=1)
+    # 11:00 on a weekday: the day-1 check-in of yesterday's 10:00 injection is due.
+    with time_machine.travel(next_weekday_morning(at=time(11)), tick=True):
+        settings.SITE_URL = live_server.url
+        episode = episode_after_procedure(performed_at=timezone.now() - timedelta(days=1, hours=1))
+        check_in = episode.check_ins.get(day=1)
 
-    phone.goto(check_in_url(check_in))
-    phone.get_by_role("button").last.wait_for()
-    assert "How bad is your pain right now?" in phone.content()
-    assert_accessible(phone)
+        phone.goto(check_in_url(check_in))
+        phone.get_by_role("button").last.wait_for()
+        assert "How bad is your pain right now?" in phone.content()
+        assert_accessible(phone)
 
-    # Sent without a pain score: the errors shown.
-    phone.get_by_role("button", name="Send my answer").click()
-    phone.locator(".errorlist").first.wait_for()
-    assert_accessible(phone)
+        # Sent without a pain score: the errors shown.
+        phone.get_by_role("button", name="Send my answer").click()
+        phone.locator(".errorlist").first.wait_for()
+        assert_accessible(phone)
 
-    # A red flag: the thanks page tells the patient to call the clinic.
-    phone.get_by_role("radio", name="4", exact=True).check()
-    phone.get_by_label(SideEffect.FEVER.label).check()
-    phone.get_by_role("button", name="Send my answer").click()
-    phone.get_by_role("alert").filter(has_text="Please call the clinic now").wait_for()
-    assert_accessible(phone)
+        # A red flag: the thanks page tells the patient to call the clinic.
+        phone.get_by_role("radio", name="4", exact=True).check()
+        phone.get_by_label(SideEffect.FEVER.label).check()
+        phone.get_by_role("button", name="Send my answer").click()
+        phone.get_by_role("alert").filter(has_text="Please call the clinic now").wait_for()
+        assert_accessible(phone)
 
 
 def log_in(page, live_server, username: str) -> None:
