@@ -50,6 +50,8 @@ CSRF_TRUSTED_ORIGINS = _list("CSRF_TRUSTED_ORIGINS")
 CLINIC_NAME = _get("CLINIC_NAME", "Riverside Pain Clinic")
 WAITLIST_OFFERS_PER_SLOT = int(_get("WAITLIST_OFFERS_PER_SLOT", "3"))
 WAITLIST_HOLD_MINUTES = int(_get("WAITLIST_HOLD_MINUTES", "120"))
+# Future online bookings one person may hold per site (0: no limit).
+ONLINE_BOOKINGS_PER_SITE = int(_get("ONLINE_BOOKINGS_PER_SITE", "2"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -277,6 +279,10 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "token": env.throttle_rate("TOKEN_RATE", _get("TOKEN_RATE", "10/min")),
         "public": env.throttle_rate("PUBLIC_API_RATE", _get("PUBLIC_API_RATE", "30/min")),
+        # Appointment emails to one address (booking.rates), so no form floods an inbox.
+        "appointment_email": env.throttle_rate(
+            "APPOINTMENT_EMAIL_RATE", _get("APPOINTMENT_EMAIL_RATE", "5/day")
+        ),
     },
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }

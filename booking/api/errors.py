@@ -10,7 +10,13 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from booking.api.serializers import SlotSerializer
-from booking.services import BookingError, KeyReused, NotBookable, SlotTaken
+from booking.services import (
+    BookingError,
+    KeyReused,
+    NotBookable,
+    SlotTaken,
+    TooManyOnlineBookings,
+)
 
 
 class DetailSerializer(serializers.Serializer):
@@ -25,12 +31,15 @@ class SlotTakenSerializer(serializers.Serializer):
 def booking_error_response(error: BookingError) -> Response:
     """400 for a time that cannot be booked as asked (a field error on `start`);
     409 with the nearest free times when it was just taken; 409 for a change the
-    appointment's state or the notice period does not allow; 422 for an Idempotency-Key
+    appointment's state or the notice period does not allow; 400 on `patient` for a person
+    who holds the most online bookings of the site; 422 for an Idempotency-Key
     sent again with another request (as Stripe answers), which shows nothing of the first."""
     if isinstance(error, NotBookable):
         return Response({"start": [error.message]}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(error, KeyReused):
         return Response({"detail": error.message}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+    if isinstance(error, TooManyOnlineBookings):
+        return Response({"patient": [error.message]}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(error, SlotTaken):
         alternatives = SlotSerializer(error.alternatives, many=True).data
         return Response(

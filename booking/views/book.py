@@ -29,8 +29,15 @@ from booking.models import (
     Location,
     Site,
 )
-from booking.services import BookingError, PatientDetails, SlotTaken, book_appointment_once
+from booking.services import (
+    BookingError,
+    PatientDetails,
+    SlotTaken,
+    TooManyOnlineBookings,
+    book_appointment_once,
+)
 from booking.views.picker import picker_context
+from booking.views.throttled import shares_public_rate
 
 
 def _session_key(site: Site) -> str:
@@ -131,6 +138,7 @@ def details(request: HttpRequest, site_slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@shares_public_rate
 def review(request: HttpRequest, site_slug: str) -> HttpResponse:
     site = get_object_or_404(Site.objects.active(), slug=site_slug)
     draft = _draft(request, site)
@@ -147,6 +155,17 @@ def review(request: HttpRequest, site_slug: str) -> HttpResponse:
         return _confirm(request, site, chosen, patient_form, safety_form)
     if "key" not in draft:
         _save_draft(request, site, key=str(uuid.uuid4()))
+    return _review_page(request, site, chosen, patient_form, safety_form)
+
+
+def _review_page(
+    request: HttpRequest,
+    site: Site,
+    chosen: ChosenTime,
+    patient_form: PatientDetailsForm,
+    safety_form: SafetyAnswersForm,
+    error: str = "",
+) -> HttpResponse:
     return render(
         request,
         "booking/review.html",
@@ -156,7 +175,9 @@ def review(request: HttpRequest, site_slug: str) -> HttpResponse:
             "patient": patient_form.cleaned_data,
             "safety": safety_form.instance,
             "key": _draft(request, site)["key"],
+            "error": error,
         },
+        status=400 if error else 200,
     )
 
 
@@ -202,6 +223,8 @@ def _confirm(
                 },
                 booking_key=uuid.UUID(key),
             )
+        except TooManyOnlineBookings as error:  # another time would not help
+            return _review_page(request, site, chosen, patient_form, safety_form, error.message)
         except BookingError as error:
             return _back_to_times(request, site, error)
     if existing is None:

@@ -25,6 +25,7 @@ from booking.models import (
 from booking.patients import search_patients, visible_patients
 from booking.roles import CLINIC_ADMIN, RECEPTION
 from booking.services import PatientDetails, find_or_create_patient, keep_given_details
+from booking.views.throttled import shares_public_rate
 from booking.waitlist import (
     OfferUnavailable,
     accept_offer,
@@ -155,6 +156,7 @@ def desk_waitlist_remove(request: HttpRequest, entry_id: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@shares_public_rate
 def join_waitlist(request: HttpRequest, site_slug: str) -> HttpResponse:
     site = get_object_or_404(Site.objects.active(), slug=site_slug)
     form = JoinWaitlistForm(request.POST or None, site=site)

@@ -70,12 +70,12 @@ class TestManageLink:
     def test_a_reschedule_onto_a_taken_time_is_409_and_changes_nothing(
         self, api, appointment, clinic
     ):
-        for _ in clinic["clinicians"]:
+        for _ in clinic["clinicians"]:  # reception fills the time (Ana books online once)
             book_appointment(
                 site=clinic["site"],
                 start=WEDNESDAY_9AM + timedelta(days=1),
                 patient=ANA,
-                source=AppointmentSource.ONLINE,
+                source=AppointmentSource.RECEPTION,
             )
         response = api.post(
             manage(appointment, "reschedule/"), {"start": "2026-12-03T09:00:00-05:00"}
@@ -213,7 +213,8 @@ class TestStaffAppointments:
         appointment.refresh_from_db()
         assert appointment.start == datetime(2026, 11, 30, 20, 0, tzinfo=UTC)
 
-    def test_arrival_then_no_further_arrival(self, staff_api, appointment):
+    def test_arrival_then_no_further_arrival(self, staff_api, appointment, clock):
+        clock.move_to(WEDNESDAY_9AM - timedelta(minutes=10))  # arriving is for the visit's day
         url = f"/api/v1/appointments/{appointment.public_id}/arrive/"
         assert staff_api.post(url).json()["status"] == "arrived"
         response = staff_api.post(url)
