@@ -596,10 +596,22 @@ def cancel_appointment(
     return appointment
 
 
+def check_visit_day_has_come(appointment: Appointment, now: datetime, action: str) -> None:
+    """Arrival and completion happen in front of the patient, so not before the visit's
+    date on the location's calendar (early on the day is fine). A visit completed days
+    early would start its follow-up, check-ins and all, before the injection."""
+    zone = appointment.location.zone
+    if now.astimezone(zone).date() < appointment.start.astimezone(zone).date():
+        raise TransitionNotAllowed(
+            f"A visit can be {action} only on the day of the visit, not before."
+        )
+
+
 @transaction.atomic
-def mark_arrived(*, appointment: Appointment) -> Appointment:
+def mark_arrived(*, appointment: Appointment, now: datetime | None = None) -> Appointment:
     appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
     _check_status(appointment, {AppointmentStatus.BOOKED}, "marked arrived")
+    check_visit_day_has_come(appointment, now or timezone.now(), "marked arrived")
     appointment.status = AppointmentStatus.ARRIVED
     appointment.save(update_fields=["status", "updated"])
     return appointment

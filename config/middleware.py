@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 from django.contrib.auth import SESSION_KEY, logout
+from django.core.cache import cache
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -14,9 +15,8 @@ from django.utils import timezone
 Middleware = Callable[[HttpRequest], HttpResponse]
 
 REGEX_LOOKUPS = ("__regex", "__iregex")
-LAST_SEEN = "staff_last_seen"
-# The idle clock is written at most this often, so a busy desk does not write its session
-# row on every click.
+LAST_SEEN = "staff-last-seen"
+# The idle clock is written at most this often.
 LAST_SEEN_RESOLUTION_SECONDS = 60
 
 
@@ -63,13 +63,21 @@ def no_store(get_response: Middleware) -> Middleware:
 def idle_logoff(get_response: Middleware) -> Middleware:
     """Log out a signed-in user whose last request was more than STAFF_IDLE_MINUTES ago
     (automatic logoff, HIPAA § 164.312(a)(2)(iii)): a desk left open shows nothing to the
-    next person. Only logged-in sessions; patients have none."""
+    next person. Only logged-in sessions; patients have none.
+
+    The time of the last request is kept in the cache (Redis in production, shared by the
+    web replicas) under the session's key, at most once a minute, rather than in the
+    session, which would cost a database write per staff request. A session the cache has
+    no time for (new, or the cache was emptied) starts its clock at that request."""
 
     def middleware(request: HttpRequest) -> HttpResponse:
-        if SESSION_KEY in request.session:
+        session = request.session
+        if SESSION_KEY in session and session.session_key:
+            key = f"{LAST_SEEN}:{session.session_key}"
             now = int(timezone.now().timestamp())
-            last_seen = request.session.get(LAST_SEEN)
+            last_seen = cache.get(key)
             if last_seen is not None and now - last_seen > settings.STAFF_IDLE_MINUTES * 60:
+                cache.delete(key)
                 logout(request)
                 messages.info(
                     request,
@@ -77,7 +85,7 @@ def idle_logoff(get_response: Middleware) -> Middleware:
                     "without activity. Please log in again.",
                 )
             elif last_seen is None or now - last_seen >= LAST_SEEN_RESOLUTION_SECONDS:
-                request.session[LAST_SEEN] = now
+                cache.set(key, now, timeout=settings.SESSION_COOKIE_AGE)
         return get_response(request)
 
     return middleware

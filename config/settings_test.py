@@ -12,6 +12,9 @@ os.environ.setdefault("STATIC_MANIFEST", "false")  # the manifest needs collects
 # the test client and the browser journeys speak plain HTTP.
 os.environ.setdefault("EMBEDDED_SERVICES", "true")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+# Tests move their clock by hours and days between the requests of one logged-in client;
+# the idle logoff's own tests (tests/config/test_idle_logoff.py) use the production default.
+os.environ.setdefault("STAFF_IDLE_MINUTES", str(60 * 24 * 365))
 
 from config.settings import *  # noqa: F403
 

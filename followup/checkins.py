@@ -36,6 +36,12 @@ class CheckInClosed(Exception):
     """The check-in takes no answer: cancelled, or expired beyond the grace period."""
 
 
+class CheckInNotDue(CheckInClosed):
+    """Before its due time: its link has not gone out, and an answer would be about a day
+    that has not come. A kind of closed, so every route that refuses a closed check-in
+    refuses this one too."""
+
+
 class CheckInLocked(Exception):
     """Answered more than CHECK_IN_EDIT_WINDOW_HOURS ago: the answer stands."""
 
@@ -47,6 +53,7 @@ class CheckInStatus(StrEnum):
     CHANGEABLE = "changeable"  # answered; a new answer replaces it until can_change_until
     LOCKED = "locked"  # answered; the answer stands
     CLOSED = "closed"  # cancelled, its episode closed unanswered, or past its grace period
+    NOT_DUE = "not_due"  # before its due time: nothing is taken yet
 
 
 class LinkProblem(StrEnum):
@@ -116,6 +123,8 @@ def check_in_status(check_in: CheckIn, *, now: datetime | None = None) -> CheckI
     now = now or timezone.now()
     if check_in.state == CheckInState.CANCELLED or now > answerable_until(check_in):
         return CheckInStatus.CLOSED
+    if now < check_in.due_at:
+        return CheckInStatus.NOT_DUE
     answer = answer_of(check_in)
     closed_episode = check_in.episode.closed_at is not None
     if answer is None:
@@ -131,8 +140,9 @@ def check_in_from_token(
     """The check-in a link names and what is wrong with the link, if anything.
 
     (check-in, None) for a link that shows its check-in (open, changeable or locked);
-    (None, INVALID) for a link we did not make; (None, CLOSED) for one we made whose
-    check-in is cancelled or past its grace period. Neither says whose it was.
+    (None, INVALID) for a link we did not make or have not sent yet (its check-in is not
+    due); (None, CLOSED) for one we made whose check-in is cancelled or past its grace
+    period. Neither says whose it was.
     """
     try:
         check_in_id = int(signing.loads(token, salt=CHECK_IN_SALT))
@@ -150,7 +160,10 @@ def check_in_from_token(
     )
     if check_in is None:
         return None, LinkProblem.INVALID
-    if check_in_status(check_in, now=now) == CheckInStatus.CLOSED:
+    status = check_in_status(check_in, now=now)
+    if status == CheckInStatus.NOT_DUE:  # not a link we have sent yet
+        return None, LinkProblem.INVALID
+    if status == CheckInStatus.CLOSED:
         return None, LinkProblem.CLOSED
     return check_in, None
 
@@ -302,6 +315,12 @@ def record_answer(
         .get(pk=check_in.pk)
     )
     status = check_in_status(check_in, now=now)
+    if status == CheckInStatus.NOT_DUE:
+        zone = check_in.episode.procedure.appointment.location.zone
+        raise CheckInNotDue(
+            "This check-in is not due yet: it takes answers from "
+            f"{check_in.due_at.astimezone(zone):%-d %B %Y, %H:%M}."
+        )
     if status == CheckInStatus.CLOSED:
         raise CheckInClosed("This check-in no longer takes answers.")
     if status == CheckInStatus.LOCKED:

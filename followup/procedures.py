@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from booking.models import Appointment, AppointmentStatus, Clinician, Site
-from booking.services import TransitionNotAllowed
+from booking.services import TransitionNotAllowed, check_visit_day_has_come
 from followup.checkins import close_episode, plan_check_ins
 from followup.models import Episode, Procedure, ProcedureInjectate
 
@@ -52,6 +52,7 @@ def complete_visit(
             "Only an appointment whose patient has arrived can be completed; its status is "
             f"{appointment.get_status_display().lower()}."
         )
+    check_visit_day_has_come(appointment, now, "completed")
     appointment.status = AppointmentStatus.COMPLETED
     appointment.save(update_fields=["status", "updated"])
     if procedure is None:

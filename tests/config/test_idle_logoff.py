@@ -1,16 +1,33 @@
 """A staff session left alone for STAFF_IDLE_MINUTES (30 by default) is logged out at its
-next request; one in use stays logged in."""
+next request; one in use stays logged in. (The rest of the suite sets a year: its tests
+move the clock by days while logged in.)"""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 
+from tests.config.test_security import manage_py, production_environment
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
 MORNING = datetime(2026, 12, 1, 14, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def production_default(settings):
+    settings.STAFF_IDLE_MINUTES = 30
+
+
+def test_the_production_default_is_30_minutes():
+    result = manage_py(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.STAFF_IDLE_MINUTES)",
+        environment=production_environment(),
+    )
+    assert result.stdout.strip().splitlines()[-1] == "30", result.stderr
 
 
 def log_in(client, user) -> None:
