@@ -117,10 +117,14 @@ def can_edit_patients(user: AbstractBaseUser | AnonymousUser) -> bool:
     return sees_whole_clinic(user)
 
 
+# Who reads clinical answers (pain scores, relief, PGIC, side effects, comments, procedure
+# notes): clinicians and clinic admins, never reception (minimum necessary). Pages that are
+# clinical throughout (completion, trends, outcomes, exports) admit these roles only.
+CLINICAL_ROLES = (CLINICIAN, CLINIC_ADMIN)
+
+
 def can_read_clinical(user: AbstractBaseUser | AnonymousUser) -> bool:
-    """Clinical answers (pain scores, relief, PGIC, side effects, comments, procedure
-    notes): clinicians and clinic admins, never reception (minimum necessary)."""
-    return has_role(user, CLINICIAN, CLINIC_ADMIN)
+    return has_role(user, *CLINICAL_ROLES)
 
 
 def search_patients(

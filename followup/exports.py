@@ -1,8 +1,10 @@
 """CSV export of check-in answers for the dashboard's filters.
 
-One row per answer. Patients are named by a pseudonym (a stable HMAC of the patient id
-keyed with SECRET_KEY) unless the reader may see identities (clinic admins), who get the
-patient's id and name instead. Rows are produced lazily for a StreamingHttpResponse.
+One row per answer of the patients the reader may see (booking.patients.visible_patients:
+a clinician's own, a clinic admin's all). Patients are named by a pseudonym (a stable HMAC
+of the patient id keyed with SECRET_KEY) unless the reader may see identities (clinic
+admins), who get the patient's id and name instead. Rows are produced lazily for a
+StreamingHttpResponse.
 
 Times are UTC (ISO 8601); `check_in_day` is the plan's time point the answer belongs to,
 `days_since_procedure` the whole days elapsed from the procedure to the first answer (a
@@ -19,7 +21,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 
+from booking.models import Patient
 from followup.dashboard_stats import OutcomeFilters, filtered_answers, filtered_episodes
 from followup.models import ProcedureInjectate
 
@@ -66,7 +70,9 @@ def header(*, identified: bool) -> list[str]:
     return (IDENTIFIED_HEADER if identified else PSEUDONYMOUS_HEADER) + COMMON_HEADER
 
 
-def answer_rows(filters: OutcomeFilters, *, identified: bool) -> Iterator[list[Any]]:
+def answer_rows(
+    filters: OutcomeFilters, *, patients: QuerySet[Patient], identified: bool
+) -> Iterator[list[Any]]:
     """The rows (without the header), in two queries whatever the number of answers."""
     injectates: dict[int, list[str]] = defaultdict(list)
     for procedure_id, injectate in (
@@ -79,6 +85,7 @@ def answer_rows(filters: OutcomeFilters, *, identified: bool) -> Iterator[list[A
         injectates[procedure_id].append(injectate)
     answers = (
         filtered_answers(filters)
+        .filter(check_in__episode__patient__in=patients)
         .order_by("check_in__episode__started_at", "check_in__episode_id", "check_in__day")
         .values_list(
             "check_in__episode__patient_id",
@@ -144,9 +151,11 @@ def answer_rows(filters: OutcomeFilters, *, identified: bool) -> Iterator[list[A
         ]
 
 
-def csv_lines(filters: OutcomeFilters, *, identified: bool) -> Iterator[str]:
+def csv_lines(
+    filters: OutcomeFilters, *, patients: QuerySet[Patient], identified: bool
+) -> Iterator[str]:
     """The CSV text, line by line, for a StreamingHttpResponse."""
     writer = csv.writer(_Echo())
     yield writer.writerow(header(identified=identified))
-    for row in answer_rows(filters, identified=identified):
+    for row in answer_rows(filters, patients=patients, identified=identified):
         yield writer.writerow(row)

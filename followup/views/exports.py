@@ -15,18 +15,18 @@ from django.views.decorators.http import require_safe
 
 from booking.audit import record
 from booking.models import AuditEvent
-from booking.patients import visible_patients
+from booking.patients import CLINICAL_ROLES, can_read_clinical, visible_patients
 from booking.roles import CLINIC_ADMIN, has_role
 from followup.exports import csv_lines
 from followup.fhir import patient_everything
-from followup.views.staff import CLINICAL_ROLES, staff_only
+from followup.views.staff import staff_only
 from followup.views.trends_dashboard import filter_form
 
 
 @require_safe
 @login_required
 def outcomes_csv(request: HttpRequest) -> HttpResponseBase:
-    if not has_role(request.user, *CLINICAL_ROLES):
+    if not can_read_clinical(request.user):
         raise PermissionDenied
     form = filter_form(request)
     if not form.is_valid():
@@ -48,7 +48,8 @@ def outcomes_csv(request: HttpRequest) -> HttpResponseBase:
     )
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response = StreamingHttpResponse(
-        csv_lines(filters, identified=identified), content_type="text/csv; charset=utf-8"
+        csv_lines(filters, patients=visible_patients(request.user), identified=identified),
+        content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="outcomes-{stamp}.csv"'
     return response

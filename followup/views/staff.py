@@ -20,8 +20,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from booking.models import Appointment, AppointmentStatus
-from booking.patients import visible_appointments, visible_patients
-from booking.roles import CLINIC_ADMIN, CLINICIAN, STAFF_ROLES, has_role
+from booking.patients import (
+    CLINICAL_ROLES,
+    can_read_clinical,
+    visible_appointments,
+    visible_patients,
+)
+from booking.roles import STAFF_ROLES, has_role
 from booking.services import BookingError
 from followup import dashboard as lists
 from followup.alerts import NotAllowedToAcknowledge, acknowledge_alert
@@ -33,7 +38,6 @@ from followup.staff_forms import ProcedureForm, StaffAnswerForm
 audit = logging.getLogger("booking.audit")
 
 View = Callable[..., HttpResponse]
-CLINICAL_ROLES = (CLINICIAN, CLINIC_ADMIN)
 
 
 def staff_only(*roles: str) -> Callable[[View], View]:
@@ -60,7 +64,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     scope = lists.scope_for(request.user)
     context: dict[str, Any] = {
         "scope": scope,
-        "is_clinical": has_role(request.user, *CLINICAL_ROLES),
+        "is_clinical": can_read_clinical(request.user),
     }
     if scope.follows_patients:
         now = timezone.now()

@@ -26,6 +26,7 @@ from tests.factories import (
     UserFactory,
     WaitlistEntryFactory,
     WorkingHoursFactory,
+    answer_check_in,
     episode_after_procedure,
 )
 
@@ -86,12 +87,13 @@ def mallory(location):
 def zelda(quinn, location):
     """Treated by Dr. Quinn: a procedure, its episode and an answered check-in."""
     patient = PatientFactory(**ZELDA, consent_email=True)
-    episode_after_procedure(
+    episode = episode_after_procedure(
         patient=patient,
         clinician=quinn,
         location=location,
         performed_at=NOW - timedelta(days=20),
     )
+    answer_check_in(episode, day=1, pain=9)
     return patient
 
 
@@ -211,15 +213,20 @@ def test_an_anonymous_booking_cancelled_at_once_opens_no_door(mallory, zelda):
     found = client.get("/desk/patients/", {"q": "Quigley"}).content.decode()
     assert ZELDA["email"] not in found
     assert f"/desk/patients/{zelda.pk}/" not in found
+    assert _exported_rows(client) == 0
+
+
+def _exported_rows(client: Client) -> int:
     export = client.get("/staff/outcomes/export.csv")
     assert export.status_code == 200
-    assert len(b"".join(export.streaming_content).decode().splitlines()) == 1  # the header
+    return len(b"".join(export.streaming_content).decode().splitlines()) - 1  # the header
 
 
 def test_the_patients_own_clinician_still_opens_every_door(quinn, zelda):
     client = _logged_in(quinn.user)
     for door, url in _doors(zelda.pk).items():
         assert client.get(url).status_code == 200, door
+    assert _exported_rows(client) == 1
 
 
 # --- a visit booked online is still the booked clinician's to see and complete -----------

@@ -153,6 +153,19 @@ def test_clinic_admins_see_names_and_ids(clinic_admin, lumbar, patient):
     assert "patient_pseudonym" not in table[0]
 
 
+def test_clinicians_export_only_their_own_patients_answers(clinician_user, clinic_admin, lumbar):
+    colleague = ClinicianFactory(display_name="Dr. Other")
+    theirs = episode_after_procedure(clinician=colleague, performed_at=PERFORMED)
+    answer_check_in(theirs, 7, 8)
+    own = rows(client_for(clinician_user).get(CSV_URL))
+    assert {row["patient_pseudonym"] for row in own} == {pseudonym(lumbar.patient_id)}
+    everyone = rows(client_for(clinic_admin).get(CSV_URL))
+    assert {row["patient_id"] for row in everyone} == {
+        str(lumbar.patient_id),
+        str(theirs.patient_id),
+    }
+
+
 def test_the_csv_follows_the_filters(clinician_user, lumbar, bursal):
     assert len(rows(client_for(clinician_user).get(CSV_URL, {"site": "bursal"}))) == 1
     assert len(rows(client_for(clinician_user).get(CSV_URL, {"injectate": "saline"}))) == 0
