@@ -65,11 +65,12 @@ def _chosen_time(site: Site, draft: dict[str, Any]) -> ChosenTime | None:
     if start is None or start.tzinfo is None:
         return None
     clinician = location = None
-    if str(draft.get("clinician") or "").isdigit():
+    # isdecimal, not isdigit: "²".isdigit() is true and int("²") raises.
+    if str(draft.get("clinician") or "").isdecimal():
         clinician = Clinician.objects.filter(
             pk=draft["clinician"], sites=site, is_active=True
         ).first()
-    if str(draft.get("location") or "").isdigit():
+    if str(draft.get("location") or "").isdecimal():
         location = Location.objects.filter(pk=draft["location"]).first()
     if location is None:  # an older link: the zone of whoever works at that time
         offering = shifts_offering(

@@ -444,7 +444,7 @@ def reschedule(request: HttpRequest, public_id: UUID) -> HttpResponse:
             messages.error(request, "Nothing was changed: choose one of the times offered.")
             return None
         clinician = (
-            get_object_or_404(Clinician, pk=int(clinician_id)) if clinician_id.isdigit() else None
+            get_object_or_404(Clinician, pk=int(clinician_id)) if clinician_id.isdecimal() else None
         )
         moved = reschedule_appointment(
             appointment=appointment,
@@ -513,7 +513,7 @@ def _chosen_patient(
     new_form = NewPatientForm(request.POST, prefix="new")
     choice = request.POST.get("patient", "")
     if choice and choice != "new":
-        if not choice.isdigit():
+        if not choice.isdecimal():
             raise Http404("No such patient.")
         patient = get_object_or_404(Patient, pk=int(choice))
         details = PatientDetails(
@@ -567,7 +567,7 @@ def book(request: HttpRequest) -> HttpResponse:
         raise Http404("No time given.")
     start = start.astimezone(location.zone)
     site_param = params.get("site", "")
-    site_id = int(site_param) if site_param.isdigit() else None
+    site_id = int(site_param) if site_param.isdecimal() else None
     initial_site = Site.objects.filter(pk=site_id).first() if site_id else None
     if initial_site is None:
         initial_site = clinician.sites.filter(is_active=True).order_by("name").first()
@@ -663,7 +663,8 @@ def book(request: HttpRequest) -> HttpResponse:
 
 
 def _int(value: str | None) -> int:
-    if value is None or not value.isdigit():
+    # isdecimal, not isdigit: "²".isdigit() is true and int("²") raises.
+    if value is None or not value.isdecimal():
         raise Http404("Not found.")
     return int(value)
 
@@ -676,9 +677,9 @@ def walk_in(request: HttpRequest) -> HttpResponse:
         request.POST if request.method == "POST" else None,
         initial={
             "location": _int(request.GET["location"])
-            if request.GET.get("location", "").isdigit()
+            if request.GET.get("location", "").isdecimal()
             else None,
-            "site": _int(request.GET["site"]) if request.GET.get("site", "").isdigit() else None,
+            "site": _int(request.GET["site"]) if request.GET.get("site", "").isdecimal() else None,
         },
     )
     new_form = NewPatientForm(prefix="new")

@@ -123,7 +123,7 @@ def reschedule_confirm(request: HttpRequest, appointment: Appointment, token: st
     clinician_id = source.get("clinician", "")
     clinician = (
         Clinician.objects.filter(pk=int(clinician_id), is_active=True).first()
-        if clinician_id.isdigit()
+        if clinician_id.isdecimal()  # "²".isdigit(), but int("²") raises
         else None
     )
     if request.method == "POST":

@@ -309,7 +309,7 @@ def patient_merge(request: HttpRequest, patient_id: int) -> HttpResponse:
     status = 200
     duplicate_id = request.POST.get("duplicate") or request.GET.get("duplicate")
     if duplicate_id:
-        if not str(duplicate_id).isdigit():
+        if not str(duplicate_id).isdecimal():  # "²".isdigit(), but int("²") raises
             raise Http404
         duplicate = get_object_or_404(patients, pk=int(duplicate_id))
         form = MergeConfirmForm(

@@ -3,14 +3,19 @@ that does not exist, a NUL character (PostgreSQL refuses it in a query), a regul
 expression that does not compile, digits Python calls digits but int() refuses. Each is a
 400 or an empty result, never a 500."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
+import time_machine
 
-from tests.factories import PatientFactory
+from booking.links import manage_token
+from tests.booking.conftest import clinic  # noqa: F401 - the fixture
+from tests.factories import AppointmentFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
 
+NOW = datetime(2026, 11, 30, 14, tzinfo=UTC)  # Monday 09:00 in New York
+LATER = datetime(2026, 12, 10, 14, tzinfo=UTC)
 NOT_A_DATE = "2026-02-30"
 NUL = "\x00"
 
@@ -47,10 +52,54 @@ def test_a_date_that_exists_still_finds_the_patient(desk, patient):
     assert patient.last_name in response.content.decode()
 
 
-@pytest.mark.parametrize(("url", "parameter"), [("/desk/waitlist/", "patient")])
+SUPERSCRIPT_TWO = "²"  # "²".isdigit() is true, int("²") raises
+
+
+@pytest.mark.parametrize(
+    ("url", "parameter"),
+    [
+        ("/desk/waitlist/", "patient"),
+        ("/desk/walk-in/", "location"),
+        ("/desk/walk-in/", "site"),
+        ("/desk/book/", "location"),
+        ("merge", "duplicate"),
+    ],
+)
 def test_digits_that_are_not_decimal_are_no_id(desk, url, parameter):
-    # "²".isdigit() is true, int("²") raises.
-    assert desk.get(url, {parameter: "²"}).status_code in {200, 400, 404}
+    if url == "merge":
+        url = f"/desk/patients/{PatientFactory().pk}/merge/"
+    assert desk.get(url, {parameter: SUPERSCRIPT_TWO}).status_code in {200, 400, 404}
+
+
+def test_the_desk_forms_take_no_such_id(desk):
+    appointment = AppointmentFactory(start=LATER)
+    desk_book = {"location": appointment.location.pk, "clinician": appointment.clinician.pk}
+    booked = desk.post(
+        f"/desk/book/?start={LATER.isoformat()}&"
+        + "&".join(f"{k}={v}" for k, v in desk_book.items()),
+        {"patient": SUPERSCRIPT_TWO},
+    )
+    moved = desk.post(
+        f"/desk/appointments/{appointment.public_id}/reschedule/",
+        {"slot": f"{LATER.isoformat()}|{SUPERSCRIPT_TWO}"},
+    )
+    assert booked.status_code in {200, 400, 404}
+    assert moved.status_code in {302, 400, 404}
+
+
+@pytest.mark.usefixtures("clinic")
+def test_the_patients_pages_take_no_such_id(client):
+    start = "2026-12-10T09:00:00-05:00"
+    with time_machine.travel(NOW, tick=False):
+        details = client.get(
+            "/book/lumbar/details/", {"start": start, "clinician": SUPERSCRIPT_TWO}
+        )
+        token = manage_token(AppointmentFactory(start=LATER))
+        confirm = client.get(
+            f"/manage/{token}/reschedule/confirm/", {"start": start, "clinician": SUPERSCRIPT_TWO}
+        )
+    assert details.status_code in {200, 302, 400}
+    assert confirm.status_code in {200, 302, 400}
 
 
 @pytest.mark.parametrize(
