@@ -1,4 +1,5 @@
 from celery import shared_task
+from django.core.management import call_command
 
 from booking.notifications import AppointmentEvent, send_appointment_email
 
@@ -41,3 +42,11 @@ def expire_waitlist_offers_task() -> int:
     from booking.waitlist import expire_offers
 
     return expire_offers()
+
+
+@shared_task
+def clear_expired_sessions_task() -> None:
+    """Delete expired sessions. A patient's session holds their booking draft (a birth
+    date, safety answers) and ends an hour after their last step; an expired session is
+    never read, and this takes it out of the database too."""
+    call_command("clearsessions")

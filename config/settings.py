@@ -171,6 +171,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "followup.tasks.refresh_outcome_facts_task",
         "schedule": 60.0 * OUTCOME_REFRESH_MINUTES,
     },
+    # Patients' sessions (booking drafts) last an hour: gone from the database within two.
+    "clear-expired-sessions": {
+        "task": "booking.tasks.clear_expired_sessions_task",
+        "schedule": 3600.0,
+    },
 }
 # Pool processes per worker. A send mostly waits, on PostgreSQL and then on the provider
 # (SMTP or Twilio answer in tens to hundreds of milliseconds), so a worker runs more

@@ -1,13 +1,14 @@
 """The patient's booking pages: site, time, details, review, confirmation.
 
 The pages keep what the patient typed in the session, so going back, or being sent back
-because the time was taken, loses nothing. Each step calls the same domain functions as
-the API.
+because the time was taken, loses nothing. That is a birth date and safety answers, so a
+draft lasts an hour after the patient's last step (so does a patient's session), and
+once booked only its key stays. Each step calls the same domain functions as the API.
 """
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,6 +16,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -44,12 +46,29 @@ def _session_key(site: Site) -> str:
     return f"booking:{site.slug}"
 
 
+DRAFT_MAX_AGE = timedelta(hours=1)
+
+
 def _draft(request: HttpRequest, site: Site) -> dict[str, Any]:
-    return request.session.get(_session_key(site), {})
+    """The site's draft, or {} (and none kept) once an hour has passed since its last step."""
+    draft = request.session.get(_session_key(site), {})
+    saved = parse_datetime(str(draft.get("saved_at", "")))
+    if saved is None or timezone.now() - saved > DRAFT_MAX_AGE:
+        request.session.pop(_session_key(site), None)
+        return {}
+    return draft
 
 
 def _save_draft(request: HttpRequest, site: Site, **changes: Any) -> None:
-    request.session[_session_key(site)] = {**_draft(request, site), **changes}
+    _keep(request, site, {**_draft(request, site), **changes})
+
+
+def _keep(request: HttpRequest, site: Site, draft: dict[str, Any]) -> None:
+    request.session[_session_key(site)] = {**draft, "saved_at": timezone.now().isoformat()}
+    if not request.user.is_authenticated:
+        # A patient's session holds nothing else: it ends with the draft, so what was
+        # typed is not kept in the session store either (staff sessions have their own).
+        request.session.set_expiry(int(DRAFT_MAX_AGE.total_seconds()))
 
 
 @dataclass(frozen=True)
@@ -232,7 +251,7 @@ def _confirm(
         return redirect("booking:review", site.slug)
     # Booked: the draft has done its job, so what was typed goes; only its key stays, for
     # the same form posted again. A reload of the review goes back to the start.
-    request.session[_session_key(site)] = {"booked": key}
+    _keep(request, site, {"booked": key})
     return redirect("booking:booked", manage_token(existing))
 
 
