@@ -167,6 +167,17 @@ def test_reception_and_clinicians_get_no_patient_data_from_the_admin(objects, qu
         assert f"/admin/{label.replace('.', '/')}/" not in index, label
 
 
+@pytest.mark.parametrize("account", ["anonymous", "not staff"])
+def test_those_who_are_not_staff_are_sent_to_log_in(objects, account):
+    client = Client()
+    if account == "not staff":
+        client.force_login(UserFactory(username="pat"))
+    for url in _pages(objects):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/admin/login/"), url
+
+
 def test_a_clinic_admin_sees_all_of_it(objects, quinn):
     client = Client()
     client.force_login(_user(CLINIC_ADMIN, quinn))

@@ -48,7 +48,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime(2026, 12, 3, 15, tzinfo=UTC)  # two days after the patients' injections
+NOW = datetime(2026, 12, 4, 16, tzinfo=UTC)  # the day-3 check-ins of the injections are due
 ZELDA = {"first_name": "Zelda", "last_name": "Quigley", "email": "zelda.quigley@example.org"}
 YUSUF = {"first_name": "Yusuf", "last_name": "Barrow", "email": "yusuf.barrow@example.org"}
 
