@@ -11,8 +11,7 @@ from django.views.decorators.http import require_safe
 
 from booking.audit import record
 from booking.models import AuditEvent
-from booking.patients import visible_patients
-from booking.roles import CLINIC_ADMIN, CLINICIAN, has_role
+from booking.patients import can_read_clinical, visible_patients
 from followup.charts import DAY_TICKS, Series, line_chart
 from followup.eligibility import eligibility_by_site
 from followup.trends import MODERATE_PERCENT, SUBSTANTIAL_PERCENT, EpisodeFigures
@@ -56,7 +55,7 @@ def trend_chart(figures: list[EpisodeFigures]) -> str:
 @require_safe
 @login_required
 def patient_trends(request: HttpRequest, patient_id: int) -> HttpResponse:
-    if not has_role(request.user, CLINICIAN, CLINIC_ADMIN):
+    if not can_read_clinical(request.user):
         raise PermissionDenied
     patient = get_object_or_404(visible_patients(request.user), pk=patient_id)
     figures = figures_of(patient)
