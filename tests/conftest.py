@@ -1,19 +1,22 @@
 """Fixtures every test shares, and how a test controls time.
 
-Every test passes whatever day it runs: CI runs the date-sensitive folders a second time with
-the clock moved years ahead to a Saturday night before the clocks change
-(`make test-shifted-clock`, Debian's faketime). So a test that depends on the date, the
-weekday or the time of day fixes them: `time_machine.travel(NOW, tick=False)` around
-everything that reads the clock, threads included (time_machine patches the whole process),
-and `now=` to the domain functions that take it. A test that starts another process (a
-Celery worker, gunicorn) cannot move that process's clock: it takes its times from
-`timezone.now()`, never from a fixed NOW. The code reads the time from Python only, never
-from PostgreSQL's now(), which faketime does not move.
+Every test passes whatever day it runs. CI runs the date-sensitive folders a second time with
+the clock started years ahead, on a Saturday night before the clocks change
+(`make test-shifted-clock`, which passes `--clock=<ISO moment>`: the whole session then runs
+under a ticking `time_machine.travel`). So a test that depends on the date, the weekday or
+the time of day fixes them: `time_machine.travel(NOW, tick=False)` around everything that
+reads the clock, threads included (time_machine patches the whole process), and `now=` to
+the domain functions that take it. A test that starts another process (a Celery worker,
+gunicorn) cannot move that process's clock: it takes its times from `timezone.now()`, never
+from a fixed NOW. The code reads the time from Python only, never from PostgreSQL's now(),
+which no test moves.
 """
 
 import os
+from datetime import datetime
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
@@ -22,6 +25,38 @@ from booking.roles import CLINIC_ADMIN, CLINICIAN, RECEPTION
 from tests.factories import UserFactory
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock",
+        metavar="ISO_MOMENT",
+        help="run the session as if it started at this moment (with its UTC offset); "
+        "the clock ticks from there",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    start = config.getoption("--clock")
+    if start:
+        moment = datetime.fromisoformat(start)
+        if moment.tzinfo is None:
+            raise pytest.UsageError(f"--clock needs a UTC offset: {start}")
+        config.stash[_CLOCK] = time_machine.travel(moment, tick=True)
+        config.stash[_CLOCK].start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _CLOCK in config.stash:
+        config.stash[_CLOCK].stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    start = config.getoption("--clock")
+    return f"clock: started at {start} (time_machine)" if start else None
+
+
+_CLOCK = pytest.StashKey[time_machine.travel]()
 
 
 def _missing_service(item: pytest.Item) -> str | None:
