@@ -5,6 +5,8 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import task_prerun
+from django.core import checks
+from django.utils.module_loading import autodiscover_modules
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -27,3 +29,43 @@ def _recycle_old_database_connections(*, task: Any, **kwargs: Any) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+def longest_retry_wait() -> float:
+    """The longest a task of this project may wait for its next try, in seconds.
+
+    A task waiting for a retry is held, unacknowledged, by a worker: its backoff's cap
+    (`retry_backoff_max`) with a backoff, else `default_retry_delay`.
+    """
+    # Every app's tasks, as a worker loads them (not through Celery's loader, whose
+    # Django fix-up runs the system checks, and so this one again).
+    autodiscover_modules("tasks")
+    return max(
+        # Celery sets retry_backoff(_max) only on tasks declared with them; 600 is its default.
+        getattr(task, "retry_backoff_max", 600)
+        if getattr(task, "retry_backoff", False)
+        else task.default_retry_delay
+        for task in app.tasks.values()
+    )
+
+
+@checks.register("celery")
+def check_visibility_timeout(**kwargs: Any) -> list[checks.CheckMessage]:
+    """Redis gives a task a worker has not acknowledged to another worker after the
+    visibility timeout: one waiting longer than that for its retry would run twice. `migrate`
+    runs this check (in compose, before web, worker and beat start) as does `manage.py check`.
+    """
+    from django.conf import settings
+
+    timeout = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout")
+    wait = longest_retry_wait()
+    if timeout is None or timeout > wait:
+        return []
+    return [
+        checks.Error(
+            f"BROKER_VISIBILITY_TIMEOUT_SECONDS ({timeout}) must be longer than the longest "
+            f"wait of a task before its retry ({wait:g} seconds), or Redis delivers that "
+            "task to a second worker while it waits.",
+            id="config.E001",
+        )
+    ]

@@ -5,6 +5,7 @@ what was wrong, so a bad deployment stops at start-up instead of failing on the 
 request.
 """
 
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -82,11 +83,25 @@ def time_zone(name: str, *, variable: str = "TIME_ZONE") -> str:
     return name
 
 
-def filesystem_broker_folder(base_dir: Path) -> Path:
-    """Folder for kombu's filesystem transport: a broker that needs no server."""
-    folder = base_dir / "var" / "broker"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def local_folder(path: Path) -> Path:
+    """`path`, created if missing (with its parents)."""
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def filesystem_broker_options(var_dir: Path) -> dict:
+    """Transport options of kombu's filesystem broker, a broker that needs no server.
+
+    Messages go to var/broker/, and the exchange tables of broadcasts (remote control, as
+    `celery inspect ping`) to var/broker-control/ rather than kombu's default, a `control/`
+    folder in whichever directory the process started.
+    """
+    messages = local_folder(var_dir / "broker")
+    return {
+        "data_folder_in": str(messages),
+        "data_folder_out": str(messages),
+        "control_folder": str(local_folder(var_dir / "broker-control")),
+    }
 
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -101,6 +116,26 @@ def boolean(name: str, value: str) -> bool:
     if word in FALSE_WORDS:
         return False
     raise ImproperlyConfigured(f"{name} must be true or false (got {value!r}).")
+
+
+WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+
+
+def integer(name: str, value: str, *, minimum: int = 0, maximum: int | None = None) -> int:
+    """A whole number from `minimum` to `maximum`: counts, limits and durations.
+
+    Only plain decimal digits: int() would also take "1_000", "+3" or other scripts' digits,
+    and its ValueError would not say which variable was wrong.
+    """
+    text = value.strip()
+    if not WHOLE_NUMBER.fullmatch(text):
+        raise ImproperlyConfigured(f"{name} must be a whole number (got {value!r}).")
+    number = int(text)
+    if maximum is not None and not minimum <= number <= maximum:
+        raise ImproperlyConfigured(f"{name} must be from {minimum} to {maximum} (got {value!r}).")
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name} must be {minimum} or more (got {value!r}).")
+    return number
 
 
 def throttle_rate(name: str, value: str) -> str | None:

@@ -18,6 +18,9 @@ from django_guid.integrations import CeleryIntegration
 from config import env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# The app's own files on a laptop (SQLite, the file broker, beat's schedule): made here, so a
+# fresh clone runs whichever database and broker it is given.
+VAR_DIR = env.local_folder(BASE_DIR / "var")
 
 
 def _get(name: str, default: str = "") -> str:
@@ -26,6 +29,11 @@ def _get(name: str, default: str = "") -> str:
 
 def _list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in _get(name, default).split(",") if item.strip()]
+
+
+def _integer(name: str, default: int, *, minimum: int = 1, maximum: int | None = None) -> int:
+    """A count, limit or duration: a typo stops the start-up naming the variable."""
+    return env.integer(name, _get(name, str(default)), minimum=minimum, maximum=maximum)
 
 
 DEBUG = env.boolean("DEBUG", _get("DEBUG", "false"))
@@ -48,10 +56,10 @@ ALLOWED_HOSTS = _list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else
 CSRF_TRUSTED_ORIGINS = _list("CSRF_TRUSTED_ORIGINS")
 
 CLINIC_NAME = _get("CLINIC_NAME", "Riverside Pain Clinic")
-WAITLIST_OFFERS_PER_SLOT = int(_get("WAITLIST_OFFERS_PER_SLOT", "3"))
-WAITLIST_HOLD_MINUTES = int(_get("WAITLIST_HOLD_MINUTES", "120"))
+WAITLIST_OFFERS_PER_SLOT = _integer("WAITLIST_OFFERS_PER_SLOT", 3)
+WAITLIST_HOLD_MINUTES = _integer("WAITLIST_HOLD_MINUTES", 120)
 # Future online bookings one person may hold per site (0: no limit).
-ONLINE_BOOKINGS_PER_SITE = int(_get("ONLINE_BOOKINGS_PER_SITE", "2"))
+ONLINE_BOOKINGS_PER_SITE = _integer("ONLINE_BOOKINGS_PER_SITE", 2, minimum=0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -119,29 +127,27 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------
 DATABASE_URL = (
     _get("DATABASE_URL") if EMBEDDED_SERVICES else _production_value("DATABASE_URL")
-) or f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"
+) or f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
 DATABASES = {"default": env.database_config(DATABASE_URL)}
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    (BASE_DIR / "var").mkdir(exist_ok=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker and cache ----------------------------------------------
 _redis_url = _get("REDIS_URL") if EMBEDDED_SERVICES else _production_value("REDIS_URL")
 REDIS_URL = env.redis_url(_redis_url) if _redis_url else ""
+# Redis hands a task a worker took but never acknowledged to another worker after this long,
+# so it must outlast every wait before a retry (config.celery's system check): a task
+# waiting longer would run twice.
+BROKER_VISIBILITY_TIMEOUT = _integer("BROKER_VISIBILITY_TIMEOUT_SECONDS", 3600)
 
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT}
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
 else:
-    _broker_folder = env.filesystem_broker_folder(BASE_DIR)
     CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_folder),
-        "data_folder_out": str(_broker_folder),
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = env.filesystem_broker_options(VAR_DIR)
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_TASK_IGNORE_RESULT = True
@@ -152,20 +158,22 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # and numbers, which the log must never carry.
 CELERY_WORKER_REDIRECT_STDOUTS = False
 # The outcomes dashboard's read model is rebuilt this often; the page warns past twice it.
-OUTCOME_REFRESH_MINUTES = int(_get("OUTCOME_REFRESH_MINUTES", "5"))
+OUTCOME_REFRESH_MINUTES = _integer("OUTCOME_REFRESH_MINUTES", 5)
+# Beat's schedule file (when each entry last ran); its healthcheck reads the file's age.
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-messages": {
         "task": "followup.tasks.dispatch_due_messages_task",
-        "schedule": float(_get("DISPATCH_INTERVAL_SECONDS", "60")),
+        "schedule": _integer("DISPATCH_INTERVAL_SECONDS", 60),
     },
     "expire-waitlist-offers": {
         "task": "booking.tasks.expire_waitlist_offers_task",
-        "schedule": 300.0,
+        "schedule": _integer("WAITLIST_EXPIRY_INTERVAL_SECONDS", 300),
     },
     # Offers are held for hours; one a worker or provider failed to send goes within a minute.
     "send-unsent-waitlist-offers": {
         "task": "booking.tasks.send_unsent_offers_task",
-        "schedule": 60.0,
+        "schedule": _integer("WAITLIST_RESEND_INTERVAL_SECONDS", 60),
     },
     "refresh-outcome-facts": {
         "task": "followup.tasks.refresh_outcome_facts_task",
@@ -174,45 +182,45 @@ CELERY_BEAT_SCHEDULE = {
     # Patients' sessions (booking drafts) last an hour: gone from the database within two.
     "clear-expired-sessions": {
         "task": "booking.tasks.clear_expired_sessions_task",
-        "schedule": 3600.0,
+        "schedule": _integer("CLEAR_SESSIONS_INTERVAL_SECONDS", 3600),
     },
 }
 # Pool processes per worker. A send mostly waits, on PostgreSQL and then on the provider
 # (SMTP or Twilio answer in tens to hundreds of milliseconds), so a worker runs more
 # children than cores: with one per core, bench.dispatch left a 2-core machine a fifth
 # idle (docs/performance.md).
-CELERY_WORKER_CONCURRENCY = int(_get("WORKER_CONCURRENCY", "8"))
+CELERY_WORKER_CONCURRENCY = _integer("WORKER_CONCURRENCY", 8)
 # Prefetch one task at a time with late acks, so a worker that dies loses at most the
 # message it was sending, and that one is redelivered.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Celery closes a worker's database connection after every task unless told to reuse it;
 # opening one per message was a quarter of each send (docs/performance.md).
-CELERY_DB_REUSE_MAX = int(_get("CELERY_DB_REUSE_MAX", "1000"))
+CELERY_DB_REUSE_MAX = _integer("CELERY_DB_REUSE_MAX", 1000, minimum=0)
 
 # --- Message outbox ---------------------------------------------------------------------
-DISPATCH_BATCH_SIZE = int(_get("DISPATCH_BATCH_SIZE", "500"))
-DISPATCH_MAX_PER_RUN = int(_get("DISPATCH_MAX_PER_RUN", "50000"))
-MESSAGE_SENDING_TIMEOUT = int(_get("MESSAGE_SENDING_TIMEOUT_SECONDS", "600"))
-MESSAGE_MAX_ATTEMPTS = int(_get("MESSAGE_MAX_ATTEMPTS", "5"))
+DISPATCH_BATCH_SIZE = _integer("DISPATCH_BATCH_SIZE", 500)
+DISPATCH_MAX_PER_RUN = _integer("DISPATCH_MAX_PER_RUN", 50000)
+MESSAGE_SENDING_TIMEOUT = _integer("MESSAGE_SENDING_TIMEOUT_SECONDS", 600)
+MESSAGE_MAX_ATTEMPTS = _integer("MESSAGE_MAX_ATTEMPTS", 5)
 # How long a send waits on the SMTP server or Twilio. A send still waiting when its row is
 # reclaimed would go out twice, and an email may try a second connection: hence the limit.
-PROVIDER_TIMEOUT = int(_get("PROVIDER_TIMEOUT_SECONDS", "30"))
+PROVIDER_TIMEOUT = _integer("PROVIDER_TIMEOUT_SECONDS", 30)
 if not 0 < PROVIDER_TIMEOUT * 3 < MESSAGE_SENDING_TIMEOUT:
     raise ImproperlyConfigured(
         "PROVIDER_TIMEOUT_SECONDS must be above 0 and under a third of "
         "MESSAGE_SENDING_TIMEOUT_SECONDS, or a send still waiting on its provider is sent again."
     )
-DISPATCHER_STALE_AFTER = int(_get("DISPATCHER_STALE_AFTER_SECONDS", "300"))
+DISPATCHER_STALE_AFTER = _integer("DISPATCHER_STALE_AFTER_SECONDS", 300)
 SMS_BACKEND = _get("SMS_BACKEND", "followup.channels.ConsoleSmsBackend")
 SMS_FILE_PATH = _get("SMS_FILE_PATH", str(BASE_DIR / "var" / "sms" / "sent.jsonl"))
-SMS_MAX_PER_DAY = int(_get("SMS_MAX_PER_DAY", "1"))
-SMS_MAX_PER_WEEK = int(_get("SMS_MAX_PER_WEEK", "3"))
+SMS_MAX_PER_DAY = _integer("SMS_MAX_PER_DAY", 1, minimum=0)
+SMS_MAX_PER_WEEK = _integer("SMS_MAX_PER_WEEK", 3, minimum=0)
 # --- Follow-up after a procedure ---------------------------------------------------------
-CHECK_IN_HOUR = int(_get("CHECK_IN_HOUR", "10"))  # local time at the location
-CHECK_IN_REMINDER_AFTER_HOURS = int(_get("CHECK_IN_REMINDER_AFTER_HOURS", "24"))
-CHECK_IN_EXPIRES_AFTER_HOURS = int(_get("CHECK_IN_EXPIRES_AFTER_HOURS", "72"))
-CHECK_IN_LATE_GRACE_HOURS = int(_get("CHECK_IN_LATE_GRACE_HOURS", "72"))
-CHECK_IN_EDIT_WINDOW_HOURS = int(_get("CHECK_IN_EDIT_WINDOW_HOURS", "24"))
+CHECK_IN_HOUR = _integer("CHECK_IN_HOUR", 10, minimum=0, maximum=23)  # local time at the location
+CHECK_IN_REMINDER_AFTER_HOURS = _integer("CHECK_IN_REMINDER_AFTER_HOURS", 24)
+CHECK_IN_EXPIRES_AFTER_HOURS = _integer("CHECK_IN_EXPIRES_AFTER_HOURS", 72)
+CHECK_IN_LATE_GRACE_HOURS = _integer("CHECK_IN_LATE_GRACE_HOURS", 72, minimum=0)
+CHECK_IN_EDIT_WINDOW_HOURS = _integer("CHECK_IN_EDIT_WINDOW_HOURS", 24, minimum=0)
 CLINIC_ALERT_EMAIL = _get("CLINIC_ALERT_EMAIL", "alerts@localhost")
 _twilio_chosen = SMS_BACKEND == "followup.channels.TwilioSmsBackend"
 TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER = (
@@ -253,10 +261,10 @@ PASSWORD_RESET_CLIENT_RATE = env.throttle_rate(
     "PASSWORD_RESET_CLIENT_RATE", _get("PASSWORD_RESET_CLIENT_RATE", "10/hour")
 )
 # A signed-in user idle this long is logged out at their next request (config.middleware).
-STAFF_IDLE_MINUTES = int(_get("STAFF_IDLE_MINUTES", "30"))
+STAFF_IDLE_MINUTES = _integer("STAFF_IDLE_MINUTES", 30)
 
-AXES_FAILURE_LIMIT = int(_get("AXES_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = timedelta(minutes=int(_get("AXES_COOLOFF_MINUTES", "30")))
+AXES_FAILURE_LIMIT = _integer("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=_integer("AXES_COOLOFF_MINUTES", 30))
 # Lock a username from one address, not the whole front desk behind one NAT address.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
@@ -264,7 +272,7 @@ AXES_RESET_ON_SUCCESS = True
 # Login lockouts and API rate limits count the address the outermost trusted proxy saw
 # (the header's n-th entry from the right); with 0, REMOTE_ADDR alone, so the header
 # cannot be spoofed. django-axes and DRF read the client address the same way.
-TRUSTED_PROXY_COUNT = int(_get("TRUSTED_PROXY_COUNT", "0"))
+TRUSTED_PROXY_COUNT = _integer("TRUSTED_PROXY_COUNT", 0, minimum=0)
 AXES_CLIENT_IP_CALLABLE = "booking.api.throttling.client_address"
 
 # --- REST API -------------------------------------------------------------------------
@@ -292,7 +300,7 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 # A staff API token works this long after it was issued; a password change revokes it.
-API_TOKEN_HOURS = int(_get("API_TOKEN_HOURS", "8"))
+API_TOKEN_HOURS = _integer("API_TOKEN_HOURS", 8)
 # Largest request body the API reads; a larger one is refused with 413.
 API_MAX_BODY_BYTES = 64 * 1024
 PHONENUMBER_DEFAULT_REGION = _get("PHONE_REGION", "US")
@@ -326,7 +334,7 @@ STORAGES = {
 EMAIL_BACKEND = _get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = _get("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "email"))
 EMAIL_HOST = _get("EMAIL_HOST", "localhost")
-EMAIL_PORT = int(_get("EMAIL_PORT", "25"))
+EMAIL_PORT = _integer("EMAIL_PORT", 25, maximum=65535)
 EMAIL_HOST_USER = _get("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = _get("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", _get("EMAIL_USE_TLS", "false"))
@@ -350,7 +358,7 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", _get("SECURE_SSL_REDIRECT", _PRODUCTION))
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # probed over plain HTTP inside the network
-SECURE_HSTS_SECONDS = int(_get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_SECONDS = _integer("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean(
     "SECURE_HSTS_INCLUDE_SUBDOMAINS", _get("SECURE_HSTS_INCLUDE_SUBDOMAINS", _PRODUCTION)
 )

@@ -113,6 +113,11 @@ def _start_with(*command: str, **variables: str) -> subprocess.CompletedProcess:
             {"PROVIDER_TIMEOUT_SECONDS": "300", "MESSAGE_SENDING_TIMEOUT_SECONDS": "600"},
             "PROVIDER_TIMEOUT_SECONDS must be above 0 and under a third of",
         ),
+        ({"EMAIL_PORT": "twenty-five"}, "EMAIL_PORT must be a whole number (got 'twenty-five')"),
+        (
+            {"REDIS_URL": "redis://127.0.0.1:6379/9", "BROKER_VISIBILITY_TIMEOUT_SECONDS": "600"},
+            "BROKER_VISIBILITY_TIMEOUT_SECONDS (600) must be longer than the longest wait",
+        ),
     ],
 )
 def test_the_project_refuses_to_start_with_bad_settings(variables, message):
@@ -138,3 +143,22 @@ def test_signing_keys_outcome_refresh_worker_pool_and_provider_timeout_come_from
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["['old-key-one', 'old-key-two']", "900.0", "3", "12"]
+
+
+class TestInteger:
+    @pytest.mark.parametrize(("text", "number"), [("0", 0), ("25", 25), (" 8 ", 8)])
+    def test_it_reads_whole_numbers(self, text, number):
+        assert env.integer("EMAIL_PORT", text) == number
+
+    # "²" is a digit to str.isdigit but not to int; "1_000" is an int literal, not a number
+    # anyone types; "" is a variable left empty in an .env file.
+    @pytest.mark.parametrize("text", ["", "soon", "2h", "1.5", "²", "1_000", "0x10", "+3"])
+    def test_it_names_the_variable_of_what_is_not_a_whole_number(self, text):
+        with pytest.raises(ImproperlyConfigured, match="EMAIL_PORT must be a whole number"):
+            env.integer("EMAIL_PORT", text)
+
+    def test_it_names_the_variable_and_the_range_of_a_number_out_of_it(self):
+        with pytest.raises(ImproperlyConfigured, match=r"CHECK_IN_HOUR must be from 0 to 23"):
+            env.integer("CHECK_IN_HOUR", "24", minimum=0, maximum=23)
+        with pytest.raises(ImproperlyConfigured, match=r"WORKER_CONCURRENCY must be 1 or more"):
+            env.integer("WORKER_CONCURRENCY", "0", minimum=1)
