@@ -19,7 +19,7 @@ from django.utils import timezone
 from booking.demo import seed_demo_clinic
 from booking.links import appointment_for_manage_token, manage_token
 from booking.models import Appointment, AppointmentStatus, Patient
-from followup.checkins import check_in_token
+from followup.checkins import CheckInStatus, check_in_status, check_in_token
 from followup.models import CheckIn
 from tests.e2e.conftest import next_weekday_morning
 from tests.factories import PASSWORD, AppointmentFactory
@@ -114,11 +114,17 @@ def demo(db) -> Iterator[dict]:
         patient = Patient.objects.get(first_name="Eleanor", last_name="Whitfield")
         yield {
             "manage": reverse("booking:manage", args=[manage_token(upcoming)]),
-            "check_in": reverse(
-                "followup:check_in", args=[check_in_token(CheckIn.objects.latest("due_at"))]
-            ),
+            "check_in": reverse("followup:check_in", args=[check_in_token(_open_check_in())]),
             "trends": f"/staff/patients/{patient.pk}/trends/",
         }
+
+
+def _open_check_in() -> CheckIn:
+    """The latest check-in that waits for the patient's answer now, whatever the weekday
+    (a link to one not yet due, cancelled or past its grace period shows nothing)."""
+    now = timezone.now()
+    due = CheckIn.objects.filter(due_at__lte=now).order_by("-due_at")
+    return next(c for c in due if check_in_status(c, now=now) == CheckInStatus.OPEN)
 
 
 def policy_of(response) -> dict[str, str]:
