@@ -1,4 +1,5 @@
-"""Readiness of the services the product depends on, for /healthz."""
+"""Readiness of the services the product depends on (/healthz), and whether beat's
+dispatcher runs (/healthz/dispatcher)."""
 
 from datetime import timedelta
 

@@ -357,7 +357,8 @@ SESSION_COOKIE_HTTPONLY = True
 # from the server-rendered script.
 CSRF_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", _get("SECURE_SSL_REDIRECT", _PRODUCTION))
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # probed over plain HTTP inside the network
+# Probed over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^healthz/dispatcher$"]
 SECURE_HSTS_SECONDS = _integer("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean(
     "SECURE_HSTS_INCLUDE_SUBDOMAINS", _get("SECURE_HSTS_INCLUDE_SUBDOMAINS", _PRODUCTION)

@@ -21,6 +21,7 @@ api_docs = csp_update({"img-src": ["data:"]})(
 urlpatterns = [
     path("", pages.home, name="home"),
     path("healthz", pages.healthz, name="healthz"),
+    path("healthz/dispatcher", pages.healthz_dispatcher, name="healthz-dispatcher"),
     path("", include("booking.urls")),
     path("", include("followup.urls")),
     path("desk/", include("booking.desk.urls")),
