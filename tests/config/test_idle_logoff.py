@@ -54,7 +54,7 @@ def test_a_desk_in_use_stays_logged_in(client, receptionist):
         for _ in range(12):  # two hours, a click every ten minutes
             clock.shift(timedelta(minutes=10))
             assert client.get("/desk/").status_code == 200
-    assert client.session["_auth_user_id"] == str(receptionist.pk)
+        assert client.session["_auth_user_id"] == str(receptionist.pk)
 
 
 def test_the_staff_api_with_a_session_is_logged_out_too(client, clinician_user):

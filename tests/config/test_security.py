@@ -19,10 +19,10 @@ from django.utils import timezone
 from booking.demo import seed_demo_clinic
 from booking.links import appointment_for_manage_token, manage_token
 from booking.models import Appointment, AppointmentStatus, Patient
-from followup.checkins import CheckInStatus, check_in_status, check_in_token
+from followup.checkins import check_in_token
 from followup.models import CheckIn
 from tests.e2e.conftest import next_weekday_morning
-from tests.factories import PASSWORD, AppointmentFactory
+from tests.factories import PASSWORD, AppointmentFactory, episode_after_procedure
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?::-(?P<default>[^}]*)|:\?[^}]*)?\}")
@@ -43,13 +43,15 @@ INLINE = re.compile(r"<script(?![^>]*\ssrc=)[^>]*>|\son[a-z]+\s*=|\sstyle\s*=|<s
 
 def production_environment(**variables: str) -> dict[str, str]:
     """What docker-compose.yml gives the app, `${VAR:?…}` secrets filled with stand-ins and
-    `${VAR:-default}` with the default (PATH kept to find the interpreter)."""
+    `${VAR:-default}` with the default (PATH kept to find the interpreter). A variable it
+    passes through (no value) is unset here, as when neither the shell nor .env sets it."""
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     environment = {
         name: COMPOSE_VARIABLE.sub(
             lambda v: v["default"] or f"stand-in-{v['name']}-" + "x" * 40, value
         )
         for name, value in compose["services"]["web"]["environment"].items()
+        if value is not None
     }
     return {"PATH": os.environ["PATH"], **environment, **variables}
 
@@ -120,11 +122,10 @@ def demo(db) -> Iterator[dict]:
 
 
 def _open_check_in() -> CheckIn:
-    """The latest check-in that waits for the patient's answer now, whatever the weekday
-    (a link to one not yet due, cancelled or past its grace period shows nothing)."""
-    now = timezone.now()
-    due = CheckIn.objects.filter(due_at__lte=now).order_by("-due_at")
-    return next(c for c in due if check_in_status(c, now=now) == CheckInStatus.OPEN)
+    """A day-1 check-in that came due yesterday and waits for its answer, whatever the
+    weekday (the demo's own history has none due in some weeks)."""
+    episode = episode_after_procedure(performed_at=timezone.now() - timedelta(days=2))
+    return episode.check_ins.get(day=1)
 
 
 def policy_of(response) -> dict[str, str]:
