@@ -44,6 +44,7 @@ lint: $(INSTALLED)
 	$(BIN)/mypy
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/bandit -c bandit.yaml -r config booking followup -q
+	$(BIN)/python -m tests.config.compose_spec docker-compose.yml
 
 ## audit: known vulnerabilities of the pinned dependencies (needs PyPI's advisory service;
 ## --strict fails, instead of passing, when a package could not be checked)

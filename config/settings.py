@@ -159,8 +159,11 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_REDIRECT_STDOUTS = False
 # The outcomes dashboard's read model is rebuilt this often; the page warns past twice it.
 OUTCOME_REFRESH_MINUTES = _integer("OUTCOME_REFRESH_MINUTES", 5)
-# Beat's schedule file (when each entry last ran); its healthcheck reads the file's age.
+# Beat's schedule file: when each entry last ran.
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat answers `celery inspect ping -d celerybeat@<host>` while its scheduler ticks, and falls
+# silent when it stalls: its healthcheck (docker-compose.yml).
+CELERY_BEAT_ENABLE_REMOTE_CONTROL = True
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-messages": {
         "task": "followup.tasks.dispatch_due_messages_task",

@@ -2,9 +2,10 @@
 
 Each test clones this repository's HEAD (`git clone`: the committed files, nothing this
 checkout made or ignores, no `var/`) into a temporary folder, runs `make run` there on a free
-port, and waits until the web server answers, the worker answers a remote-control ping and
-beat has written its schedule file and had the dispatcher run through the worker (its
-`/healthz/dispatcher` turns 200). Then it stops the process group as Ctrl-C does and checks
+port, and waits until the web server answers, the worker and beat each answer a
+remote-control ping addressed to them (as compose's healthchecks ask), and beat has written
+its schedule file and had the dispatcher run through the worker (`/healthz/dispatcher`
+turns 200). Then it stops the process group as Ctrl-C does and checks
 every process has exited and the run left nothing git would see.
 
 The virtualenv: `make run` depends on `.venv/.installed`, the Makefile's set-up path, which
@@ -106,10 +107,12 @@ class MakeRun:
         except OSError:
             return 0
 
-    def worker_answers_ping(self) -> bool:
-        """`celery inspect ping` over the run's broker, as make run's processes see it."""
+    def answers_ping(self, node: str) -> bool:
+        """`celery inspect ping` to one node, over the run's broker as make run's processes
+        see it: the worker is celery@<host>, beat celerybeat@<host>."""
+        destination = f"{node}@{socket.gethostname()}"
         ping = subprocess.run(
-            [".venv/bin/celery", "-A", "config", "inspect", "ping", "--timeout", "5"],
+            [".venv/bin/celery", "-A", "config", "inspect", "ping", "-d", destination, "-t", "5"],
             cwd=self.clone,
             env={**self.environment, "DEBUG": "true"},  # as `make run` exports it
             capture_output=True,
@@ -169,7 +172,8 @@ def make_run() -> Iterator[Callable[..., MakeRun]]:
 def assert_the_whole_product_runs_then_stops(run: MakeRun) -> None:
     run.wait_for("web server", lambda: run.get("/healthz") == 200)
     assert run.get("/") == 200
-    run.wait_for("worker's pong", run.worker_answers_ping)
+    run.wait_for("worker's pong", lambda: run.answers_ping("celery"))
+    run.wait_for("beat's pong", lambda: run.answers_ping("celerybeat"))
     run.wait_for("beat's schedule file", lambda: any(run.clone.glob("var/celerybeat-schedule*")))
     run.wait_for("dispatcher run", lambda: run.get("/healthz/dispatcher") == 200)
     run.stop()
