@@ -15,10 +15,12 @@ RUN pip install -r requirements.lock
 COPY . .
 
 # collectstatic needs settings but no services: a throwaway key and the embedded defaults.
+# Loading them makes var/ and its broker folders as root, hence chown -R: the app writes
+# there as `clinic` (beat's schedule file, the file backends' texts and emails).
 RUN DEBUG=false SECRET_KEY=collectstatic-only EMBEDDED_SERVICES=true \
     DATABASE_URL=sqlite:////tmp/build.sqlite3 python manage.py collectstatic --noinput \
     && useradd --system --uid 10001 clinic \
-    && mkdir -p /app/var && chown clinic /app/var
+    && mkdir -p /app/var && chown -R clinic /app/var
 
 USER clinic
 EXPOSE 8000
