@@ -280,9 +280,12 @@ AXES_CLIENT_IP_CALLABLE = "booking.api.throttling.client_address"
 
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # The token first: DRF names the first class's scheme in WWW-Authenticate, so a call
+    # without valid credentials is 401 with `WWW-Authenticate: Token` (the session's has
+    # none, which made it 403). A logged-in browser's session works as before.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "booking.api.tokens.ExpiringTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON, forms and multipart as DRF's defaults, JSON nested too deeply refused with 400.

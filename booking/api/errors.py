@@ -23,9 +23,15 @@ class DetailSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
-class SlotTakenSerializer(serializers.Serializer):
+class BookingConflictSerializer(serializers.Serializer):
+    """A 409 of a booking or a move: with `alternatives` only when the time was just taken."""
+
     detail = serializers.CharField()
-    alternatives = SlotSerializer(many=True)
+    alternatives = SlotSerializer(
+        many=True,
+        required=False,
+        help_text="Up to 5 nearest free times; only when the time asked for was just taken.",
+    )
 
 
 def booking_error_response(error: BookingError) -> Response:
@@ -75,9 +81,12 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return HttpResponseServerError(page)
 
 
-SLOT_TAKEN_RESPONSE = OpenApiResponse(
-    SlotTakenSerializer,
-    description="The time was just taken; `alternatives` lists up to 5 nearest free times.",
+BOOKING_CONFLICT_RESPONSE = OpenApiResponse(
+    BookingConflictSerializer,
+    description=(
+        "The time was just taken: `alternatives` lists up to 5 nearest free times. Or the "
+        "appointment's status or the site's notice period forbids the change: `detail` only."
+    ),
     examples=[
         OpenApiExample(
             "Taken",
@@ -92,7 +101,14 @@ SLOT_TAKEN_RESPONSE = OpenApiResponse(
                     }
                 ],
             },
-        )
+        ),
+        OpenApiExample(
+            "Too late to change",
+            value={
+                "detail": "Your visit is less than 24 hours away, so it can no longer be changed "
+                "online. Please call the clinic."
+            },
+        ),
     ],
 )
 CONFLICT_RESPONSE = OpenApiResponse(

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from booking.api.errors import CONFLICT_RESPONSE, SLOT_TAKEN_RESPONSE, booking_error_response
+from booking.api.errors import BOOKING_CONFLICT_RESPONSE, CONFLICT_RESPONSE, booking_error_response
 from booking.api.public import PublicAPIView
 from booking.api.serializers import (
     AppointmentSerializer,
@@ -80,7 +80,7 @@ class ManageCancelView(PublicAPIView):
 class ManageRescheduleView(PublicAPIView):
     @extend_schema(
         request=RescheduleRequestSerializer,
-        responses={200: ManagedAppointmentSerializer, 409: SLOT_TAKEN_RESPONSE},
+        responses={200: ManagedAppointmentSerializer, 409: BOOKING_CONFLICT_RESPONSE},
         auth=[],
         tags=["manage"],
     )

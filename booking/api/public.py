@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from booking.api.errors import SLOT_TAKEN_RESPONSE, DetailSerializer, booking_error_response
+from booking.api.errors import BOOKING_CONFLICT_RESPONSE, DetailSerializer, booking_error_response
 from booking.api.permissions import IsClinicStaff
 from booking.api.renderers import OrjsonRenderer
 from booking.api.serializers import (
@@ -181,7 +181,7 @@ class AppointmentsView(AppointmentListView):
         request=BookingRequestSerializer,
         responses={
             201: AppointmentSerializer,
-            409: SLOT_TAKEN_RESPONSE,
+            409: BOOKING_CONFLICT_RESPONSE,
             422: KEY_REUSED_RESPONSE,
         },
         parameters=[

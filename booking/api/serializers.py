@@ -65,11 +65,22 @@ class LocationField(serializers.PrimaryKeyRelatedField):
         super().__init__(queryset=Location.objects.all(), **kwargs)
 
 
+# An address, or "" for a patient who gave only a phone: `format: email` alone would declare
+# invalid the "" the API accepts and returns. (The type sits in each branch, or
+# drf-spectacular adds `format: email` beside them from the field's validator.)
+@extend_schema_field(
+    {"anyOf": [{"type": "string", "format": "email"}, {"type": "string", "maxLength": 0}]}
+)
+class EmailOrBlankField(serializers.EmailField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_blank=True, **kwargs)
+
+
 class PatientInputSerializer(serializers.Serializer):
     first_name = serializers.CharField(max_length=NAME_MAX)
     last_name = serializers.CharField(max_length=NAME_MAX)
     date_of_birth = serializers.DateField()
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    email = EmailOrBlankField(required=False, default="")
     phone = PhoneNumberField(required=False, allow_blank=True, default="")
 
     def validate_date_of_birth(self, value: date) -> date:
@@ -178,7 +189,7 @@ class StaffPatientSerializer(serializers.Serializer):
     first_name = serializers.CharField()
     last_name = serializers.CharField()
     date_of_birth = serializers.DateField()
-    email = serializers.EmailField()
+    email = EmailOrBlankField()
     phone = serializers.CharField()
     consent_email = serializers.BooleanField()
     consent_sms = serializers.BooleanField()

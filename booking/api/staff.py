@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from booking.api.errors import CONFLICT_RESPONSE, SLOT_TAKEN_RESPONSE, booking_error_response
+from booking.api.errors import BOOKING_CONFLICT_RESPONSE, CONFLICT_RESPONSE, booking_error_response
 from booking.api.permissions import IsClinicStaff
 from booking.api.serializers import (
     ActiveClinicianField,
@@ -140,7 +140,7 @@ class AppointmentCancelView(AppointmentActionView):
 
 @extend_schema(
     request=RescheduleRequestSerializer,
-    responses={200: StaffAppointmentSerializer, 409: SLOT_TAKEN_RESPONSE},
+    responses={200: StaffAppointmentSerializer, 409: BOOKING_CONFLICT_RESPONSE},
     tags=["staff"],
 )
 class AppointmentRescheduleView(AppointmentActionView):

@@ -3,9 +3,9 @@
 The URLs are read from the resolver, so a new one without a case here fails the first
 test. Each is tried anonymously, by a logged-in non-staff account, by each staff role and
 by a clinician who does not treat the patient: those it is not for get a redirect to the
-login, 403 or 404, never the patient's name or email, and change nothing. Patient links
-(signed tokens) show only their own patient, and tampered, expired, foreign and
-other-purpose tokens are refused with a 4xx.
+login, 401 (the API, anonymously), 403 or 404, never the patient's name or email, and change
+nothing. Patient links (signed tokens) show only their own patient, and tampered, expired,
+foreign and other-purpose tokens are refused with a 4xx.
 """
 
 from collections.abc import Callable, Iterator
@@ -369,6 +369,8 @@ def _is_login_redirect(response) -> bool:
 def _assert_refused(response, identity: str) -> None:
     if identity in {ANONYMOUS, PATIENT} and _is_login_redirect(response):
         pass
+    elif identity == ANONYMOUS:  # the API asks for credentials: 401
+        assert response.status_code in {401, 403, 404}, response.status_code
     else:
         assert response.status_code in {403, 404}, response.status_code
     _assert_shows_nothing_of(response, ZELDA)
