@@ -62,7 +62,8 @@ def test_the_staff_api_with_a_session_is_logged_out_too(client, clinician_user):
         log_in(client, clinician_user)
         assert client.get("/api/v1/appointments/").status_code == 200
         clock.shift(timedelta(minutes=31))
-        assert client.get("/api/v1/appointments/").status_code == 403
+        # Logged out: no credentials now, so 401 with the API's `WWW-Authenticate: Token`.
+        assert client.get("/api/v1/appointments/").status_code == 401
 
 
 def test_the_idle_time_is_a_setting(client, receptionist, settings):
