@@ -12,18 +12,20 @@ PostgreSQL only (its exclusion constraint is what is under test). In one run it:
    `lumbar`, Monday to Friday 08:00-17:00 (bench.availability's clinic, with no bookings);
 2. picks `--slots` free slots, none overlapping another of the same clinician, so each slot
    can be booked exactly once;
-3. starts gunicorn (`config.wsgi:application`, `--workers` sync workers, as in production)
-   on a free loopback port with DEBUG off and `PUBLIC_API_RATE=0` (no rate limit: every
-   client comes from 127.0.0.1). The confirmation email each booking queues goes to Celery's
-   in-memory transport inside the worker and is dropped, so no broker is shared;
+3. starts `--servers` gunicorn processes (`config.wsgi:application`, `--workers` sync
+   workers each, as in production), each on a free loopback port of its own against the
+   one database, with DEBUG off and `PUBLIC_API_RATE=0` (no rate limit: every client comes
+   from 127.0.0.1). The confirmation email each booking queues goes to Celery's in-memory
+   transport inside the worker and is dropped, so no broker is shared;
 4. starts `--clients` threads, each with its own HTTP connection, spread evenly over the
-   slots, and releases them together with a barrier: each POSTs a full booking (its own
+   slots and round-robin over the servers (so each slot is contested through every
+   server), and releases them together with a barrier: each POSTs a full booking (its own
    patient, the slot's clinician) to `/api/v1/appointments/`;
 5. the same race as bare INSERTs through psycopg into a scratch table carrying a copy of the
    appointments' exclusion constraint: the same threads and slots, sharing a pool of as
-   many connections as gunicorn has workers, as the HTTP clients share the workers;
+   many connections as the servers have workers in all, as the HTTP clients share them;
 6. counts overlapping active rows in both tables with SQL, prints the figures, stops
-   gunicorn and drops the database, and exits 1 if a correctness figure is wrong
+   the servers and drops the database, and exits 1 if a correctness figure is wrong
    (successes != slots, any 5xx or unanswered request, any overlap).
 
 Latency is from the barrier's release to the end of the answer (or commit), so it includes
@@ -51,7 +53,7 @@ import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable, Iterator, Sequence  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
+from contextlib import ExitStack, contextmanager  # noqa: E402
 from dataclasses import asdict, dataclass  # noqa: E402
 from datetime import timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -94,7 +96,7 @@ SEARCH_DAYS = 14  # where the slots are picked from, starting on a Monday
 SERVER_START_SECONDS = 60
 CLIENT_TIMEOUT_SECONDS = 120
 BARE_TABLE = "load_bare_insert"
-ACCESS_LOG = "access.log"
+ACCESS_LOG = "access-*.log"  # one per server
 
 
 class BenchError(Exception):
@@ -210,12 +212,20 @@ def database_url() -> str:
 
 
 @contextmanager
-def gunicorn(workers: int, folder: Path) -> Iterator[int]:
+def gunicorns(servers: int, workers: int, folder: Path) -> Iterator[list[int]]:
+    """`servers` gunicorn processes side by side, as replicas behind a load balancer; yields
+    their ports once every one answers, and stops them all whatever happens."""
+    with ExitStack() as stack:
+        yield [stack.enter_context(gunicorn(workers, folder, n)) for n in range(servers)]
+
+
+@contextmanager
+def gunicorn(workers: int, folder: Path, number: int) -> Iterator[int]:
     """gunicorn serving the bench database on a free loopback port, logging into `folder`;
     yields the port and stops the server (SIGTERM, then SIGKILL if it hangs) whatever
     happens."""
     port = free_port()
-    log = folder / "gunicorn.log"
+    log = folder / f"gunicorn-{number}.log"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -236,7 +246,8 @@ def gunicorn(workers: int, folder: Path) -> Iterator[int]:
         # Loaded once before forking, so every worker is ready when the first answers.
         *("--preload", "--timeout", str(CLIENT_TIMEOUT_SECONDS), "--log-level", "warning"),
         # Method, status and time in the worker (microseconds) of every request.
-        *("--access-logfile", str(folder / ACCESS_LOG), "--access-logformat", "%(m)s %(s)s %(D)s"),
+        *("--access-logfile", str(folder / ACCESS_LOG.replace("*", str(number)))),
+        *("--access-logformat", "%(m)s %(s)s %(D)s"),
     ]
     with log.open("wb") as output:
         server = subprocess.Popen(  # noqa: S603 - this interpreter, our arguments
@@ -332,20 +343,26 @@ class BookingFigures:
     worker_ms: dict[str, float]  # median time in the worker, by status
 
 
-def worker_times(access_log: Path) -> dict[str, float]:
+def worker_times(access_logs: Sequence[Path]) -> dict[str, float]:
     """Median milliseconds a gunicorn worker spent on a booking, by status: the latency
     without the wait for a free worker."""
     by_status: dict[str, list[float]] = {}
-    for line in access_log.read_text().splitlines():
+    lines = [line for log in access_logs for line in log.read_text().splitlines()]
+    for line in lines:
         method, status, micros = line.split()
         if method == "POST":
             by_status.setdefault(status, []).append(int(micros) / 1000)
     return {status: percentile(times, 0.5) for status, times in sorted(by_status.items())}
 
 
-def book_race(port: int, assigned: Sequence[Slot], access_log: Path) -> BookingFigures:
+def book_race(ports: Sequence[int], assigned: Sequence[Slot], folder: Path) -> BookingFigures:
+    """Client n books through server n mod servers: a slot's neighbouring clients reach
+    different servers, so the race for it crosses processes."""
     outcomes, wall = race(
-        [booking_attempt(port, booking_body(n, slot)) for n, slot in enumerate(assigned)]
+        [
+            booking_attempt(ports[n % len(ports)], booking_body(n, slot))
+            for n, slot in enumerate(assigned)
+        ]
     )
     answered = [o for o in outcomes if o.result.isdigit()]
     conflicts = [o for o in answered if o.result == "409"]
@@ -360,7 +377,7 @@ def book_race(port: int, assigned: Sequence[Slot], access_log: Path) -> BookingF
         no_answer=len(outcomes) - len(answered),
         overlaps=overlapping_rows(sql.Identifier("booking_appointment")),
         timing=timing(outcomes, wall, successes),
-        worker_ms=worker_times(access_log),
+        worker_ms=worker_times(sorted(folder.glob(ACCESS_LOG))),
     )
 
 
@@ -532,7 +549,8 @@ class Result:
     machine: str
     clients: int
     slots: int
-    workers: int
+    servers: int
+    workers: int  # per server
     booking: BookingFigures
     # 409s whose write the exclusion constraint refused (the rest failed the check before)
     stopped_by_constraint: int
@@ -603,8 +621,10 @@ class Result:
             [
                 self.machine,
                 f"{self.clients} clients released together, {self.clients / self.slots:g} per "
-                f"slot, for {self.slots} free {SITE_SLUG} slots; gunicorn with {self.workers} "
-                f"sync workers; bare INSERTs through a pool of {self.workers} connections.",
+                f"slot, for {self.slots} free {SITE_SLUG} slots; {self.servers} gunicorn "
+                f"server(s) with {self.workers} sync workers each, on one database, clients "
+                f"round-robin over them; bare INSERTs through a pool of "
+                f"{self.servers * self.workers} connections.",
                 table(
                     "Contested booking (POST /api/v1/appointments/) beside bare INSERTs under "
                     "the same exclusion constraint, same run",
@@ -618,24 +638,25 @@ class Result:
         )
 
 
-def run(clients: int, slot_count: int, workers: int, scratch: Path) -> Result:
+def run(clients: int, slot_count: int, servers: int, workers: int, scratch: Path) -> Result:
     progress(f"seeding the clinic and picking {slot_count} slots")
     # One more than raced, free for counting a successful booking's queries.
     *slots, spare = contested_slots(slot_count + 1)
     assigned = assign(slots, clients)
     rollbacks = rolled_back_transactions()
-    with gunicorn(workers, scratch) as port:
-        progress(f"gunicorn ready on port {port}; {clients} clients book")
-        booking = book_race(port, assigned, scratch / ACCESS_LOG)
+    with gunicorns(servers, workers, scratch) as ports:
+        progress(f"gunicorn ready on ports {ports}; {clients} clients book")
+        booking = book_race(ports, assigned, scratch)
     wait_for_other_sessions_to_end()
     stopped_by_constraint = rolled_back_transactions() - rollbacks
-    progress(f"{clients} bare INSERTs through {workers} connections")
-    bare = insert_race(assigned, workers)
+    progress(f"{clients} bare INSERTs through {servers * workers} connections")
+    bare = insert_race(assigned, servers * workers)
     queries = booking_queries(free=spare, taken=slots[0])
     return Result(
         describe_machine(),
         clients,
         slot_count,
+        servers,
         workers,
         booking,
         stopped_by_constraint,
@@ -652,11 +673,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=200, help="concurrent clients (200)")
     parser.add_argument("--slots", type=int, default=50, help="distinct slots contested (50)")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (4)")
+    parser.add_argument("--servers", type=int, default=1, help="gunicorn processes (1)")
+    parser.add_argument("--workers", type=int, default=4, help="sync workers per server (4)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
-    if not 0 < args.slots <= args.clients or args.workers < 1:
-        parser.error("need 1 <= --slots <= --clients and --workers >= 1")
+    if not 0 < args.slots <= args.clients or args.workers < 1 or args.servers < 1:
+        parser.error("need 1 <= --slots <= --clients, --servers >= 1 and --workers >= 1")
     if connection.vendor != "postgresql":
         sys.exit(
             "bench.load_booking needs PostgreSQL: its exclusion constraint is what is under "
@@ -671,7 +693,7 @@ def main() -> None:
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
         with tempfile.TemporaryDirectory(prefix="bench-load-booking-") as scratch:
-            result = run(args.clients, args.slots, args.workers, Path(scratch))
+            result = run(args.clients, args.slots, args.servers, args.workers, Path(scratch))
     except BenchError as error:
         sys.exit(f"bench.load_booking: {error}")
     finally:

@@ -1,5 +1,6 @@
 """Contested booking under load, at CI size: bench.load_booking runs gunicorn on PostgreSQL
-and releases real HTTP clients, several per free slot, at once (docs/performance.md)."""
+and releases real HTTP clients, several per free slot, at once (docs/performance.md); with
+two servers, as two web replicas on one database, each slot is raced through both."""
 
 import json
 import subprocess
@@ -14,10 +15,11 @@ WORKERS = 2
 
 
 @pytest.mark.postgres
-def test_each_contested_slot_is_booked_once_and_every_other_client_is_offered_times():
+@pytest.mark.parametrize("servers", [1, 2], ids=["one-server", "two-servers"])
+def test_each_contested_slot_is_booked_once_and_every_other_client_is_offered_times(servers):
     run = subprocess.run(
         [
-            *(sys.executable, "-m", "bench.load_booking", "--json"),
+            *(sys.executable, "-m", "bench.load_booking", "--json", "--servers", str(servers)),
             *("--clients", str(CLIENTS), "--slots", str(SLOTS), "--workers", str(WORKERS)),
         ],
         cwd=settings.BASE_DIR,
@@ -29,6 +31,7 @@ def test_each_contested_slot_is_booked_once_and_every_other_client_is_offered_ti
     # A run that found problems exits 1 and names them in its JSON on stdout.
     assert run.returncode == 0, run.stdout[-3_000:] + run.stderr[-3_000:]
     figures = json.loads(run.stdout)
+    assert figures["servers"] == servers
     booking = figures["booking"]
     assert booking["successes"] == SLOTS
     assert booking["conflicts"] == booking["conflicts_with_alternatives"] == CLIENTS - SLOTS
