@@ -60,6 +60,7 @@ BENCHMARKS = (
     Benchmark("load_booking", "bench.load_booking"),
     Benchmark("dispatch", "bench.dispatch"),
     Benchmark("faults", "bench.faults"),
+    Benchmark("scale_out", "bench.scale_out"),
 )
 
 
