@@ -15,8 +15,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from booking.models import AppointmentStatus, GivenDetails, GivenDetailsState, Patient
-from followup.reminders import plan_reminders
+from booking.models import GivenDetails, GivenDetailsState, Patient
+from booking.services import replan_coming_reminders
 
 
 class AlreadyResolved(Exception):
@@ -54,9 +54,7 @@ def apply_given_details(given: GivenDetails, *, by: User, now: datetime | None =
         setattr(patient, field, getattr(given, field))
     if changed:
         patient.save(update_fields=changed)
-        coming = patient.appointments.filter(status=AppointmentStatus.BOOKED, start__gt=now)
-        for appointment in coming.select_related("site", "location", "patient"):
-            plan_reminders(appointment, now=now)
+        replan_coming_reminders(patient, now=now)
     _resolve(given, GivenDetailsState.APPLIED, by, now)
     return changed
 

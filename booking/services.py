@@ -215,6 +215,14 @@ def keep_given_details(
     return given
 
 
+def replan_coming_reminders(patient: Patient, *, now: datetime) -> None:
+    """Plan the reminders of the patient's coming visits again, after their contact details
+    or consents changed (the plan follows the channels the patient agreed to)."""
+    coming = patient.appointments.filter(status=AppointmentStatus.BOOKED, start__gt=now)
+    for appointment in coming.select_related("site", "location", "patient"):
+        plan_reminders(appointment, now=now)
+
+
 def check_online_bookings_limit(patient: Patient, site: Site, *, now: datetime) -> None:
     """Raise TooManyOnlineBookings when `patient` already holds the site's limit of future
     online bookings (ONLINE_BOOKINGS_PER_SITE; 0 is no limit), so one person (or someone

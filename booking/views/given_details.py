@@ -17,7 +17,7 @@ from booking.given_details import AlreadyResolved, apply_given_details, keep_rec
 from booking.models import AuditEvent, GivenDetails
 from booking.patients import visible_patients
 from booking.roles import CLINIC_ADMIN, RECEPTION
-from followup.views.staff import staff_only
+from booking.views.records import staff_only
 
 APPLY, KEEP = "apply", "keep"
 
