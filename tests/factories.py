@@ -10,6 +10,7 @@ from booking.models import (
     Clinician,
     Location,
     Patient,
+    SafetyAnswers,
     ScheduleException,
     Site,
     WorkingHours,
@@ -124,6 +125,25 @@ class AppointmentFactory(factory.django.DjangoModelFactory[Appointment]):
         lambda a: a.end + timedelta(minutes=a.site.buffer_after_minutes)
     )
     source = AppointmentSource.ONLINE
+
+
+class SafetyAnswersFactory(factory.django.DjangoModelFactory[SafetyAnswers]):
+    """The pre-procedure safety questions answered "no" throughout, with a driver home."""
+
+    class Meta:
+        model = SafetyAnswers
+
+    appointment = factory.SubFactory(AppointmentFactory)
+    takes_blood_thinners = False
+    allergy_local_anaesthetic = False
+    allergy_steroid = False
+    allergy_latex = False
+    allergy_iodine = False
+    pregnancy = "no"
+    diabetes = False
+    infection_or_fever = False
+    recent_steroid_injection = False
+    has_driver = True
 
 
 # --- After the injection ------------------------------------------------------------------

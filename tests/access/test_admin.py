@@ -17,13 +17,14 @@ from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
 from booking.admin import PatientDataAdmin
-from booking.models import AuditEvent, Patient, SafetyAnswers
+from booking.models import AuditEvent, Patient
 from booking.roles import CLINIC_ADMIN, CLINICIAN, RECEPTION, ROLE_PERMISSIONS
 from followup.models import Alert, InboundSms, Message
 from tests.factories import (
     ClinicianFactory,
     LocationFactory,
     PatientFactory,
+    SafetyAnswersFactory,
     UserFactory,
     answer_check_in,
     episode_after_procedure,
@@ -75,19 +76,8 @@ def objects(quinn) -> dict[str, object]:
     procedure.notes = "Quigley: deep trigger point, flinched"
     procedure.save(update_fields=["notes"])
     appointment = procedure.appointment
-    SafetyAnswers.objects.create(
-        appointment=appointment,
-        takes_blood_thinners=True,
-        blood_thinner_names="warfarin",
-        allergy_local_anaesthetic=False,
-        allergy_steroid=False,
-        allergy_latex=False,
-        allergy_iodine=False,
-        pregnancy="no",
-        diabetes=False,
-        infection_or_fever=False,
-        recent_steroid_injection=False,
-        has_driver=True,
+    SafetyAnswersFactory(
+        appointment=appointment, takes_blood_thinners=True, blood_thinner_names="warfarin"
     )
     answer = answer_check_in(episode, day=1, pain=9, comment="Quigley feels worse")
     return {

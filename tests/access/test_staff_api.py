@@ -15,13 +15,14 @@ import time_machine
 from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
-from booking.models import Appointment, AppointmentStatus, SafetyAnswers, Site
+from booking.models import Appointment, AppointmentStatus, Site
 from booking.roles import CLINIC_ADMIN, CLINICIAN, RECEPTION
 from tests.factories import (
     AppointmentFactory,
     ClinicianFactory,
     LocationFactory,
     PatientFactory,
+    SafetyAnswersFactory,
     UserFactory,
 )
 
@@ -58,19 +59,7 @@ def clinic(db) -> dict:
             start=datetime.combine(DAY, time(hour), tzinfo=location.zone),
             baseline_pain=8,
         )
-        SafetyAnswers.objects.create(
-            appointment=appointment,
-            takes_blood_thinners=False,
-            allergy_local_anaesthetic=False,
-            allergy_steroid=False,
-            allergy_latex=True,
-            allergy_iodine=False,
-            pregnancy="no",
-            diabetes=False,
-            infection_or_fever=False,
-            recent_steroid_injection=False,
-            has_driver=True,
-        )
+        SafetyAnswersFactory(appointment=appointment, allergy_latex=True)
         people[name] = user
         people[f"{name}s"] = appointment
     for role in (RECEPTION, CLINIC_ADMIN):
