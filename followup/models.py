@@ -185,6 +185,8 @@ class InboundOutcome(models.TextChoices):
     UNKNOWN_NUMBER = "unknown_number", "Number of no patient"
     PAIN_RECORDED = "pain_recorded", "Recorded a pain score"
     NO_OPEN_CHECK_IN = "no_open_check_in", "No check-in to answer"
+    WARNING_SIGNS = "warning_signs", "Reported a warning sign"
+    NO_WARNING_SIGNS = "no_warning_signs", "Reported none of the warning signs"
 
 
 class InboundSms(models.Model):
@@ -439,6 +441,11 @@ class Pgic(models.IntegerChoices):
 
 
 class SideEffect(models.TextChoices):
+    """What a check-in asks about. An answer's list holds NONE when the patient said "none
+    of these" to the warning signs; an empty list means the question was not answered
+    (never read as no symptoms). WARNING_SIGN is a "Y" to the SMS question, which asks
+    about every warning sign at once."""
+
     SORENESS = "soreness", "Soreness where the needle went in"
     BRUISING = "bruising", "Bruising"
     FLUSHING = "flushing", "Facial flushing"
@@ -450,7 +457,12 @@ class SideEffect(models.TextChoices):
     CHEST = "chest", "Chest pain or breathlessness"
     ALLERGY = "allergy", "Hives, or swelling of the face or throat"
     BOWEL_BLADDER = "bowel_bladder", "Loss of bowel or bladder control"
+    PUS = "pus", "Pus or discharge from the injection site"
+    RASH = "rash", "A rash"
+    SEVERE_HEADACHE = "severe_headache", "A severe headache"
+    WARNING_SIGN = "warning_sign", "One of the warning signs (answered Y by text)"
     OTHER = "other", "Something else"
+    NONE = "none", "None of these"
 
 
 class AnswerRoute(models.TextChoices):
