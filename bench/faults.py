@@ -363,6 +363,7 @@ def seed_due_messages(count: int, *, spread: timedelta = timedelta()) -> dict[st
     messages = Message.objects.bulk_create(
         Message(
             appointment=appointments[j // 2],
+            patient=appointments[j // 2].patient,
             kind=MessageKind.REMINDER,
             channel=channel,
             minutes_before=120,

@@ -329,6 +329,7 @@ def add_check_in(
         Message(
             pk=ids.next(Message),
             appointment=episode.procedure.appointment,
+            patient_id=episode.patient_id,
             check_in=check_in,
             kind=MessageKind.CHECK_IN,
             channel=Channel.EMAIL if rng.random() < 0.7 else Channel.SMS,

@@ -1,7 +1,7 @@
 """Emails to the patient about their booking: confirmation, change and cancellation.
 
-Each is queued only after the transaction that changed the appointment commits, so a
-booking that rolled back never sends one. They carry the time, place and preparation
+Each is an outbox row planned in the transaction that changed the appointment, so a
+booking that rolled back sends none. They carry the time, place and preparation
 instructions, never the site's name or anything clinical.
 """
 
@@ -62,14 +62,3 @@ def appointment_email(appointment: Appointment, event: AppointmentEvent) -> Emai
         f"text/calendar; method={method}; charset=utf-8",
     )
     return message
-
-
-def send_appointment_email(*, appointment_id: int, event: AppointmentEvent) -> bool:
-    """Send the email now; False when the patient has no email address."""
-    appointment = Appointment.objects.select_related(
-        "site", "location", "clinician", "patient"
-    ).get(pk=appointment_id)
-    if not appointment.patient.email:
-        return False
-    appointment_email(appointment, event).send()
-    return True

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -27,6 +26,7 @@ from booking.availability import (
     nearest_free_slots,
     shifts_offering,
 )
+from booking.events import AppointmentChange, appointment_changed
 from booking.models import (
     Appointment,
     AppointmentSource,
@@ -38,11 +38,7 @@ from booking.models import (
     SafetyAnswers,
     Site,
 )
-from booking.notifications import AppointmentEvent
-from booking.rates import may_email
-from booking.tasks import send_appointment_email_task
-from booking.waitlist import offer_freed_time, send_offers_after_commit, time_left
-from followup.reminders import cancel_reminders, plan_reminders
+from booking.waitlist import offer_freed_time, time_left
 
 logger = logging.getLogger(__name__)
 
@@ -95,23 +91,9 @@ class PatientDetails:
     phone: str = ""  # E.164
 
 
-def email_patient_after_commit(appointment: Appointment, event: AppointmentEvent) -> None:
-    """Queue the patient's email once the current transaction commits (never on rollback)."""
-    recipient = appointment.patient.email
-    transaction.on_commit(partial(_email_unless_flooded, appointment.pk, recipient, event))
-
-
-def _email_unless_flooded(appointment_id: int, recipient: str, event: AppointmentEvent) -> None:
-    """Past APPOINTMENT_EMAIL_RATE to one address the email is not sent, so a form that
-    books for anyone cannot fill someone's inbox; the booking itself stands."""
-    if recipient and not may_email(recipient):
-        logger.warning(
-            "appointment %s: %s email not sent, its address is over its rate",
-            appointment_id,
-            event.value,
-        )
-        return
-    send_appointment_email_task.delay(appointment_id, event.value)
+def announce(appointment: Appointment, change: AppointmentChange, now: datetime) -> None:
+    """Tell the apps built on booking, inside the current transaction (booking.events)."""
+    appointment_changed.send(Appointment, appointment=appointment, change=change, now=now)
 
 
 def record_safety_answers(*, appointment: Appointment, answers: dict[str, Any]) -> SafetyAnswers:
@@ -220,7 +202,7 @@ def replan_coming_reminders(patient: Patient, *, now: datetime) -> None:
     or consents changed (the plan follows the channels the patient agreed to)."""
     coming = patient.appointments.filter(status=AppointmentStatus.BOOKED, start__gt=now)
     for appointment in coming.select_related("site", "location", "patient"):
-        plan_reminders(appointment, now=now)
+        announce(appointment, AppointmentChange.CONTACTS_CHANGED, now)
 
 
 def check_online_bookings_limit(patient: Patient, site: Site, *, now: datetime) -> None:
@@ -409,8 +391,7 @@ def book_appointment(
             )
         if safety_answers is not None:
             record_safety_answers(appointment=appointment, answers=safety_answers)
-        plan_reminders(appointment, now=now)
-        email_patient_after_commit(appointment, AppointmentEvent.BOOKED)
+        announce(appointment, AppointmentChange.BOOKED, now)
         return appointment
 
     return _claim(
@@ -559,10 +540,8 @@ def reschedule_appointment(
                 "updated",
             ]
         )
-        plan_reminders(appointment, now=now)
-        email_patient_after_commit(appointment, AppointmentEvent.RESCHEDULED)
-        if offer_freed_time(time_left(appointment, left_start, left_clinician), now=now):
-            send_offers_after_commit()
+        announce(appointment, AppointmentChange.RESCHEDULED, now)
+        offer_freed_time(time_left(appointment, left_start, left_clinician), now=now)
         return appointment
 
     return _claim(
@@ -588,19 +567,18 @@ def cancel_appointment(
         .select_related("patient")  # the email's address, read with the row
         .get(pk=appointment.pk)
     )
+    now = now or timezone.now()
     _check_status(appointment, {AppointmentStatus.BOOKED}, "cancelled")
     if by_patient:
-        _check_patient_may_change(appointment, now or timezone.now())
+        _check_patient_may_change(appointment, now)
     appointment.status = AppointmentStatus.CANCELLED
     appointment.cancellation_reason = reason.strip()
     appointment.calendar_sequence += 1
     appointment.save(
         update_fields=["status", "cancellation_reason", "calendar_sequence", "updated"]
     )
-    cancel_reminders(appointment)
-    email_patient_after_commit(appointment, AppointmentEvent.CANCELLED)
-    if offer_freed_time(appointment, now=now or timezone.now()):
-        send_offers_after_commit()
+    announce(appointment, AppointmentChange.CANCELLED, now)
+    offer_freed_time(appointment, now=now)
     return appointment
 
 

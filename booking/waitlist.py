@@ -3,9 +3,9 @@
 When an appointment is cancelled or rescheduled (every route goes through
 `cancel_appointment` or `reschedule_appointment`), the same transaction offers the freed
 time to the first matching waiting patients (`WAITLIST_OFFERS_PER_SLOT`, by the order they
-joined), with a signed hold link valid for `WAITLIST_HOLD_MINUTES`. The offers go out by
-email and/or SMS, as each patient agreed, once the change commits; any a worker, a provider
-or the broker lost, with the next sweep. Accepting books through
+joined), with a signed hold link valid for `WAITLIST_HOLD_MINUTES`. Each offer is announced
+(booking.events) in that transaction, and the outbox plans its messages by email and/or
+SMS, as the patient agreed, so they go out as every message does. Accepting books through
 `book_appointment`, so the database's no-overlap rule lets exactly one of them have it; the
 others' offers become `gone` and they are told.
 
@@ -20,7 +20,6 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import partial
 
 from django.conf import settings
 from django.core import signing
@@ -29,6 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from booking.events import waitlist_offers_gone, waitlist_offers_made
 from booking.models import (
     Appointment,
     AppointmentSource,
@@ -44,10 +44,6 @@ from booking.models import (
     WaitlistStatus,
 )
 from booking.notifications import absolute_url
-from booking.tasks import send_unsent_offers_task, tell_offer_gone_task
-from followup.channels import OutboundMessage, SendError, sender_for
-from followup.content import sms_body
-from followup.reminders import in_quiet_hours
 
 logger = logging.getLogger(__name__)
 
@@ -170,10 +166,9 @@ def _still_free(appointment: Appointment) -> bool:
 def offer_freed_time(freed: Appointment, *, now: datetime) -> list[WaitlistOffer]:
     """Offers of the time `freed` held (an appointment just cancelled, or `time_left` by
     one just rescheduled) to the first matching waiting patients, made in the caller's
-    transaction: they exist exactly when the change that freed the time does. They go out
-    once it commits (`send_offers_after_commit`), or with the next sweep if that task is
-    lost. The new offers; none for an entry already offered the time (a unique
-    constraint).
+    transaction: they exist exactly when the change that freed the time does, and so do
+    their messages (announced in it). The new offers; none for an entry already offered
+    the time (a unique constraint).
     """
     if freed.start <= now or not _still_free(freed):
         return []
@@ -188,6 +183,8 @@ def offer_freed_time(freed: Appointment, *, now: datetime) -> list[WaitlistOffer
         )
         if is_new:
             created.append(offer)
+    if created:
+        waitlist_offers_made.send(WaitlistOffer, offers=created, now=now)
     return created
 
 
@@ -201,38 +198,6 @@ def time_left(appointment: Appointment, start: datetime, clinician: Clinician) -
     left.start = start
     left.clinician = clinician
     return left
-
-
-def send_offers_after_commit() -> None:
-    """Send the offers just made once the transaction that made them commits."""
-    transaction.on_commit(send_unsent_offers_task.delay)
-
-
-def send_unsent_offers(*, now: datetime | None = None) -> int:
-    """Send each pending offer that has not gone out yet, once; how many went out.
-
-    An offer is marked sent in a transaction that holds its row while the message goes
-    out: a second sender waits, then finds it sent and skips it; a worker that dies before
-    the commit leaves it unsent for the next sweep. An offer no channel took stays unsent,
-    and each sweep tries it again until its hold ends.
-    """
-    now = now or timezone.now()
-    unsent = WaitlistOffer.objects.filter(
-        state=OfferState.PENDING, notified_at__isnull=True, expires_at__gt=now
-    )
-    sent = 0
-    for offer_id in unsent.values_list("pk", flat=True):
-        with transaction.atomic():
-            if not unsent.filter(pk=offer_id).update(notified_at=now):
-                continue  # sent, accepted, gone or expired since the list was read
-            offer = WaitlistOffer.objects.select_related("entry__patient", "location").get(
-                pk=offer_id
-            )
-            if notify(offer, OfferNotice.OFFER, now=now):
-                sent += 1
-            else:
-                transaction.set_rollback(True)
-    return sent
 
 
 # --- links and messages ---------------------------------------------------------------
@@ -284,33 +249,6 @@ def offer_message_text(offer: WaitlistOffer, notice: OfferNotice) -> tuple[str, 
         f"Hi {first_name}, sorry: the time at {clinic} on {when} has gone. "
         "You stay on our waitlist.",
     )
-
-
-def notify(offer: WaitlistOffer, notice: OfferNotice, *, now: datetime | None = None) -> int:
-    """Send the offer (or "it has gone") on each agreed channel; how many were sent.
-
-    Texts end with the opt-out wording and, like reminders, never go in the quiet hours
-    (21:00 to 08:00 at the offer's location): at night only the email goes, and an offer to a
-    patient reached by text alone waits for a morning sweep, if its hold lasts that long.
-    """
-    texting_allowed = not in_quiet_hours(now or timezone.now(), offer.location.zone)
-    subject, body = offer_message_text(offer, notice)
-    sent = 0
-    for channel, recipient in reachable(offer.entry.patient):
-        if channel == "sms" and not texting_allowed:
-            continue
-        message = OutboundMessage(
-            recipient=recipient,
-            body=sms_body(body) if channel == "sms" else body,
-            subject=subject,
-            idempotency_key=f"waitlist-{notice.value}-{offer.pk}-{channel}",
-        )
-        try:
-            sender_for(channel).send(message)
-            sent += 1
-        except SendError:
-            logger.warning("Waitlist %s for offer %s not sent by %s", notice, offer.pk, channel)
-    return sent
 
 
 # --- accepting ------------------------------------------------------------------------
@@ -393,23 +331,10 @@ def accept_offer(offer: WaitlistOffer, *, now: datetime | None = None) -> Appoin
         others = WaitlistOffer.objects.filter(
             clinician=offer.clinician_id, start=offer.start, state=OfferState.PENDING
         ).exclude(pk=offer.pk)
-        for other in others.select_related("entry__patient", "location"):
-            if _set_state(other, OfferState.PENDING, OfferState.GONE):
-                transaction.on_commit(partial(_tell_gone, other.pk))
+        gone = [other for other in others if _set_state(other, OfferState.PENDING, OfferState.GONE)]
+        if gone:
+            waitlist_offers_gone.send(WaitlistOffer, offers=gone, now=now)
     return appointment
-
-
-def _tell_gone(offer_id: int) -> None:
-    tell_offer_gone_task.delay(offer_id)
-
-
-def tell_offer_gone(*, offer_id: int) -> int:
-    """Tell the patient the time they were offered has gone, unless the offer never
-    reached them (it was still unsent when another patient took the time)."""
-    offer = WaitlistOffer.objects.select_related("entry__patient", "location").get(pk=offer_id)
-    if offer.notified_at is None:
-        return 0
-    return notify(offer, OfferNotice.GONE)
 
 
 def expire_offers(*, now: datetime | None = None) -> int:

@@ -173,11 +173,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "booking.tasks.expire_waitlist_offers_task",
         "schedule": _integer("WAITLIST_EXPIRY_INTERVAL_SECONDS", 300),
     },
-    # Offers are held for hours; one a worker or provider failed to send goes within a minute.
-    "send-unsent-waitlist-offers": {
-        "task": "booking.tasks.send_unsent_offers_task",
-        "schedule": _integer("WAITLIST_RESEND_INTERVAL_SECONDS", 60),
-    },
     "refresh-outcome-facts": {
         "task": "followup.tasks.refresh_outcome_facts_task",
         "schedule": 60.0 * OUTCOME_REFRESH_MINUTES,

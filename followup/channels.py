@@ -57,6 +57,8 @@ class OutboundMessage:
     subject: str = ""
     html_body: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    # Email only: (filename, content, MIME type), as EmailMessage.attach takes them.
+    attachments: tuple[tuple[str, str, str], ...] = ()
 
 
 class Sender(Protocol):
@@ -99,6 +101,8 @@ class EmailSender:
         )
         if message.html_body:
             email.attach_alternative(message.html_body, "text/html")
+        for filename, content, mimetype in message.attachments:
+            email.attach(filename, content, mimetype)
         try:
             self._send(email)
         except (OSError, TimeoutError) as error:  # SMTP refused, dropped or timed out

@@ -8,12 +8,12 @@ from itertools import chain
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from booking.notifications import absolute_url
+from followup.alerts import plan_alert_messages
 from followup.models import (
     Alert,
     AnswerRoute,
@@ -238,6 +238,7 @@ def plan_check_ins(episode: Episode) -> list[CheckIn]:
                 if due_at < check_in.expires_at:
                     Message.objects.create(
                         appointment=appointment,
+                        patient=appointment.patient,
                         check_in=check_in,
                         kind=kind,
                         channel=channel,
@@ -359,23 +360,5 @@ def record_answer(
         alert = Alert.objects.create(
             answer=record, clinician=check_in.episode.procedure.performed_by, reasons=new_flags
         )
-        # A mail server that is down must not undo or fail the patient's answer. (A lambda,
-        # not functools.partial: Django logs a robust callback's failure by its __qualname__.)
-        alert_id = alert.pk
-        transaction.on_commit(lambda: email_alert(alert_id), robust=True)
+        plan_alert_messages(alert, now=now)
     return record, flags
-
-
-def email_alert(alert_id: int) -> None:
-    """Tell the clinic's alert address; the email names no patient, only where to look."""
-    alert = Alert.objects.select_related("clinician", "answer__check_in").get(pk=alert_id)
-    send_mail(
-        subject=f"Red flag for {alert.clinician.display_name}: {', '.join(alert.reasons)}",
-        message=(
-            f"A patient's day {alert.answer.check_in.day} check-in raised: "
-            f"{', '.join(alert.reasons)}.\n\nSee the alerts on the staff dashboard: "
-            f"{absolute_url(reverse('followup:dashboard'))}"
-        ),
-        from_email=None,
-        recipient_list=[settings.CLINIC_ALERT_EMAIL],
-    )

@@ -14,7 +14,7 @@ from django.urls import reverse
 from booking.notifications import absolute_url, manage_url
 from followup.channels import OutboundMessage
 from followup.checkins import check_in_url
-from followup.models import Channel, Message, MessageTemplate
+from followup.models import Channel, Message, MessageKind, MessageTemplate
 
 SMS_OPT_OUT = "Reply STOP to opt out."
 UNSUBSCRIBE_SALT = "followup.unsubscribe.email"
@@ -41,7 +41,7 @@ def message_context(message: Message) -> dict[str, str]:
     appointment = message.appointment
     local = appointment.local_start
     return {
-        "first_name": appointment.patient.first_name,
+        "first_name": message.patient.first_name,
         "clinic_name": settings.CLINIC_NAME,
         "date": f"{local:%A} {local.day} {local:%B}",
         "time": f"{local:%I:%M %p %Z}".lstrip("0"),
@@ -50,13 +50,11 @@ def message_context(message: Message) -> dict[str, str]:
 
 
 def _wording(message: Message) -> tuple[str, str]:
-    """(subject, body) for the message's kind and channel: as the send's locking query read
-    them, unless the message has changed channel since (an SMS over its cap going by email)."""
-    wording = getattr(message, "wording", None)
-    if wording is None or wording["channel"] != message.channel:
-        template = MessageTemplate.objects.get(kind=message.kind, channel=message.channel)
-        return template.subject, template.body
-    return wording["subject"], wording["body"]
+    """(subject, body) for the message's kind and channel; a check-in sent again says what
+    the check-in said."""
+    kind = MessageKind.CHECK_IN if message.kind == MessageKind.CHECK_IN_RESENT else message.kind
+    template = MessageTemplate.objects.get(kind=kind, channel=message.channel)
+    return template.subject, template.body
 
 
 @lru_cache(maxsize=64)
@@ -80,7 +78,7 @@ def render_message(message: Message) -> OutboundMessage:
             recipient=message.recipient, body=sms_body(body), idempotency_key=key
         )
     unsubscribe = absolute_url(
-        reverse("followup:unsubscribe", args=[unsubscribe_token(message.appointment.patient_id)])
+        reverse("followup:unsubscribe", args=[unsubscribe_token(message.patient_id)])
     )
     return OutboundMessage(
         recipient=message.recipient,
@@ -91,4 +89,16 @@ def render_message(message: Message) -> OutboundMessage:
             "List-Unsubscribe": f"<{unsubscribe}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
+    )
+
+
+def render_text(message: Message, *, subject: str, body: str) -> OutboundMessage:
+    """A message whose words its kind wrote: texts end with the opt-out wording."""
+    key = str(message.idempotency_key)
+    if message.channel == Channel.SMS:
+        return OutboundMessage(
+            recipient=message.recipient, body=sms_body(body), idempotency_key=key
+        )
+    return OutboundMessage(
+        recipient=message.recipient, subject=subject, body=body, idempotency_key=key
     )

@@ -20,9 +20,19 @@ class Channel(models.TextChoices):
 
 
 class MessageKind(models.TextChoices):
+    """Every message the clinic sends; followup.message_kinds holds each kind's rules."""
+
     REMINDER = "reminder", "Reminder"
     CHECK_IN = "check_in", "Check-in"
     CHECK_IN_REMINDER = "check_in_reminder", "Check-in reminder"
+    CHECK_IN_RESENT = "check_in_resent", "Check-in sent again"
+    APPOINTMENT_BOOKED = "appointment_booked", "Booking confirmation"
+    APPOINTMENT_RESCHEDULED = "appointment_rescheduled", "New time confirmation"
+    APPOINTMENT_CANCELLED = "appointment_cancelled", "Cancellation"
+    WAITLIST_OFFER = "waitlist_offer", "Waitlist offer"
+    WAITLIST_OFFER_GONE = "waitlist_offer_gone", "Offered time gone"
+    ALERT = "alert", "Red-flag alert"
+    ALERT_ESCALATION = "alert_escalation", "Red-flag alert escalated"
 
 
 class MessageState(models.TextChoices):
@@ -64,7 +74,7 @@ class MessageTemplate(models.Model):
     Rendered with first_name, clinic_name, date, time and link only: nothing clinical.
     """
 
-    kind = models.CharField(max_length=20, choices=MessageKind.choices)
+    kind = models.CharField(max_length=30, choices=MessageKind.choices)
     channel = models.CharField(max_length=10, choices=Channel.choices)
     subject = models.CharField(max_length=200, blank=True, help_text="Email only.")
     body = models.TextField(
@@ -82,9 +92,19 @@ class MessageTemplate(models.Model):
 
 class Message(models.Model):
     """One message to send: the outbox row. Its state moves
-    scheduled -> sending -> sent | failed, or to cancelled / skipped before sending."""
+    scheduled -> sending -> sent | failed, or to cancelled / skipped before sending.
 
-    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="messages")
+    What it is about: a visit (reminders, appointment emails), a check-in, a waitlist
+    offer or a red-flag alert. To whom: a patient (`patient`: their consents and SMS caps
+    apply), or a member of staff (an alert's messages: `patient` is empty).
+    """
+
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
+    )
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
+    )
     # Set for check-ins and their reminders: the time point the message asks about.
     # No index of its own: message_one_per_check_in_kind_channel leads with it, and a
     # claim or send rewrites every index entry of its row, so each index costs every send.
@@ -96,9 +116,21 @@ class Message(models.Model):
         related_name="messages",
         db_index=False,
     )
-    kind = models.CharField(max_length=20, choices=MessageKind.choices)
+    waitlist_offer = models.ForeignKey(
+        "booking.WaitlistOffer",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="messages",
+        db_index=False,  # led by message_one_per_offer_kind_channel
+    )
+    alert = models.ForeignKey(
+        "Alert", on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
+    )
+    kind = models.CharField(max_length=30, choices=MessageKind.choices)
     channel = models.CharField(max_length=10, choices=Channel.choices)
     # For reminders, which step of the plan this is: 72 h and 24 h by email are two rows.
+    # For an alert's escalations, which round (1, 2, …).
     minutes_before = models.PositiveIntegerField(default=0)
     recipient = models.CharField(max_length=254)
     due_at = models.DateTimeField()
@@ -118,14 +150,24 @@ class Message(models.Model):
         ordering = ["due_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["appointment", "kind", "channel", "minutes_before"],
-                condition=Q(check_in__isnull=True),
-                name="message_one_per_appointment_kind_channel_step",
+                fields=["appointment", "channel", "minutes_before"],
+                condition=Q(kind=MessageKind.REMINDER),
+                name="message_one_reminder_per_step",
             ),
             models.UniqueConstraint(
                 fields=["check_in", "kind", "channel"],
-                condition=Q(check_in__isnull=False),
+                condition=Q(kind__in=[MessageKind.CHECK_IN, MessageKind.CHECK_IN_REMINDER]),
                 name="message_one_per_check_in_kind_channel",
+            ),
+            models.UniqueConstraint(
+                fields=["waitlist_offer", "kind", "channel"],
+                condition=Q(waitlist_offer__isnull=False),
+                name="message_one_per_offer_kind_channel",
+            ),
+            # A patient's message names its patient; only staff alerts have none.
+            models.CheckConstraint(
+                condition=Q(patient__isnull=False) | Q(alert__isnull=False),
+                name="message_has_patient_or_alert",
             ),
             models.CheckConstraint(
                 condition=Q(state__in=MessageState.values), name="message_state_valid"
@@ -156,14 +198,16 @@ class Message(models.Model):
                 name="message_failed_due",
                 condition=Q(state=MessageState.FAILED),
             ),
+            # The SMS cap: a patient's texts sent in the last week.
+            models.Index(
+                fields=["patient", "sent_at"],
+                name="message_sms_sent_by_patient",
+                condition=Q(channel=Channel.SMS, state=MessageState.SENT),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} by {self.channel} due {self.due_at:%Y-%m-%d %H:%M}"
-
-    @property
-    def patient(self) -> Patient:
-        return self.appointment.patient
 
 
 class DispatcherRun(models.Model):

@@ -76,6 +76,7 @@ def plan_reminders(appointment: Appointment, *, now: datetime | None = None) -> 
         if message is None:
             message = Message.objects.create(
                 appointment=appointment,
+                patient=appointment.patient,
                 kind=MessageKind.REMINDER,
                 channel=step.channel,
                 minutes_before=step.minutes_before,
@@ -92,9 +93,9 @@ def plan_reminders(appointment: Appointment, *, now: datetime | None = None) -> 
 
 def cancel_reminders(appointment: Appointment) -> int:
     """Cancel the reminders not yet sent; return how many."""
-    return Message.objects.filter(appointment=appointment, state=MessageState.SCHEDULED).update(
-        state=MessageState.CANCELLED, skip_reason="The visit was cancelled."
-    )
+    return Message.objects.filter(
+        appointment=appointment, kind=MessageKind.REMINDER, state=MessageState.SCHEDULED
+    ).update(state=MessageState.CANCELLED, skip_reason="The visit was cancelled.")
 
 
 def _set(message: Message, **fields: object) -> None:

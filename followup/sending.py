@@ -17,7 +17,8 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from booking.models import AppointmentStatus, Patient
+from booking.models import Patient
+from followup import message_kinds
 from followup.channels import (
     PermanentSendError,
     RecipientOptedOut,
@@ -26,11 +27,9 @@ from followup.channels import (
     masked,
     sender_for,
 )
-from followup.content import render_message
 from followup.inbound import OPTED_OUT_REASON, opt_out
-from followup.models import Channel, CheckInState, Message, MessageState
+from followup.models import Channel, Message, MessageState
 from followup.reminders import out_of_quiet_hours
-from followup.send_queries import locked_for_sending, save_message_fields, sms_sent_since
 
 logger = logging.getLogger(__name__)
 
@@ -71,24 +70,23 @@ class _FirstStatementFailed(Exception):
 
 
 def _send(message_id: int, now: datetime, *, first_try: bool) -> Outcome:
-    # Only a transaction of the send's own skips the WAL flush or may run again: inside a
-    # caller's, the caller's writes have no reclaim to repeat them and went with the
-    # connection (see send_queries.locked_for_sending).
+    # Only a transaction of the send's own may run again on a new connection: inside a
+    # caller's, the caller's writes went with the broken connection.
     own_transaction = not connection.in_atomic_block
     message = None
     try:
         with transaction.atomic():
-            message = locked_for_sending(message_id, commit_unflushed=own_transaction)
+            message = _locked(message_id)
             if message is None or message.state != MessageState.SENDING:
                 return Outcome.NOT_SENDING
-            reason = _no_longer_wanted(message)
+            reason = message_kinds.no_longer_wanted(message)
             if reason:
                 _finish(message, MessageState.CANCELLED, skip_reason=reason)
                 return Outcome.CANCELLED
-            if not _still_consented(message):
+            if not message_kinds.consented(message):
                 _finish(message, MessageState.CANCELLED, skip_reason=OPTED_OUT_REASON)
                 return Outcome.CANCELLED
-            if message.channel == Channel.SMS:
+            if message.channel == Channel.SMS and message_kinds.rules_of(message).sms_capped:
                 sent_this_week = _sms_sent_this_week(message, now)
                 if _over_sms_cap(sent_this_week, now):
                     return _reroute_over_cap(message, sent_this_week, now)
@@ -104,16 +102,35 @@ def _send(message_id: int, now: datetime, *, first_try: bool) -> Outcome:
         return _record_sent_again(message)
 
 
+def _locked(message_id: int) -> Message | None:
+    """The message with what its kind reads, its row locked until the transaction ends.
+    NO KEY UPDATE, as an UPDATE of the row takes: booking the patient a visit meanwhile
+    (its foreign key check takes KEY SHARE) need not wait for a provider."""
+    return (
+        Message.objects.select_for_update(of=("self",), no_key=True)
+        .select_related(
+            "appointment__location",
+            "patient",
+            "check_in",
+            "waitlist_offer__location",
+            "waitlist_offer__entry__patient",
+            "alert",
+        )
+        .filter(pk=message_id)
+        .first()
+    )
+
+
 def _deliver(message: Message, now: datetime) -> Outcome:
     message.attempts += 1
     try:
         if message.channel == Channel.SMS:
             check_phone_number(message.recipient)
-        outbound = render_message(message)
+        outbound = message_kinds.render(message)
         provider_id = sender_for(message.channel).send(outbound)
     except RecipientOptedOut as error:
         # A STOP the provider has and we missed: record it as the webhook would have.
-        opt_out(Patient.objects.filter(pk=message.appointment.patient_id))
+        opt_out(Patient.objects.filter(pk=message.patient_id))
         _finish(
             message, MessageState.CANCELLED, skip_reason=OPTED_OUT_REASON, last_error=str(error)
         )
@@ -129,15 +146,14 @@ def _deliver(message: Message, now: datetime) -> Outcome:
             _finish(message, MessageState.FAILED, last_error=str(error))
             logger.warning("message %s failed after %s attempts", message.pk, message.attempts)
             return Outcome.FAILED
-        retry_at = out_of_quiet_hours(
-            now + backoff(message.attempts), message.appointment.location.zone
-        )
-        if retry_at >= _useful_until(message):
+        retry_at = _next_try(message, now + backoff(message.attempts))
+        if retry_at >= message_kinds.useful_until(message):
             _finish(message, MessageState.FAILED, last_error=f"{error} (no time left to retry)")
             return Outcome.FAILED
         _finish(message, MessageState.SCHEDULED, last_error=str(error), due_at=retry_at)
         return Outcome.RETRY_LATER
     _finish(message, MessageState.SENT, provider_message_id=provider_id, sent_at=now, last_error="")
+    message_kinds.record_sent(message, now)
     logger.info(
         "sent message %s (%s %s) to %s as %s",
         message.pk,
@@ -175,35 +191,25 @@ def _record_sent_again(message: Message) -> Outcome:
     return Outcome.SENT if recorded else Outcome.NOT_SENDING
 
 
-def _useful_until(message: Message) -> datetime:
-    """A reminder is useless once the visit starts; a check-in once it expires."""
-    if message.check_in is None:
-        return message.appointment.start
-    return message.check_in.expires_at
-
-
-def _no_longer_wanted(message: Message) -> str:
-    """Why a claimed message should not go out any more ('' if it should)."""
-    check_in = message.check_in
-    if check_in is None:
-        if message.appointment.status != AppointmentStatus.BOOKED:
-            return "The visit is no longer booked."
-        return ""
-    if check_in.state != CheckInState.SCHEDULED:
-        return f"The check-in is {check_in.get_state_display().lower()}."
-    return ""
-
-
-def _still_consented(message: Message) -> bool:
-    patient = message.appointment.patient
-    return patient.consent_email if message.channel == Channel.EMAIL else patient.consent_sms
+def _next_try(message: Message, moment: datetime) -> datetime:
+    """`moment`, or the end of the quiet hours it falls in for a kind that keeps them."""
+    if not message_kinds.rules_of(message).quiet_hours:
+        return moment
+    return out_of_quiet_hours(moment, message_kinds.zone_of(message))
 
 
 def _sms_sent_this_week(message: Message, now: datetime) -> list[datetime]:
-    """When the patient's texts of the last 7 days were sent, oldest first. It runs after
-    the patient row is locked, so it sees every text a concurrent send committed while this
-    one waited. The cap keeps them few, so Python counts them."""
-    return sms_sent_since(message.appointment.patient_id, now - timedelta(days=7))
+    """When the patient's texts of the last 7 days were sent, oldest first. The patient's
+    row is locked first, so two sends to one patient count one after the other and each
+    sees every text the other committed. The cap keeps them few, so Python counts them."""
+    list(Patient.objects.select_for_update(no_key=True).filter(pk=message.patient_id).values("pk"))
+    sent = Message.objects.filter(
+        patient=message.patient_id,
+        channel=Channel.SMS,
+        state=MessageState.SENT,
+        sent_at__gt=now - timedelta(days=7),
+    )
+    return list(sent.order_by("sent_at").values_list("sent_at", flat=True))
 
 
 def _within_a_day(week: list[datetime], now: datetime) -> list[datetime]:
@@ -224,12 +230,12 @@ def _next_sms_allowed(message: Message, week: list[datetime], now: datetime) -> 
         candidates.append(day[-settings.SMS_MAX_PER_DAY] + timedelta(days=1))
     if len(week) >= settings.SMS_MAX_PER_WEEK:
         candidates.append(week[-settings.SMS_MAX_PER_WEEK] + timedelta(days=7))
-    return out_of_quiet_hours(max(candidates), message.appointment.location.zone)
+    return _next_try(message, max(candidates))
 
 
 def _reroute_over_cap(message: Message, sent_this_week: list[datetime], now: datetime) -> Outcome:
     """Over the SMS cap: by email if agreed, else later while still useful, else skip."""
-    patient = message.appointment.patient
+    patient = message.patient
     twin = Message.objects.filter(
         appointment=message.appointment,
         check_in=message.check_in_id,
@@ -240,10 +246,10 @@ def _reroute_over_cap(message: Message, sent_this_week: list[datetime], now: dat
     if patient.consent_email and patient.email and not twin:
         message.channel = Channel.EMAIL
         message.recipient = patient.email
-        save_message_fields(message, ["channel", "recipient"])
+        message.save(update_fields=["channel", "recipient"])
         return _deliver(message, now)
     later = _next_sms_allowed(message, sent_this_week, now)
-    if later < _useful_until(message):
+    if later < message_kinds.useful_until(message):
         _finish(message, MessageState.SCHEDULED, due_at=later)
         return Outcome.RETRY_LATER
     _finish(message, MessageState.SKIPPED, skip_reason="Over the patient's SMS limit.")
@@ -254,4 +260,4 @@ def _finish(message: Message, state: str, **fields: object) -> None:
     message.state = state
     for name, value in fields.items():
         setattr(message, name, value)
-    save_message_fields(message, ["state", "attempts", *fields])
+    message.save(update_fields=["state", "attempts", *fields])

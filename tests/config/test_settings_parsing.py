@@ -23,7 +23,6 @@ NUMBER_VARIABLES = [
     "OUTCOME_REFRESH_MINUTES",
     "DISPATCH_INTERVAL_SECONDS",
     "WAITLIST_EXPIRY_INTERVAL_SECONDS",
-    "WAITLIST_RESEND_INTERVAL_SECONDS",
     "CLEAR_SESSIONS_INTERVAL_SECONDS",
     "BROKER_VISIBILITY_TIMEOUT_SECONDS",
     "WORKER_CONCURRENCY",
@@ -96,7 +95,6 @@ def test_beat_intervals_and_the_visibility_timeout_come_from_the_environment(mon
         REDIS_URL="redis://127.0.0.1:6379/9",
         DISPATCH_INTERVAL_SECONDS="30",
         WAITLIST_EXPIRY_INTERVAL_SECONDS="120",
-        WAITLIST_RESEND_INTERVAL_SECONDS="45",
         CLEAR_SESSIONS_INTERVAL_SECONDS="1800",
         OUTCOME_REFRESH_MINUTES="10",
         BROKER_VISIBILITY_TIMEOUT_SECONDS="7200",
@@ -105,22 +103,22 @@ def test_beat_intervals_and_the_visibility_timeout_come_from_the_environment(mon
     assert intervals == {
         "dispatch-due-messages": 30,
         "expire-waitlist-offers": 120,
-        "send-unsent-waitlist-offers": 45,
         "refresh-outcome-facts": 600,
         "clear-expired-sessions": 1800,
     }
     assert loaded["CELERY_BROKER_TRANSPORT_OPTIONS"]["visibility_timeout"] == 7200
 
 
-def test_the_longest_retry_wait_is_the_appointment_emails_backoff_cap():
+def test_no_task_retries_with_a_backoff_so_the_longest_wait_is_celerys_default():
     from config.celery import longest_retry_wait
 
-    assert longest_retry_wait() == 900  # send_appointment_email_task's retry_backoff_max
+    # Retries of sends are outbox rows with due times, never waiting tasks.
+    assert longest_retry_wait() == 180  # Celery's default_retry_delay
 
 
 def test_a_visibility_timeout_under_a_retry_wait_fails_the_system_check(settings):
-    # Redis would hand a task waiting 15 minutes for its retry to a second worker after 10.
-    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+    # Redis would hand a task waiting 3 minutes for its retry to a second worker after 2.
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 120}
     with pytest.raises(SystemCheckError, match="BROKER_VISIBILITY_TIMEOUT_SECONDS"):
         call_command("check")
 

@@ -27,6 +27,7 @@ from followup.reminders import (
 )
 from followup.sending import Outcome, send_message
 from tests.factories import ClinicianFactory, LocationFactory, WorkingHoursFactory
+from tests.outbox import send_due
 
 pytestmark = pytest.mark.django_db
 
@@ -104,16 +105,6 @@ def row(appointment: Appointment, step: tuple[int, str]) -> Message:
     return Message.objects.get(
         appointment=appointment, minutes_before=minutes_before, channel=channel
     )
-
-
-def send_due(now: datetime) -> list[int]:
-    """What Celery beat and a worker do at `now`: claim what is due and send each."""
-    with time_machine.travel(now, tick=False):
-        claimed: list[int] = []
-        dispatch_due_messages(enqueue=claimed.append, now=now)
-        for message_id in claimed:
-            send_message(message_id, now=now)
-    return claimed
 
 
 # --- the plan is data -------------------------------------------------------------------
