@@ -100,9 +100,9 @@ def no_longer_wanted(message: Message) -> str:
         return ""
     if message.kind == MessageKind.WAITLIST_OFFER:
         offer = message.waitlist_offer
-        if offer.state != OfferState.PENDING or offer.expires_at <= timezone.now():
+        if offer.state != OfferState.PENDING:
             return f"The offer is {offer.get_state_display().lower()}."
-        return ""
+        return "The offer's hold has ended." if offer.expires_at <= timezone.now() else ""
     if message.kind in ALERT_KINDS:
         return "The alert was acknowledged." if message.alert.acknowledged_at else ""
     reminder_of_a_visit_gone = (

@@ -1,12 +1,12 @@
 """The patient's emails about a booking: confirmation, change, cancellation (issue 4).
 
-Each email is plain text with an HTML alternative and an RFC 5545 .ics attachment, sent
-only after the booking's transaction commits. The .ics is parsed back with icalendar.
+Each email is plain text with an HTML alternative and an RFC 5545 .ics attachment: an
+outbox row planned in the booking's transaction and sent by the dispatcher and send task.
+The .ics is parsed back with icalendar.
 """
 
 import email
 from datetime import UTC, date, datetime, time, timedelta
-from email.message import Message
 
 import icalendar
 import pytest
@@ -25,8 +25,9 @@ from booking.services import (
     cancel_appointment,
     reschedule_appointment,
 )
-from booking.tasks import send_appointment_email_task
+from followup.models import Message, MessageKind, MessageState
 from tests.factories import ClinicianFactory, LocationFactory, WorkingHoursFactory
+from tests.outbox import send_due
 
 pytestmark = pytest.mark.django_db
 
@@ -64,18 +65,19 @@ def clock():
 
 
 @pytest.fixture
-def book(clinic, django_capture_on_commit_callbacks):
-    """Book as the patient pages do, running the after-commit callbacks."""
+def book(clinic):
+    """Book as the patient pages do, then let the outbox send what is due."""
 
     def book(patient=ANA, start=WEDNESDAY_9AM, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return book_appointment(
-                site=kwargs.pop("site", clinic["site"]),
-                start=start,
-                patient=patient,
-                source=AppointmentSource.ONLINE,
-                **kwargs,
-            )
+        appointment = book_appointment(
+            site=kwargs.pop("site", clinic["site"]),
+            start=start,
+            patient=patient,
+            source=AppointmentSource.ONLINE,
+            **kwargs,
+        )
+        send_due(NOW)
+        return appointment
 
     return book
 
@@ -113,67 +115,59 @@ def manage_link(appointment: Appointment) -> str:
     return f"http://testserver/manage/{manage_token(appointment)}/"
 
 
-def mime_parts(message) -> dict[str, Message]:
+def mime_parts(message) -> dict[str, email.message.Message]:
     """The sent message as bytes, parsed back: each leaf part by its content type."""
     parsed = email.message_from_bytes(message.message().as_bytes())
     return {part.get_content_type(): part for part in parsed.walk() if not part.is_multipart()}
 
 
 class TestTheConfirmation:
-    def test_it_is_sent_once_after_the_booking_commits(
-        self, clinic, mailoutbox, django_capture_on_commit_callbacks
-    ):
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            book_appointment(
-                site=clinic["site"],
-                start=WEDNESDAY_9AM,
-                patient=ANA,
-                source=AppointmentSource.ONLINE,
-            )
-            assert mailoutbox == []
-        assert mailoutbox == []  # nothing until the transaction commits
-        assert callbacks
+    def test_it_is_an_outbox_row_of_the_booking_sent_once(self, clinic, mailoutbox):
+        appointment = book_appointment(
+            site=clinic["site"], start=WEDNESDAY_9AM, patient=ANA, source=AppointmentSource.ONLINE
+        )
+        row = Message.objects.get(appointment=appointment, kind=MessageKind.APPOINTMENT_BOOKED)
+        assert (row.channel, row.recipient, row.due_at) == ("email", "ana@example.org", NOW)
+        assert mailoutbox == []  # the outbox sends it, not the request
 
-        for callback in callbacks:
-            callback()
+        send_due(NOW)
+        send_due(NOW + timedelta(minutes=5))
 
         message = the_only(mailoutbox)
         assert message.to == ["ana@example.org"]
         assert message.from_email == settings.DEFAULT_FROM_EMAIL
         assert message.subject == f"Your appointment at {settings.CLINIC_NAME} is booked"
+        row.refresh_from_db()
+        assert row.state == MessageState.SENT
 
     def test_a_mail_server_down_for_a_moment_delays_it_but_does_not_lose_it(
-        self, clinic, mailoutbox, django_capture_on_commit_callbacks, monkeypatch
+        self, clinic, mailoutbox, monkeypatch
     ):
         attempts = []
         send = EmailMultiAlternatives.send
 
-        def down_once(message, *args, **kwargs):
+        def down_for_a_moment(message, *args, **kwargs):
             attempts.append(message.subject)
-            if len(attempts) == 1:
+            if len(attempts) <= 2:  # the send, and its try on a new connection
                 raise ConnectionRefusedError("mail server down")
             return send(message, *args, **kwargs)
 
-        monkeypatch.setattr(EmailMultiAlternatives, "send", down_once)
-        with django_capture_on_commit_callbacks(execute=True):
-            book_appointment(
-                site=clinic["site"],
-                start=WEDNESDAY_9AM,
-                patient=ANA,
-                source=AppointmentSource.ONLINE,
-            )
-
-        assert len(attempts) == 2
-        assert the_only(mailoutbox).to == ["ana@example.org"]
-        options = send_appointment_email_task
-        assert (options.autoretry_for, options.max_retries) == ((OSError,), 6)
-        assert options.retry_backoff_max < settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(
-            "visibility_timeout", 3600
+        monkeypatch.setattr(EmailMultiAlternatives, "send", down_for_a_moment)
+        appointment = book_appointment(
+            site=clinic["site"], start=WEDNESDAY_9AM, patient=ANA, source=AppointmentSource.ONLINE
         )
+        send_due(NOW)
+        row = Message.objects.get(appointment=appointment, kind=MessageKind.APPOINTMENT_BOOKED)
+        assert (row.state, row.due_at) == (MessageState.SCHEDULED, NOW + timedelta(minutes=1))
+        assert "mail server down" in row.last_error
+        assert mailoutbox == []
 
-    def test_a_booking_that_rolls_back_sends_nothing(
-        self, clinic, mailoutbox, django_capture_on_commit_callbacks
-    ):
+        send_due(NOW + timedelta(minutes=1))
+
+        assert len(attempts) == 3
+        assert the_only(mailoutbox).to == ["ana@example.org"]
+
+    def test_a_booking_that_rolls_back_sends_nothing(self, clinic, mailoutbox):
         def book_then_fail() -> None:
             with transaction.atomic():
                 book_appointment(
@@ -184,28 +178,26 @@ class TestTheConfirmation:
                 )
                 raise RuntimeError("the request failed after the booking")
 
-        with (
-            django_capture_on_commit_callbacks(execute=True) as callbacks,
-            pytest.raises(RuntimeError),
-        ):
+        with pytest.raises(RuntimeError):
             book_then_fail()
+        send_due(NOW)
 
-        assert callbacks == []
         assert mailoutbox == []
         assert not Appointment.objects.exists()
+        assert not Message.objects.exists()
 
-    def test_a_refused_booking_sends_nothing(
-        self, clinic, mailoutbox, django_capture_on_commit_callbacks
-    ):
-        with django_capture_on_commit_callbacks(execute=True), pytest.raises(NotBookable):
+    def test_a_refused_booking_sends_nothing(self, clinic, mailoutbox):
+        with pytest.raises(NotBookable):
             book_appointment(
                 site=clinic["site"],
                 start=NOW + timedelta(hours=2),  # inside the 24 hours' notice
                 patient=ANA,
                 source=AppointmentSource.ONLINE,
             )
+        send_due(NOW)
 
         assert mailoutbox == []
+        assert not Message.objects.exists()
 
     def test_it_is_plain_text_with_an_html_alternative_and_an_ics(self, book, mailoutbox):
         appointment = book()
@@ -315,12 +307,12 @@ class TestAChange:
         return appointment
 
     def test_a_reschedule_sends_a_new_request_with_sequence_1_and_the_same_uid(
-        self, appointment, mailoutbox, django_capture_on_commit_callbacks
+        self, appointment, mailoutbox
     ):
-        with django_capture_on_commit_callbacks(execute=True):
-            moved = reschedule_appointment(
-                appointment=appointment, start=THURSDAY_1_30PM, by_patient=True
-            )
+        moved = reschedule_appointment(
+            appointment=appointment, start=THURSDAY_1_30PM, by_patient=True
+        )
+        send_due(NOW)
 
         message = the_only(mailoutbox)
         assert message.subject == f"Your appointment at {settings.CLINIC_NAME} has moved"
@@ -336,15 +328,15 @@ class TestAChange:
         assert mime_parts(message)["text/calendar"].get_param("method") == "REQUEST"
 
     def test_a_cancellation_sends_a_cancel_with_the_same_uid_and_a_higher_sequence(
-        self, appointment, mailoutbox, django_capture_on_commit_callbacks
+        self, appointment, mailoutbox
     ):
-        with django_capture_on_commit_callbacks(execute=True):
-            reschedule_appointment(appointment=appointment, start=THURSDAY_1_30PM, by_patient=True)
+        reschedule_appointment(appointment=appointment, start=THURSDAY_1_30PM, by_patient=True)
+        send_due(NOW)
         _, moved = ics_of(the_only(mailoutbox))
         mailoutbox.clear()
 
-        with django_capture_on_commit_callbacks(execute=True):
-            cancel_appointment(appointment=appointment, reason="Feeling better", by_patient=True)
+        cancel_appointment(appointment=appointment, reason="Feeling better", by_patient=True)
+        send_due(NOW)
 
         message = the_only(mailoutbox)
         assert message.subject == f"Your appointment at {settings.CLINIC_NAME} is cancelled"
@@ -361,15 +353,15 @@ class TestAChange:
         assert event.decoded("DTSTART") == THURSDAY_1_30PM
         assert mime_parts(message)["text/calendar"].get_param("method") == "CANCEL"
 
-    def test_a_refused_change_sends_nothing(
-        self, appointment, mailoutbox, django_capture_on_commit_callbacks, clock
-    ):
+    def test_a_refused_change_sends_nothing(self, appointment, mailoutbox, clock):
         clock.move_to(appointment.start - timedelta(hours=3))  # inside the notice
 
-        with django_capture_on_commit_callbacks(execute=True), pytest.raises(TooLateToChange):
+        with pytest.raises(TooLateToChange):
             cancel_appointment(appointment=appointment, by_patient=True)
+        send_due(appointment.start - timedelta(hours=3))
 
         assert mailoutbox == []
+        assert not Message.objects.filter(kind=MessageKind.APPOINTMENT_CANCELLED).exists()
 
 
 class TestUnicodeNames:

@@ -20,6 +20,7 @@ from booking.models import Appointment, AppointmentSource, Patient, WaitlistEntr
 from booking.rates import RecipientRateThrottle
 from booking.services import PatientDetails, book_appointment, cancel_appointment
 from tests.booking.test_booking_pages import ANA, DETAILS, REVIEW, choose_time, review_key, text
+from tests.outbox import then_send_due
 
 pytestmark = pytest.mark.django_db
 
@@ -183,11 +184,11 @@ class TestOnlineBookingsPerPerson:
 
 class TestEmailsToOneAddress:
     def test_confirmations_to_one_address_stop_at_the_rate_and_the_bookings_stand(
-        self, clinic, monkeypatch, django_capture_on_commit_callbacks
+        self, clinic, monkeypatch
     ):
         monkeypatch.setattr(RecipientRateThrottle, "THROTTLE_RATES", {"appointment_email": "2/day"})
         victim = "someone.else@example.org"
-        with django_capture_on_commit_callbacks(execute=True):
+        with then_send_due():
             for number, at in enumerate(["08:00", "09:00", "10:00"]):
                 response = book_online(
                     Client(), clinic, at, person(number, **{"patient-email": victim})
@@ -200,11 +201,9 @@ class TestEmailsToOneAddress:
         assert recipients.count([victim]) == 2
         assert ["flood7@example.org"] in recipients
 
-    def test_the_rate_is_counted_per_address_whatever_its_case(
-        self, clinic, monkeypatch, django_capture_on_commit_callbacks
-    ):
+    def test_the_rate_is_counted_per_address_whatever_its_case(self, clinic, monkeypatch):
         monkeypatch.setattr(RecipientRateThrottle, "THROTTLE_RATES", {"appointment_email": "1/day"})
-        with django_capture_on_commit_callbacks(execute=True):
+        with then_send_due():
             book_online(Client(), clinic, "08:00", person(1, **{"patient-email": "X@example.org"}))
             book_online(Client(), clinic, "09:00", person(2, **{"patient-email": "x@EXAMPLE.org"}))
 

@@ -22,6 +22,7 @@ from booking.waitlist import accept_offer, booking_key
 from tests.booking.test_api_public import booking
 from tests.booking.test_booking_pages import ANA, REVIEW, text, to_review
 from tests.factories import PatientFactory, WaitlistEntryFactory
+from tests.outbox import then_send_due
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +43,7 @@ def adams(clinic):
     return clinic["clinicians"][0]
 
 
-def _accepted_offer(clinic, django_capture_on_commit_callbacks) -> Appointment:
+def _accepted_offer(clinic) -> Appointment:
     """A patient on the waitlist takes a freed Wednesday 09:00 through their offer."""
     freed = Appointment.objects.create(
         site=clinic["site"],
@@ -55,16 +56,14 @@ def _accepted_offer(clinic, django_capture_on_commit_callbacks) -> Appointment:
         source="reception",
     )
     WaitlistEntryFactory(patient=PatientFactory(first_name="Fay", consent_email=True))
-    with django_capture_on_commit_callbacks(execute=True):
+    with then_send_due():
         cancel_appointment(appointment=freed, by_patient=False)
     return accept_offer(WaitlistOffer.objects.get())
 
 
 class TestTheReviewPage:
-    def test_a_waitlist_bookings_key_computed_from_the_offer_id_opens_nothing(
-        self, client, clinic, django_capture_on_commit_callbacks
-    ):
-        taken = _accepted_offer(clinic, django_capture_on_commit_callbacks)
+    def test_a_waitlist_bookings_key_computed_from_the_offer_id_opens_nothing(self, client, clinic):
+        taken = _accepted_offer(clinic)
         offer = WaitlistOffer.objects.get()
         computed = uuid.uuid5(PUBLISHED_NAMESPACE, f"waitlist-offer-{offer.pk}")
 
@@ -74,10 +73,8 @@ class TestTheReviewPage:
         assert "/booked/" not in response.get("Location", "")
         assert manage_token(taken) not in response.get("Location", "")
 
-    def test_another_patients_key_posted_without_a_draft_opens_nothing(
-        self, client, adams, django_capture_on_commit_callbacks
-    ):
-        with django_capture_on_commit_callbacks(execute=True):
+    def test_another_patients_key_posted_without_a_draft_opens_nothing(self, client, adams):
+        with then_send_due():
             client.post(REVIEW, {"key": to_review(client, adams)})
         victims = Appointment.objects.get()
 
@@ -89,9 +86,9 @@ class TestTheReviewPage:
         assert Appointment.objects.count() == 1
 
     def test_another_patients_key_posted_over_a_draft_of_ones_own_books_nothing_of_theirs(
-        self, client, clinic, adams, django_capture_on_commit_callbacks
+        self, client, clinic, adams
     ):
-        with django_capture_on_commit_callbacks(execute=True):
+        with then_send_due():
             client.post(REVIEW, {"key": to_review(client, adams)})
         victims = Appointment.objects.get()
         stranger = Client()
@@ -110,11 +107,9 @@ class TestTheReviewPage:
 
         assert not response["Location"].startswith("/booked/")
 
-    def test_the_sessions_own_key_posted_again_after_booking_shows_its_booking(
-        self, client, adams, django_capture_on_commit_callbacks
-    ):
+    def test_the_sessions_own_key_posted_again_after_booking_shows_its_booking(self, client, adams):
         key = to_review(client, adams)
-        with django_capture_on_commit_callbacks(execute=True):
+        with then_send_due():
             first = client.post(REVIEW, {"key": key})
             again = client.post(REVIEW, {"key": key})  # the back button's old review page
 
@@ -126,18 +121,16 @@ class TestTheReviewPage:
 
 
 class TestTheWaitlistKey:
-    def test_it_is_keyed_by_the_secret_key_not_by_a_constant_in_the_source(
-        self, clinic, settings, django_capture_on_commit_callbacks
-    ):
-        appointment = _accepted_offer(clinic, django_capture_on_commit_callbacks)
+    def test_it_is_keyed_by_the_secret_key_not_by_a_constant_in_the_source(self, clinic, settings):
+        appointment = _accepted_offer(clinic)
         offer = WaitlistOffer.objects.get()
         assert appointment.booking_key == booking_key(offer)
 
         settings.SECRET_KEY = "another clinic's secret key, long enough to be a real one"
         assert booking_key(offer) != appointment.booking_key
 
-    def test_accepting_twice_still_books_once(self, clinic, django_capture_on_commit_callbacks):
-        first = _accepted_offer(clinic, django_capture_on_commit_callbacks)
+    def test_accepting_twice_still_books_once(self, clinic):
+        first = _accepted_offer(clinic)
         assert accept_offer(WaitlistOffer.objects.get()) == first
         assert Appointment.objects.active().filter(start=first.start).count() == 1
 
@@ -185,10 +178,8 @@ class TestTheApiIdempotencyKey:
         assert first.json()["id"] not in replay.content.decode()
         assert Appointment.objects.count() == 1
 
-    def test_a_key_the_booking_page_used_is_422_through_the_api(
-        self, client, adams, django_capture_on_commit_callbacks
-    ):
-        with django_capture_on_commit_callbacks(execute=True):
+    def test_a_key_the_booking_page_used_is_422_through_the_api(self, client, adams):
+        with then_send_due():
             client.post(REVIEW, {"key": to_review(client, adams)})
         page_booking = Appointment.objects.get()
 

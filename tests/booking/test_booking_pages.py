@@ -29,6 +29,7 @@ from booking.models import (
 )
 from booking.services import PatientDetails, book_appointment
 from tests.factories import BlockFactory, ClinicianFactory, LocationFactory, WorkingHoursFactory
+from tests.outbox import then_send_due
 
 pytestmark = pytest.mark.django_db
 
@@ -409,7 +410,7 @@ class TestALocationInAnotherZone:
         assert (first["day"], first["time"]) == ("Tuesday 1 December", "8:00 AM")
 
     def test_details_review_confirmation_and_email_keep_its_zone(
-        self, client, los_angeles, mailoutbox, django_capture_on_commit_callbacks
+        self, client, los_angeles, mailoutbox
     ):
         chen = los_angeles["clinician"]
         details = choose_time(client, chen, "2026-12-01T08:00:00-08:00", site="thoracic")
@@ -418,7 +419,7 @@ class TestALocationInAnotherZone:
         review = client.get("/book/thoracic/review/")
         assert "<dd>Tuesday 1 December 2026, 8:00 AM (PST)</dd>" in text(review)
 
-        with django_capture_on_commit_callbacks(execute=True):
+        with then_send_due():
             booked = client.post("/book/thoracic/review/", {"key": review_key(review)})
 
         assert Appointment.objects.get().start == datetime(2026, 12, 1, 16, 0, tzinfo=UTC)
@@ -590,12 +591,10 @@ class TestReview:
 
 
 class TestConfirming:
-    def test_confirming_books_and_shows_the_confirmation(
-        self, client, clinic, adams, mailoutbox, django_capture_on_commit_callbacks
-    ):
+    def test_confirming_books_and_shows_the_confirmation(self, client, clinic, adams, mailoutbox):
         key = to_review(client, adams)
 
-        with django_capture_on_commit_callbacks(execute=True):
+        with then_send_due():
             response = client.post(REVIEW, {"key": key})
 
         appointment = Appointment.objects.get()
@@ -640,12 +639,12 @@ class TestConfirming:
         assert "call the clinic" not in page.lower()  # no infection or fever
 
     def test_a_patient_with_only_a_mobile_is_booked_and_not_emailed(
-        self, client, adams, mailoutbox, django_capture_on_commit_callbacks
+        self, client, adams, mailoutbox
     ):
         phone_only = {**ANA, "patient-email": "", "patient-reminders_email": ""}
         key = to_review(client, adams, phone_only)
 
-        with django_capture_on_commit_callbacks(execute=True):
+        with then_send_due():
             response = client.post(REVIEW, {"key": key})
 
         assert Appointment.objects.get().patient.phone == "+18605550123"
@@ -665,12 +664,10 @@ class TestConfirming:
         assert response["Content-Type"].startswith("text/calendar")
         assert ics(response.content).decoded("DTSTART") == WEDNESDAY_9AM
 
-    def test_a_key_the_session_did_not_issue_books_nothing(
-        self, client, adams, mailoutbox, django_capture_on_commit_callbacks
-    ):
+    def test_a_key_the_session_did_not_issue_books_nothing(self, client, adams, mailoutbox):
         to_review(client, adams)
 
-        with django_capture_on_commit_callbacks(execute=True):
+        with then_send_due():
             response = client.post(REVIEW, {"key": str(uuid.uuid4())})
 
         assert response["Location"] == REVIEW
@@ -680,7 +677,7 @@ class TestConfirming:
 
 class TestTheTimeIsTakenMeanwhile:
     def test_the_patient_is_sent_back_to_the_nearest_times_with_their_details_kept(
-        self, client, clinic, adams, mailoutbox, django_capture_on_commit_callbacks
+        self, client, clinic, adams, mailoutbox
     ):
         key = to_review(client, adams)
         other = book_appointment(
@@ -691,14 +688,13 @@ class TestTheTimeIsTakenMeanwhile:
             source=AppointmentSource.RECEPTION,
         )
 
-        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with then_send_due():
             response = client.post(REVIEW, {"key": key})
 
         assert response.status_code == 302
         assert response["Location"] == f"{TIMES}?start=2026-12-02"
         assert list(Appointment.objects.all()) == [other]
         assert not Patient.objects.filter(email="ana@example.org").exists()
-        assert callbacks == []
         assert mailoutbox == []
 
         times = client.get(response["Location"])
@@ -729,7 +725,7 @@ class TestTheTimeIsTakenMeanwhile:
         assert {name: form_values(again).get(name, "") for name in ANA} == ANA
         assert client.post(DETAILS, form_values(again))["Location"] == REVIEW
         new_key = review_key(client.get(REVIEW))
-        with django_capture_on_commit_callbacks(execute=True):
+        with then_send_due():
             booked = client.post(REVIEW, {"key": new_key})
         assert booked["Location"].startswith("/booked/")
         mine = Appointment.objects.get(patient__email="ana@example.org")
@@ -753,11 +749,11 @@ class TestTheTimeIsTakenMeanwhile:
 
 class TestDoubleSubmission:
     def test_the_confirm_posted_twice_books_once_and_both_show_the_same_booking(
-        self, client, adams, mailoutbox, django_capture_on_commit_callbacks
+        self, client, adams, mailoutbox
     ):
         key = to_review(client, adams)
 
-        with django_capture_on_commit_callbacks(execute=True):
+        with then_send_due():
             first = client.post(REVIEW, {"key": key})
             second = client.post(REVIEW, {"key": key})
 
@@ -769,13 +765,11 @@ class TestDoubleSubmission:
         assert len(mailoutbox) == 1
         assert client.get(second["Location"]).status_code == 200
 
-    def test_the_same_form_posted_from_another_tab_books_once(
-        self, client, adams, mailoutbox, django_capture_on_commit_callbacks
-    ):
+    def test_the_same_form_posted_from_another_tab_books_once(self, client, adams, mailoutbox):
         key = to_review(client, adams)
         client.post(REVIEW, {"key": key})
         # The browser's back button shows the old review page, still holding its key.
-        with django_capture_on_commit_callbacks(execute=True):
+        with then_send_due():
             again = client.post(REVIEW, {"key": key})
             # Once booked the draft is gone: reloading the review starts over.
             reloaded = client.get(REVIEW)
@@ -789,7 +783,7 @@ class TestDoubleSubmission:
 
 class TestUnicodeNames:
     def test_zoe_obrien_nunez_books_through_every_page_the_email_and_the_ics(
-        self, client, clinic, adams, mailoutbox, django_capture_on_commit_callbacks
+        self, client, clinic, adams, mailoutbox
     ):
         choose_time(client, adams)
         with_error = client.post(DETAILS, {**ZOE, "patient-date_of_birth": ""})
@@ -801,7 +795,7 @@ class TestUnicodeNames:
         assert client.post(DETAILS, ZOE)["Location"] == REVIEW
         review = client.get(REVIEW)
         assert "<dd>Zoë O'Brien-Núñez</dd>" in text(review)
-        with django_capture_on_commit_callbacks(execute=True):
+        with then_send_due():
             location = client.post(REVIEW, {"key": review_key(review)})["Location"]
 
         patient = Patient.objects.get()

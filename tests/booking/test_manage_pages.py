@@ -21,6 +21,7 @@ from django.test import Client
 from booking.links import MANAGE_SALT, manage_token
 from booking.models import Appointment, AppointmentSource, AppointmentStatus, SafetyAnswers
 from booking.services import PatientDetails, book_appointment
+from tests.outbox import then_send_due
 
 pytestmark = pytest.mark.django_db
 
@@ -166,9 +167,9 @@ class TestTheManagePage:
 
 class TestCancelling:
     def test_the_patient_cancels_with_a_reason_and_is_emailed(
-        self, client, appointment, token, mailoutbox, django_capture_on_commit_callbacks
+        self, client, appointment, token, mailoutbox
     ):
-        with django_capture_on_commit_callbacks(execute=True):
+        with then_send_due():
             response = client.post(f"/manage/{token}/cancel/", {"reason": "  Feeling better "})
 
         assert response.status_code == 302
@@ -221,10 +222,8 @@ class TestCancelling:
         assert "is confirmed" not in page
         assert "cancelled" in page.lower()
 
-    def test_cancelling_twice_sends_one_email(
-        self, client, appointment, token, mailoutbox, django_capture_on_commit_callbacks
-    ):
-        with django_capture_on_commit_callbacks(execute=True):
+    def test_cancelling_twice_sends_one_email(self, client, appointment, token, mailoutbox):
+        with then_send_due():
             client.post(f"/manage/{token}/cancel/")
             second = client.post(f"/manage/{token}/cancel/", follow=True)
 
@@ -265,7 +264,6 @@ class TestRescheduling:
         token,
         adams,
         mailoutbox,
-        django_capture_on_commit_callbacks,
     ):
         confirm = client.get(
             f"/manage/{token}/reschedule/confirm/",
@@ -277,7 +275,7 @@ class TestRescheduling:
         assert "Thursday 3 December 2026, 1:30 PM</strong> (EST) with Dr. Adams" in page
         fields = form_values(confirm)
 
-        with django_capture_on_commit_callbacks(execute=True):
+        with then_send_due():
             moved = client.post(f"/manage/{token}/reschedule/confirm/", fields)
 
         assert moved.status_code == 302
@@ -307,7 +305,6 @@ class TestRescheduling:
         token,
         adams,
         mailoutbox,
-        django_capture_on_commit_callbacks,
     ):
         for _ in clinic["clinicians"]:  # both clinicians are taken on Thursday at 13:30
             book_appointment(
@@ -317,7 +314,7 @@ class TestRescheduling:
                 source=AppointmentSource.RECEPTION,
             )
 
-        with django_capture_on_commit_callbacks(execute=True):
+        with then_send_due():
             response = client.post(
                 f"/manage/{token}/reschedule/confirm/",
                 {"start": THURSDAY_1_30PM_NEW_YORK, "clinician": adams.pk},
@@ -352,10 +349,8 @@ class TestInsideTheMinimumNotice:
         assert "<form" not in page
         assert "Cancel my appointment" not in page
 
-    def test_a_cancel_posted_anyway_is_refused(
-        self, client, appointment, token, mailoutbox, django_capture_on_commit_callbacks
-    ):
-        with django_capture_on_commit_callbacks(execute=True):
+    def test_a_cancel_posted_anyway_is_refused(self, client, appointment, token, mailoutbox):
+        with then_send_due():
             response = client.post(f"/manage/{token}/cancel/", {"reason": "Late"}, follow=True)
 
         appointment.refresh_from_db()
@@ -364,12 +359,10 @@ class TestInsideTheMinimumNotice:
         assert "Please call the clinic on (860) 555-0100." in text(response)
         assert mailoutbox == []
 
-    def test_a_reschedule_is_refused(
-        self, client, appointment, token, adams, mailoutbox, django_capture_on_commit_callbacks
-    ):
+    def test_a_reschedule_is_refused(self, client, appointment, token, adams, mailoutbox):
         assert client.get(f"/manage/{token}/reschedule/")["Location"] == f"/manage/{token}/"
 
-        with django_capture_on_commit_callbacks(execute=True):
+        with then_send_due():
             response = client.post(
                 f"/manage/{token}/reschedule/confirm/",
                 {"start": THURSDAY_1_30PM_NEW_YORK, "clinician": adams.pk},
@@ -506,12 +499,10 @@ class TestSafetyQuestions:
             "before your visit"
         ) in booked
 
-    def test_the_answers_never_reach_an_email(
-        self, client, appointment, token, mailoutbox, django_capture_on_commit_callbacks
-    ):
+    def test_the_answers_never_reach_an_email(self, client, appointment, token, mailoutbox):
         client.post(f"/manage/{token}/safety/", {**ANSWERS, "safety-infection_or_fever": "True"})
 
-        with django_capture_on_commit_callbacks(execute=True):
+        with then_send_due():
             client.post(f"/manage/{token}/cancel/")
 
         [message] = mailoutbox

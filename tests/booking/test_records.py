@@ -377,6 +377,7 @@ def duplicate(patient: Patient, doctor: Clinician) -> Patient:
     appointment = AppointmentFactory(patient=copy, clinician=doctor, start=NOW + timedelta(days=3))
     Message.objects.create(
         appointment=appointment,
+        patient=copy,
         kind=MessageKind.REMINDER,
         channel="sms",
         minutes_before=120,

@@ -30,6 +30,7 @@ from followup.inbound import handle_inbound_sms
 from followup.models import CheckInAnswer, Message
 from tests.booking.test_booking_pages import ANA, REVIEW, text, to_review
 from tests.factories import PatientFactory, episode_after_procedure
+from tests.outbox import then_send_due
 
 pytestmark = pytest.mark.django_db
 
@@ -82,19 +83,17 @@ def _as_stored(patient: Patient) -> tuple:
 ROBERT_AS_STORED = ("Robert", "Silva", ROBERTS_EMAIL, "", True, False)
 
 
-def _eve_books_online(client, clinic, django_capture_on_commit_callbacks) -> str:
+def _eve_books_online(client, clinic) -> str:
     """Eve books through the pages as Robert; the booked page's URL."""
-    with django_capture_on_commit_callbacks(execute=True):
+    with then_send_due():
         return client.post(REVIEW, {"key": to_review(client, clinic["clinicians"][0], EVE)})[
             "Location"
         ]
 
 
 class TestTheBookingPages:
-    def test_the_record_keeps_its_contact_details_and_consents(
-        self, client, clinic, robert, django_capture_on_commit_callbacks
-    ):
-        _eve_books_online(client, clinic, django_capture_on_commit_callbacks)
+    def test_the_record_keeps_its_contact_details_and_consents(self, client, clinic, robert):
+        _eve_books_online(client, clinic)
 
         assert _as_stored(robert) == ROBERT_AS_STORED
         appointment = Appointment.objects.get()
@@ -104,10 +103,8 @@ class TestTheBookingPages:
         assert (given.first_name, str(given.phone), given.consent_sms) == ("Eve", EVES_PHONE, True)
         assert given.state == GivenDetailsState.PENDING
 
-    def test_messages_go_only_to_the_contacts_on_the_record(
-        self, client, clinic, robert, django_capture_on_commit_callbacks
-    ):
-        _eve_books_online(client, clinic, django_capture_on_commit_callbacks)
+    def test_messages_go_only_to_the_contacts_on_the_record(self, client, clinic, robert):
+        _eve_books_online(client, clinic)
 
         assert [message.to for message in mail.outbox] == [[ROBERTS_EMAIL]]
         reminders = Message.objects.filter(appointment__patient=robert)
@@ -116,9 +113,9 @@ class TestTheBookingPages:
         assert not reminders.filter(channel="sms").exists()
 
     def test_the_booked_page_and_calendar_file_show_only_what_was_typed(
-        self, client, clinic, robert, django_capture_on_commit_callbacks
+        self, client, clinic, robert
     ):
-        booked_url = _eve_books_online(client, clinic, django_capture_on_commit_callbacks)
+        booked_url = _eve_books_online(client, clinic)
 
         page = text(client.get(booked_url))
         assert "Eve, your lumbar consult is confirmed." in page
@@ -131,9 +128,7 @@ class TestTheBookingPages:
         manage = text(client.get(f"/manage/{token}/"))
         assert "Robert" not in manage
 
-    def test_the_booked_page_names_no_stored_email(
-        self, client, clinic, robert, django_capture_on_commit_callbacks
-    ):
+    def test_the_booked_page_names_no_stored_email(self, client, clinic, robert):
         # Eve types Robert's birth date with a phone on his record and her own email.
         robert.phone = EVES_PHONE.replace("0199", "0111")
         robert.save()
@@ -142,7 +137,7 @@ class TestTheBookingPages:
             "patient-email": "eve@example.org",
             "patient-phone": str(robert.phone),
         }
-        with django_capture_on_commit_callbacks(execute=True):
+        with then_send_due():
             key = to_review(client, clinic["clinicians"][0], as_robert)
             booked_url = client.post(REVIEW, {"key": key})["Location"]
 
@@ -155,7 +150,7 @@ class TestTheBookingPages:
         assert robert.email == ROBERTS_EMAIL
 
     def test_a_returning_patient_who_types_what_the_record_holds_leaves_nothing_to_confirm(
-        self, client, clinic, robert, django_capture_on_commit_callbacks
+        self, client, clinic, robert
     ):
         same = {
             **EVE,
@@ -165,7 +160,7 @@ class TestTheBookingPages:
             "patient-reminders_email": "on",
             "patient-reminders_sms": "",
         }
-        with django_capture_on_commit_callbacks(execute=True):
+        with then_send_due():
             client.post(REVIEW, {"key": to_review(client, clinic["clinicians"][0], same)})
 
         assert Appointment.objects.get().patient == robert
@@ -215,9 +210,7 @@ def test_joining_the_waitlist_changes_nothing_on_the_record(client, clinic, robe
     assert str(given.phone) == EVES_PHONE
 
 
-def test_a_phone_typed_online_cannot_answer_the_patients_check_ins(
-    client, clinic, robert, django_capture_on_commit_callbacks
-):
+def test_a_phone_typed_online_cannot_answer_the_patients_check_ins(client, clinic, robert):
     """The attack as reproduced: a booking adds Eve's phone and SMS consent to Robert's
     record, and her texted score is recorded as his check-in answer."""
     episode = episode_after_procedure(
@@ -226,7 +219,7 @@ def test_a_phone_typed_online_cannot_answer_the_patients_check_ins(
         clinician=clinic["clinicians"][0],
         performed_at=NOW - timedelta(days=2),
     )
-    _eve_books_online(client, clinic, django_capture_on_commit_callbacks)
+    _eve_books_online(client, clinic)
 
     reply = handle_inbound_sms(sid="SM-eve-1", from_number=EVES_PHONE, body="2", now=NOW)
 
@@ -237,8 +230,8 @@ def test_a_phone_typed_online_cannot_answer_the_patients_check_ins(
 
 class TestReceptionConfirms:
     @pytest.fixture
-    def pending(self, client, clinic, robert, django_capture_on_commit_callbacks):
-        _eve_books_online(Client(), clinic, django_capture_on_commit_callbacks)
+    def pending(self, client, clinic, robert):
+        _eve_books_online(Client(), clinic)
         return GivenDetails.objects.get()
 
     def test_the_patient_record_asks_reception_to_confirm_them(

@@ -2,7 +2,6 @@
 
 import json
 import threading
-import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -29,7 +28,6 @@ from booking.services import (
     cancel_appointment,
     reschedule_appointment,
 )
-from booking.tasks import send_unsent_offers_task
 from booking.waitlist import (
     OfferUnavailable,
     accept_offer,
@@ -37,12 +35,13 @@ from booking.waitlist import (
     offer_for_token,
     offer_freed_time,
     offer_token,
-    send_unsent_offers,
     time_of_day,
 )
 from followup.channels import EmailSender, TransientSendError
 from followup.content import SMS_OPT_OUT
+from followup.models import Message, MessageKind, MessageState
 from tests.factories import PatientFactory, WaitlistEntryFactory
+from tests.outbox import send_due
 
 NOW = datetime(2026, 11, 30, 14, tzinfo=UTC)  # Monday 09:00 in New York
 FREED = datetime(2026, 12, 2, 14, tzinfo=UTC)  # Wednesday 09:00 in New York: a morning
@@ -87,9 +86,10 @@ def _offers_sent() -> list:
     return [message for message in mail.outbox if "has come free" in message.subject]
 
 
-def _cancel(appointment, django_capture_on_commit_callbacks) -> None:
-    with django_capture_on_commit_callbacks(execute=True):
-        cancel_appointment(appointment=appointment, reason="Unwell", by_patient=False)
+def _cancel(appointment, now=NOW) -> None:
+    """Cancel as the desk does, then let the outbox send what is due."""
+    cancel_appointment(appointment=appointment, reason="Unwell", by_patient=False)
+    send_due(now)
 
 
 # --- matching ------------------------------------------------------------------------------
@@ -104,7 +104,7 @@ def test_time_of_day_boundaries():
 
 
 def test_a_cancellation_offers_the_time_to_the_first_matching_patients(
-    clinic, frozen, sms_file, settings, django_capture_on_commit_callbacks
+    clinic, frozen, sms_file, settings
 ):
     settings.WAITLIST_OFFERS_PER_SLOT = 2
     adams, brown = clinic["clinicians"]
@@ -125,7 +125,7 @@ def test_a_cancellation_offers_the_time_to_the_first_matching_patients(
     third = WaitlistEntryFactory()  # matches, but over the limit of two
     mail.outbox.clear()
 
-    _cancel(appointment, django_capture_on_commit_callbacks)
+    _cancel(appointment)
 
     offers = WaitlistOffer.objects.order_by("entry__created")
     assert [offer.entry for offer in offers] == [first, second]
@@ -155,18 +155,18 @@ def test_a_cancellation_offers_the_time_to_the_first_matching_patients(
     assert texts[0]["body"].endswith(SMS_OPT_OUT)
 
 
-def _reschedule(appointment, django_capture_on_commit_callbacks, **change) -> None:
-    with django_capture_on_commit_callbacks(execute=True):
-        reschedule_appointment(appointment=appointment, by_patient=False, **change)
+def _reschedule(appointment, **change) -> None:
+    reschedule_appointment(appointment=appointment, by_patient=False, **change)
+    send_due(NOW)
 
 
-def test_a_reschedule_offers_the_time_it_left(clinic, frozen, django_capture_on_commit_callbacks):
+def test_a_reschedule_offers_the_time_it_left(clinic, frozen):
     adams = clinic["clinicians"][0]
     appointment = _book(clinic)
     entry = WaitlistEntryFactory(patient=PatientFactory(first_name="Ria", consent_email=True))
     mail.outbox.clear()
 
-    _reschedule(appointment, django_capture_on_commit_callbacks, start=FREED + timedelta(days=1))
+    _reschedule(appointment, start=FREED + timedelta(days=1))
 
     (offer,) = entry.offers.all()
     assert (offer.start, offer.clinician, offer.location) == (FREED, adams, clinic["location"])
@@ -176,29 +176,23 @@ def test_a_reschedule_offers_the_time_it_left(clinic, frozen, django_capture_on_
     assert "Wednesday 02 December at 09:00" in email.body
 
 
-def test_a_reschedule_to_another_clinician_offers_the_first_ones_time(
-    clinic, frozen, django_capture_on_commit_callbacks
-):
+def test_a_reschedule_to_another_clinician_offers_the_first_ones_time(clinic, frozen):
     adams, brown = clinic["clinicians"]
     appointment = _book(clinic)
     entry = WaitlistEntryFactory()
 
-    _reschedule(appointment, django_capture_on_commit_callbacks, start=FREED, clinician=brown)
+    _reschedule(appointment, start=FREED, clinician=brown)
 
     (offer,) = entry.offers.all()
     assert (offer.start, offer.clinician) == (FREED, adams)
 
 
-def test_a_reschedule_onto_part_of_its_own_time_offers_nothing(
-    clinic, frozen, django_capture_on_commit_callbacks
-):
+def test_a_reschedule_onto_part_of_its_own_time_offers_nothing(clinic, frozen):
     appointment = _book(clinic)
     entry = WaitlistEntryFactory()
     mail.outbox.clear()
 
-    _reschedule(
-        appointment, django_capture_on_commit_callbacks, start=FREED + timedelta(minutes=15)
-    )
+    _reschedule(appointment, start=FREED + timedelta(minutes=15))
 
     assert not entry.offers.exists()
     assert _offers_sent() == []
@@ -243,39 +237,39 @@ def test_offers_are_made_with_the_cancellation_itself(clinic, frozen):
         cancel_appointment(appointment=appointment, by_patient=False)
         transaction.set_rollback(True)  # a cancellation that fails takes its offers with it
     assert not entry.offers.exists()
+    assert not Message.objects.filter(kind=MessageKind.WAITLIST_OFFER).exists()
     cancel_appointment(appointment=appointment, by_patient=False)
-    assert entry.offers.get().notified_at is None  # sent once the cancellation commits
+    offer = entry.offers.get()
+    assert offer.notified_at is None  # made, not sent yet
+    (row,) = offer.messages.all()
+    assert (row.kind, row.channel, row.due_at) == (MessageKind.WAITLIST_OFFER, "email", NOW)
 
 
 # --- sending offers ------------------------------------------------------------------------
 
 
-def test_offers_whose_sending_task_was_lost_go_out_with_the_next_sweep_once(
-    client, receptionist, clinic, frozen, django_capture_on_commit_callbacks
+def test_an_offer_goes_out_once_through_the_outbox_and_the_desk_sees_when(
+    client, receptionist, clinic, frozen
 ):
     appointment = _book(clinic)
     entry = WaitlistEntryFactory(patient=PatientFactory(first_name="Ida", consent_email=True))
     mail.outbox.clear()
-    # The cancellation commits, but the task that would send its offers never runs (a
-    # worker or a Redis that keeps nothing lost it).
-    with django_capture_on_commit_callbacks(execute=False):
-        cancel_appointment(appointment=appointment, by_patient=False)
+    cancel_appointment(appointment=appointment, by_patient=False)
     (offer,) = entry.offers.all()
-    assert offer.notified_at is None
     assert _offers_sent() == []
     client.force_login(receptionist)
     assert "(Pending, not sent yet)" in client.get("/desk/waitlist/").content.decode()
 
-    assert send_unsent_offers_task.apply().get() == 1
+    send_due(NOW)
+    send_due(NOW + timedelta(minutes=1))  # a second tick, or a duplicate delivery: nothing
+
     assert [message.to for message in _offers_sent()] == [[entry.patient.email]]
     offer.refresh_from_db()
     assert offer.notified_at == NOW
-    assert send_unsent_offers() == 0
-    assert len(_offers_sent()) == 1
     assert "not sent yet" not in client.get("/desk/waitlist/").content.decode()
 
 
-def test_an_offer_no_channel_took_goes_out_when_the_provider_is_back(clinic, frozen, monkeypatch):
+def test_an_offer_the_provider_refused_goes_out_when_it_is_back(clinic, frozen, monkeypatch):
     appointment = _freed(clinic)
     WaitlistEntryFactory(patient=PatientFactory(consent_email=True))
 
@@ -285,32 +279,40 @@ def test_an_offer_no_channel_took_goes_out_when_the_provider_is_back(clinic, fro
     monkeypatch.setattr(EmailSender, "send", provider_down)
     mail.outbox.clear()
     (offer,) = offer_freed_time(appointment, now=NOW)
-    assert send_unsent_offers() == 0
+    send_due(NOW)
     offer.refresh_from_db()
     assert offer.notified_at is None
+    (row,) = offer.messages.all()
+    assert (row.state, row.due_at) == (MessageState.SCHEDULED, NOW + timedelta(minutes=1))
 
     monkeypatch.undo()
-    frozen.move_to(NOW + timedelta(minutes=1))
-    assert send_unsent_offers() == 1
+    send_due(NOW + timedelta(minutes=1))
     offer.refresh_from_db()
     assert offer.notified_at == NOW + timedelta(minutes=1)
     assert len(_offers_sent()) == 1
 
 
-def test_an_unsent_offer_past_its_hold_or_no_longer_pending_is_never_sent(clinic, frozen):
+def test_an_offer_past_its_hold_or_no_longer_pending_is_never_sent(clinic, frozen):
     appointment = _freed(clinic)
     WaitlistEntryFactory(patient=PatientFactory(consent_email=True))
     WaitlistEntryFactory(patient=PatientFactory(consent_email=True))
     expiring, gone = offer_freed_time(appointment, now=NOW)
     WaitlistOffer.objects.filter(pk=gone.pk).update(state=OfferState.GONE)
     mail.outbox.clear()
-    frozen.move_to(expiring.expires_at)
-    assert send_unsent_offers() == 0
+
+    send_due(expiring.expires_at)
+
     assert _offers_sent() == []
+    assert set(
+        Message.objects.filter(kind=MessageKind.WAITLIST_OFFER).values_list("state", "skip_reason")
+    ) == {
+        (MessageState.CANCELLED, "The offer's hold has ended."),
+        (MessageState.CANCELLED, "The offer is taken by someone else."),
+    }
 
 
 def test_at_night_an_offer_goes_by_email_at_once_and_by_text_in_the_morning(
-    clinic, sms_file, settings, django_capture_on_commit_callbacks
+    clinic, sms_file, settings
 ):
     settings.WAITLIST_HOLD_MINUTES = 12 * 60
     night = datetime(2026, 12, 1, 3, 30, tzinfo=UTC)  # Monday 22:30 in New York
@@ -323,102 +325,42 @@ def test_at_night_an_offer_goes_by_email_at_once_and_by_text_in_the_morning(
     )
     mail.outbox.clear()
     with time_machine.travel(night, tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            cancel_appointment(appointment=appointment, by_patient=False)
-        assert [message.to for message in _offers_sent()] == [[by_email.patient.email]]
-        assert _sms(sms_file) == []
-        assert by_text.offers.get().notified_at is None
-    with time_machine.travel(morning - timedelta(minutes=1), tick=False):
-        assert send_unsent_offers() == 0  # 07:59: still the quiet hours
-    with time_machine.travel(morning, tick=False):
-        assert send_unsent_offers() == 1
+        _cancel(appointment, now=night)
+    assert [message.to for message in _offers_sent()] == [[by_email.patient.email]]
+    assert _sms(sms_file) == []
+    assert by_text.offers.get().notified_at is None
+    send_due(morning - timedelta(minutes=1))  # 07:59: still the quiet hours
+    assert _sms(sms_file) == []
+    send_due(morning)
     (text,) = _sms(sms_file)
     assert text["to"] == "+12025550143"
     assert len(_offers_sent()) == 1
 
 
-def test_the_sweep_runs_every_minute(settings):
-    (entry,) = [
-        entry
-        for entry in settings.CELERY_BEAT_SCHEDULE.values()
-        if entry["task"] == "booking.tasks.send_unsent_offers_task"
-    ]
-    assert entry["schedule"] == 60.0
-
-
-def _a_sweep_waits_on_an_offer_row(deadline_seconds: float = 10) -> bool:
-    """Whether another connection is blocked on an offer's row lock (read afresh each poll:
-    outside a transaction, PostgreSQL's activity view is not a snapshot)."""
-    deadline = time.monotonic() + deadline_seconds
-    with connections["default"].cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock' AND query LIKE %s",
-                ['UPDATE "booking_waitlistoffer"%'],
-            )
-            if cursor.fetchone()[0]:
-                return True
-            time.sleep(0.01)
-    return False
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_two_sweeps_at_once_send_each_offer_once(clinic, monkeypatch):
-    # Everything runs at NOW, the sweeps' threads too (time_machine patches the process's
-    # clock), so the offers' hold has not passed whatever day the suite runs.
-    with time_machine.travel(NOW, tick=False):
-        appointment = _freed(clinic)
-        for n in range(3):
-            WaitlistEntryFactory(patient=PatientFactory(first_name=f"S{n}", consent_email=True))
-        offers = offer_freed_time(appointment, now=NOW)
-        assert len(offers) == 3
-        send = EmailSender.send
-        other_sweep_waits = threading.Event()
-
-        def provider_held_until_the_other_sweep_waits(self, outbound):
-            # The first send holds its offer's row until the other sweep is blocked on a
-            # row: the two sweeps provably overlap, on the same offer.
-            other_sweep_waits.wait(timeout=15)
-            return send(self, outbound)
-
-        monkeypatch.setattr(EmailSender, "send", provider_held_until_the_other_sweep_waits)
-        mail.outbox.clear()
-        barrier = threading.Barrier(2)
-        counts: list[int] = []
-
-        def sweep() -> None:
-            try:
-                barrier.wait()
-                counts.append(send_unsent_offers())
-            finally:
-                connections.close_all()
-
-        threads = [threading.Thread(target=sweep) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        overlapped = _a_sweep_waits_on_an_offer_row()
-        other_sweep_waits.set()
-        for thread in threads:
-            thread.join(timeout=60)
-    assert overlapped, "the second sweep never waited on an offer the first was sending"
-    assert sum(counts) == 3
-    assert sorted(message.to[0] for message in _offers_sent()) == sorted(
-        offer.entry.patient.email for offer in offers
+def test_a_text_whose_quiet_hours_outlast_the_hold_is_skipped_with_the_reason(clinic, settings):
+    settings.WAITLIST_HOLD_MINUTES = 60
+    night = datetime(2026, 12, 1, 3, 30, tzinfo=UTC)  # Monday 22:30 in New York
+    with time_machine.travel(night - timedelta(days=1), tick=False):
+        appointment = _book(clinic)
+    WaitlistEntryFactory(patient=PatientFactory(email="", phone="+12025550143", consent_sms=True))
+    with time_machine.travel(night, tick=False):
+        cancel_appointment(appointment=appointment, by_patient=False)
+    (row,) = Message.objects.filter(kind=MessageKind.WAITLIST_OFFER)
+    assert (row.state, row.skip_reason) == (
+        MessageState.SKIPPED,
+        "The quiet hours last past the hold.",
     )
-    assert not WaitlistOffer.objects.filter(notified_at__isnull=True).exists()
 
 
 # --- the offer page ---------------------------------------------------------------------
 
 
 @pytest.fixture
-def two_offers(clinic, frozen, django_capture_on_commit_callbacks):
+def two_offers(clinic, frozen):
     appointment = _book(clinic)
     first = WaitlistEntryFactory(patient=PatientFactory(first_name="Fay", consent_email=True))
     second = WaitlistEntryFactory(patient=PatientFactory(first_name="Gil", consent_email=True))
-    _cancel(appointment, django_capture_on_commit_callbacks)
+    _cancel(appointment)
     mail.outbox.clear()
     return WaitlistOffer.objects.get(entry=first), WaitlistOffer.objects.get(entry=second)
 
@@ -433,12 +375,10 @@ def test_the_offer_page_shows_the_time(client, two_offers):
     assert "Accept this time" in page
 
 
-def test_accepting_books_the_time_and_tells_the_others(
-    client, two_offers, clinic, django_capture_on_commit_callbacks
-):
+def test_accepting_books_the_time_and_tells_the_others(client, two_offers, clinic):
     offer, other = two_offers
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(f"/waitlist/offer/{offer_token(offer)}/")
+    response = client.post(f"/waitlist/offer/{offer_token(offer)}/")
+    send_due(NOW)
     assert response.status_code == 302
     assert response["Location"].startswith("/booked/")
     appointment = Appointment.objects.active().get(start=FREED)
@@ -465,17 +405,16 @@ def test_accepting_books_the_time_and_tells_the_others(
     assert Appointment.objects.active().filter(start=FREED).count() == 1
 
 
-def test_a_patient_whose_offer_never_went_out_is_not_told_it_has_gone(
-    two_offers, django_capture_on_commit_callbacks
-):
+def test_a_patient_whose_offer_never_went_out_is_not_told_it_has_gone(two_offers):
     offer, unsent = two_offers
     WaitlistOffer.objects.filter(pk=unsent.pk).update(notified_at=None)  # its provider failed
-    with django_capture_on_commit_callbacks(execute=True):
-        accept_offer(offer)
+    Message.objects.filter(waitlist_offer=unsent).update(state=MessageState.SCHEDULED, sent_at=None)
+    accept_offer(offer)
+    send_due(NOW)
     unsent.refresh_from_db()
     assert unsent.state == OfferState.GONE
     assert [message for message in mail.outbox if "has gone" in message.subject] == []
-    assert send_unsent_offers() == 0  # nor offered, now the time is taken
+    assert _offers_sent() == []  # nor offered, now the time is taken
 
 
 def test_accepting_twice_books_once(two_offers):

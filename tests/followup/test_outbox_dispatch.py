@@ -18,7 +18,7 @@ import requests
 import time_machine
 from django.conf import settings as django_settings
 from django.core import signing
-from django.db import connections, transaction
+from django.db import connections
 from django.db.models import Model
 from django.test import Client
 from twilio.base.exceptions import TwilioRestException
@@ -131,6 +131,7 @@ def outbox_row(
     recipient = patient.email if channel == Channel.EMAIL else str(patient.phone)
     values: dict[str, object] = {
         "appointment": appointment,
+        "patient": patient,
         "kind": MessageKind.REMINDER,
         "channel": channel,
         "minutes_before": minutes_before,
@@ -325,6 +326,7 @@ def _many_due_rows(count: int) -> list[int]:
     messages = Message.objects.bulk_create(
         Message(
             appointment=appointment,
+            patient=appointment.patient,
             kind=MessageKind.REMINDER,
             channel=Channel.SMS,
             minutes_before=n + 1,
@@ -376,47 +378,6 @@ def test_sending_a_message_twice_sends_it_once(clock, sms_sink):
     assert message.attempts == 1
     assert message.provider_message_id == f"file-{message.idempotency_key}"
     assert message.last_error == ""
-
-
-def synchronous_commit() -> str:
-    with connections["default"].cursor() as cursor:
-        cursor.execute("SHOW synchronous_commit")
-        return cursor.fetchone()[0]
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_only_the_sends_own_commit_skips_waiting_for_the_disk(clock, sms_sink, monkeypatch):
-    """A server crash may lose a send's `sent` mark (the reclaim then sends it again), never
-    a claim: every other transaction on the worker's connection still waits for the disk."""
-    message = outbox_row(make_appointment())
-    claim()
-    while_sending = []
-    deliver = FileSmsBackend.send
-
-    def send(backend: FileSmsBackend, outbound: OutboundMessage) -> str:
-        while_sending.append(synchronous_commit())
-        return deliver(backend, outbound)
-
-    monkeypatch.setattr(FileSmsBackend, "send", send)
-    assert send_message(message.pk) == Outcome.SENT
-    assert while_sending == ["off"]
-    assert synchronous_commit() == "on"
-    assert state_of(message) == MessageState.SENT
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_send_inside_a_callers_transaction_leaves_its_commit_waiting_for_the_disk(
-    clock, sms_sink
-):
-    """Only a reclaim repeats what an unflushed commit loses, and only for the send's row."""
-    message = outbox_row(make_appointment())
-    claim()
-    with transaction.atomic():
-        assert send_message(message.pk) == Outcome.SENT
-        assert synchronous_commit() == "on"
-    assert state_of(message) == MessageState.SENT
 
 
 @pytest.mark.django_db

@@ -161,6 +161,7 @@ class TestTimeline:
         Message.objects.bulk_create(
             Message(
                 appointment=appointment,
+                patient=appointment.patient,
                 kind=template.kind,
                 channel=template.channel,
                 minutes_before=minutes,
