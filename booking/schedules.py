@@ -1,4 +1,5 @@
-"""Editing clinicians' schedules: weekly hours, dated exceptions and blocks.
+"""Clinicians' schedules: editing weekly hours, dated exceptions and blocks, and whether
+a location is staffed at a moment.
 
 The desk's schedule pages call these functions; they hold the rules. A clinician is in one
 place at a time, so weekly hours on one weekday must not overlap at any location
@@ -11,6 +12,7 @@ from datetime import date, datetime, time
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 
 from booking.models import (
     Appointment,
@@ -142,3 +144,18 @@ def add_block(
 
 def remove_block(block: Block) -> None:
     block.delete()
+
+
+def staffed_at(location: Location, moment: datetime) -> bool:
+    """Whether an active clinician works at `location` at `moment` (its wall clock): by
+    their exception rows for that date where they have any (none with times is a day off),
+    else by their weekly hours. A block (a meeting) keeps the clinic staffed."""
+    local = moment.astimezone(location.zone)
+    covering = Q(start_time__lte=local.time(), end_time__gt=local.time())
+    exceptions = ScheduleException.objects.filter(
+        location=location, date=local.date(), clinician__is_active=True
+    )
+    weekly = WorkingHours.objects.filter(
+        location=location, weekday=local.weekday(), clinician__is_active=True
+    ).exclude(clinician__in=exceptions.values("clinician"))
+    return exceptions.filter(covering).exists() or weekly.filter(covering).exists()

@@ -1,7 +1,7 @@
 """Check-ins: planned when a procedure opens an episode, answered by the patient (web,
 SMS) or entered by staff, reminded once, expired, and locked after a day."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from itertools import chain
@@ -25,6 +25,7 @@ from followup.models import (
     Message,
     MessageKind,
     MessageState,
+    SideEffect,
 )
 from followup.redflags import red_flags
 from followup.reminders import out_of_quiet_hours, recipient_for
@@ -44,6 +45,11 @@ class CheckInNotDue(CheckInClosed):
 
 class CheckInLocked(Exception):
     """Answered more than CHECK_IN_EDIT_WINDOW_HOURS ago: the answer stands."""
+
+
+class WarningSignsNotAwaited(Exception):
+    """No answer waits for a yes or no to the warning signs: none was given yet, or it holds
+    one already (the first stands, so a later "no" never hides a "yes")."""
 
 
 class CheckInStatus(StrEnum):
@@ -362,3 +368,30 @@ def record_answer(
         )
         plan_alert_messages(alert, now=now)
     return record, flags
+
+
+def warning_signs_answered(answer: CheckInAnswer) -> bool:
+    """Whether the answer holds a yes (WARNING_SIGN) or no (NONE) to the warning signs."""
+    return not {SideEffect.WARNING_SIGN, SideEffect.NONE}.isdisjoint(answer.side_effects)
+
+
+@transaction.atomic
+def answer_warning_signs(
+    *, check_in: CheckIn, present: bool, route: AnswerRoute, now: datetime | None = None
+) -> tuple[CheckInAnswer, list[str]]:
+    """Add the patient's yes (`present`: WARNING_SIGN) or no (NONE) to the warning-sign
+    question to the check-in's answer, by `record_answer`: the same acceptance rules, and
+    an alert for any red flag it now raises. WarningSignsNotAwaited when the check-in has no
+    answer or its answer holds a yes or no already."""
+    locked = CheckIn.objects.select_for_update(of=("self",)).get(pk=check_in.pk)
+    stored = CheckInAnswer.objects.filter(check_in=locked).first()
+    if stored is None or warning_signs_answered(stored):
+        raise WarningSignsNotAwaited
+    details = details_of(stored)
+    said = SideEffect.WARNING_SIGN if present else SideEffect.NONE
+    return record_answer(
+        check_in=locked,
+        answer=replace(details, side_effects=[*details.side_effects, said]),
+        route=route,
+        now=now,
+    )

@@ -9,6 +9,11 @@ the general help text and changes nothing.
 
 A reply that is just a pain score ("7", "7/10", " 7 ", "7.") answers the patient's most
 recent due check-in (route sms), or replaces that answer's score within the edit window.
+Unless that raised a red flag, or the answer holds a yes or no to the warning signs already,
+the reply asks whether they have any of the warning signs; a Y (or S, SI, SÍ) or N that
+follows while the check-in takes changes adds the answer: a yes asks them to call the clinic
+now, with the emergency number when no clinician is scheduled at the location. Unanswered,
+the answer's side effects stay empty: not asked or not answered, never "none of these".
 """
 
 import logging
@@ -23,21 +28,27 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
 from booking.models import Appointment, AppointmentStatus, Patient
+from booking.schedules import staffed_at
 from followup.channels import masked
 from followup.checkins import (
     AnswerDetails,
     CheckInClosed,
     CheckInLocked,
+    WarningSignsNotAwaited,
     answer_of,
+    answer_red_flags,
+    answer_warning_signs,
     details_of,
     open_check_in_for_phone,
     record_answer,
+    warning_signs_answered,
 )
 from followup.content import SMS_OPT_OUT
 from followup.models import (
     AnswerRoute,
     Channel,
     CheckIn,
+    CheckInAnswer,
     InboundOutcome,
     InboundSms,
     Message,
@@ -51,6 +62,10 @@ logger = logging.getLogger(__name__)
 OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 OPT_IN_WORDS = frozenset({"START", "UNSTOP", "YES"})
 CONFIRM_WORDS = frozenset({"C", "CONFIRM"})
+# Answers to the warning-sign question; S and SI (SÍ) from Spanish speakers.
+YES_WORDS = frozenset({"Y", "YES", "S", "SI", "SÍ"})
+NO_WORDS = frozenset({"N", "NO"})
+EMERGENCY_NUMBER = "911"
 OPTED_OUT_REASON = "The patient opted out."
 # A whole number, optionally "/10", optionally a full stop: "7", "7/10", " 7 ", "7.".
 PAIN_REPLY = re.compile(r"([0-9]{1,2})(?:\s*/\s*10)?\s*\.?")
@@ -133,17 +148,23 @@ def _act(
         return record_pain_reply(number, pain, now=now)
     if word in OPT_OUT_WORDS:
         return InboundOutcome.OPTED_OUT, opt_out(patients)
-    if word in OPT_IN_WORDS:
+    yes_or_no = word in YES_WORDS | NO_WORDS
+    if yes_or_no and (asked := _check_in_asking_warning_signs(number, now=now)):
+        return record_warning_signs_reply(asked, present=word in YES_WORDS, now=now)
+    if word in OPT_IN_WORDS:  # a YES that answers no question
         return InboundOutcome.OPTED_IN, opt_in(patients, now=now)
     if word in CONFIRM_WORDS:
         return confirm_next_appointment(patients, now=now)
+    if yes_or_no:
+        return InboundOutcome.NO_OPEN_CHECK_IN, _nothing_to_answer()
     waiting = open_check_in_for_phone(number, now=now) is not None
     return InboundOutcome.HELP, help_reply(check_in_waiting=waiting)
 
 
 def record_pain_reply(phone: str, pain: int, *, now: datetime) -> tuple[str, str]:
-    """Record `pain` on the open check-in of the patient with this number, and thank them;
-    ask them to call the clinic if the answer raised a red flag (a flare can)."""
+    """Record `pain` on the open check-in of the patient with this number; ask them to
+    call the clinic if the answer raised a red flag (a flare can), else ask about the
+    warning signs unless the answer tells already."""
     check_in = open_check_in_for_phone(phone, now=now)
     if check_in is not None:
         existing = answer_of(check_in)
@@ -154,29 +175,92 @@ def record_pain_reply(phone: str, pain: int, *, now: datetime) -> tuple[str, str
             else replace(details_of(existing), pain=pain)
         )
         try:
-            _, flags = record_answer(
+            answer, flags = record_answer(
                 check_in=check_in, answer=details, route=AnswerRoute.SMS, now=now
             )
         except (CheckInClosed, CheckInLocked):
             pass
         else:
-            return InboundOutcome.PAIN_RECORDED, _thanks(check_in, flags)
-    return InboundOutcome.NO_OPEN_CHECK_IN, (
-        f"{settings.CLINIC_NAME}: thank you. We have no check-in waiting for your answer just "
-        f"now, so nothing was recorded. If you need help, please call the clinic. {SMS_OPT_OUT}"
+            if flags:
+                return InboundOutcome.PAIN_RECORDED, _call_now(check_in, now=now)
+            if _asks_warning_signs(answer):
+                return InboundOutcome.PAIN_RECORDED, _warning_signs_question()
+            return InboundOutcome.PAIN_RECORDED, _thanks()
+    return InboundOutcome.NO_OPEN_CHECK_IN, _nothing_to_answer()
+
+
+def _asks_warning_signs(answer: CheckInAnswer) -> bool:
+    """Whether our reply to this answer asked about the warning signs and awaits the yes
+    or no: it was a score by text that raised no red flag (that reply asks them to call
+    instead), and the answer holds no yes or no yet."""
+    return (
+        answer.route == AnswerRoute.SMS
+        and not warning_signs_answered(answer)
+        and not answer_red_flags(answer)
     )
 
 
-def _thanks(check_in: CheckIn, flags: list[str]) -> str:
-    if flags:
-        phone = check_in.episode.procedure.appointment.location.phone
-        return (
-            f"{settings.CLINIC_NAME}: thank you for your answer. Please call the clinic now "
-            f"on {phone.as_national}: a clinician needs to hear from you. {SMS_OPT_OUT}"
-        )
+def _check_in_asking_warning_signs(phone: str, *, now: datetime) -> CheckIn | None:
+    """The check-in whose score this number just gave by text, if our reply asked about
+    the warning signs and it still takes changes (open or changeable)."""
+    check_in = open_check_in_for_phone(phone, now=now)
+    answer = answer_of(check_in) if check_in is not None else None
+    return check_in if answer is not None and _asks_warning_signs(answer) else None
+
+
+def record_warning_signs_reply(
+    check_in: CheckIn, *, present: bool, now: datetime
+) -> tuple[str, str]:
+    """Add the patient's yes or no to the warning signs to their answer: a yes (an alert
+    for the clinician) asks them to call the clinic now, a no is thanked."""
+    try:
+        answer_warning_signs(check_in=check_in, present=present, route=AnswerRoute.SMS, now=now)
+    except (CheckInClosed, CheckInLocked, WarningSignsNotAwaited):
+        # Answered or locked by a text processed at this very moment.
+        return InboundOutcome.NO_OPEN_CHECK_IN, _nothing_to_answer()
+    if present:
+        return InboundOutcome.WARNING_SIGNS, _call_now(check_in, now=now)
+    return InboundOutcome.NO_WARNING_SIGNS, _thanks()
+
+
+def _warning_signs_question() -> str:
+    # Two segments at most with a clinic name of up to 30 characters.
+    return (
+        f"{settings.CLINIC_NAME}: thanks. Do you have fever or chills; redness, warmth, "
+        f"swelling or pus where you were treated; new weakness or numbness; chest pain or "
+        f"breathlessness; rash, hives or swollen face or lips; severe headache; or new bowel "
+        f"or bladder problems? Reply Y or N. {SMS_OPT_OUT}"
+    )
+
+
+def _thanks() -> str:
     return (
         f"{settings.CLINIC_NAME}: thank you, your answer is with the clinic. To tell us more, "
         f"open the link in our message. {SMS_OPT_OUT}"
+    )
+
+
+def _call_now(check_in: CheckIn, *, now: datetime) -> str:
+    """Call the clinic's location now; when no clinician is scheduled there, also the
+    emergency number (no one may answer, and waiting for the morning may be too late)."""
+    location = check_in.episode.procedure.appointment.location
+    closed = (
+        ""
+        if staffed_at(location, now)
+        else f" The clinic is closed now: if you cannot reach us or feel very unwell, call "
+        f"{EMERGENCY_NUMBER}."
+    )
+    return (
+        f"{settings.CLINIC_NAME}: thank you for your answer. Please call the clinic now on "
+        f"{location.phone.as_national}: a clinician needs to hear from you.{closed} "
+        f"{SMS_OPT_OUT}"
+    )
+
+
+def _nothing_to_answer() -> str:
+    return (
+        f"{settings.CLINIC_NAME}: thank you. We have no check-in waiting for your answer just "
+        f"now, so nothing was recorded. If you need help, please call the clinic. {SMS_OPT_OUT}"
     )
 
 

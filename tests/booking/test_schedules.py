@@ -1,4 +1,5 @@
-"""Reception's schedule pages: weekly hours, exceptions and blocks, with their conflicts."""
+"""Reception's schedule pages: weekly hours, exceptions and blocks, with their conflicts;
+and whether a location is staffed at a moment."""
 
 from datetime import UTC, date, datetime, time
 
@@ -19,8 +20,14 @@ from booking.schedules import (
     add_block,
     add_schedule_exception,
     add_working_hours,
+    staffed_at,
 )
-from tests.factories import AppointmentFactory, BlockFactory, LocationFactory
+from tests.factories import (
+    AppointmentFactory,
+    BlockFactory,
+    LocationFactory,
+    ScheduleExceptionFactory,
+)
 
 NOW = datetime(2026, 11, 30, 14, tzinfo=UTC)  # Monday 09:00 in New York
 
@@ -307,3 +314,50 @@ def test_removing_a_block(client, clinic_admin, adams, clinic):
     assert client.post(f"/desk/schedules/{adams.pk}/blocks/{other.pk}/remove/").status_code == 404
     assert client.post(f"/desk/schedules/{adams.pk}/blocks/{block.pk}/remove/").status_code == 302
     assert list(Block.objects.all()) == [other]
+
+
+class TestStaffedAt:
+    """Main Street: Adams and Brown, Mon-Fri 08:00-17:00 in New York."""
+
+    @pytest.mark.parametrize(
+        ("moment", "staffed"),
+        [
+            (NOW, True),  # Monday 09:00
+            (datetime(2026, 11, 30, 12, 59, tzinfo=UTC), False),  # Monday 07:59
+            (datetime(2026, 11, 30, 22, tzinfo=UTC), False),  # Monday 17:00: the end is out
+            (datetime(2026, 12, 5, 15, tzinfo=UTC), False),  # Saturday 10:00
+        ],
+    )
+    def test_by_the_weekly_hours_in_the_locations_zone(self, clinic, moment, staffed):
+        assert staffed_at(clinic["location"], moment) is staffed
+
+    def test_not_another_location(self, clinic):
+        assert staffed_at(LocationFactory(name="Uptown"), NOW) is False
+
+    def test_one_clinician_off_leaves_it_staffed_both_off_does_not(self, clinic):
+        adams, brown = clinic["clinicians"]
+        for clinician, staffed in ((adams, True), (brown, False)):
+            ScheduleExceptionFactory(
+                clinician=clinician, location=clinic["location"], date=date(2026, 11, 30)
+            )
+            assert staffed_at(clinic["location"], NOW) is staffed
+
+    def test_exception_hours_replace_the_weekly_ones(self, clinic):
+        adams, brown = clinic["clinicians"]
+        monday = date(2026, 11, 30)
+        ScheduleExceptionFactory(clinician=brown, location=clinic["location"], date=monday)
+        ScheduleExceptionFactory(
+            clinician=adams,
+            location=clinic["location"],
+            date=monday,
+            start_time=time(13),
+            end_time=time(15),
+        )
+        assert staffed_at(clinic["location"], NOW) is False  # 09:00
+        assert staffed_at(clinic["location"], datetime(2026, 11, 30, 19, tzinfo=UTC)) is True
+
+    def test_not_by_clinicians_no_longer_active(self, clinic):
+        for clinician in clinic["clinicians"]:
+            clinician.is_active = False
+            clinician.save(update_fields=["is_active"])
+        assert staffed_at(clinic["location"], NOW) is False
