@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from booking.views import pages
 from booking.views.password_reset import ThrottledPasswordResetView
+from config import health
 
 admin.site.site_header = admin.site.site_title = "Clinic administration"
 handler400 = "booking.api.errors.bad_request"
@@ -20,8 +21,8 @@ api_docs = csp_update({"img-src": ["data:"]})(
 
 urlpatterns = [
     path("", pages.home, name="home"),
-    path("healthz", pages.healthz, name="healthz"),
-    path("healthz/dispatcher", pages.healthz_dispatcher, name="healthz-dispatcher"),
+    path("healthz", health.healthz, name="healthz"),
+    path("healthz/dispatcher", health.healthz_dispatcher, name="healthz-dispatcher"),
     path("", include("booking.urls")),
     path("", include("followup.urls")),
     path("desk/", include("booking.desk.urls")),

@@ -69,7 +69,7 @@ def test_healthz_is_503_when_the_database_is_down(client, db, monkeypatch):
         def cursor(self):
             raise OperationalError("connection refused")
 
-    monkeypatch.setattr("booking.health.connection", UnreachableDatabase())
+    monkeypatch.setattr("config.health.connection", UnreachableDatabase())
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["database"] == "error: OperationalError"

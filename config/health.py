@@ -1,11 +1,15 @@
 """Readiness of the services the product depends on (/healthz), and whether beat's
-dispatcher runs (/healthz/dispatcher)."""
+dispatcher runs (/healthz/dispatcher). Project-wide, so it sits in config/, above the apps
+whose parts it checks."""
 
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
+from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 from config.celery import app as celery_app
 from followup.dispatch import last_dispatch
@@ -42,3 +46,28 @@ def dispatcher_state() -> str:
     if timezone.now() - last > timedelta(seconds=settings.DISPATCHER_STALE_AFTER):
         return f"error: last run {last.isoformat()}"
     return "ok"
+
+
+@never_cache
+@require_safe
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Readiness, for load balancers and compose's healthcheck: 200 when the database and
+    the broker answer, 503 (saying which is wrong) when not. Not the dispatcher: a web
+    server serves patients before beat's first run, and restarting it would not make beat
+    run (that is /healthz/dispatcher's, for monitoring)."""
+    return _health_answer(database=database_state(), broker=broker_state())
+
+
+@never_cache
+@require_safe
+def healthz_dispatcher(request: HttpRequest) -> JsonResponse:
+    """For monitoring: 200 while beat's dispatcher runs (its last run within
+    DISPATCHER_STALE_AFTER_SECONDS), 503 when it has stopped or never ran."""
+    return _health_answer(dispatcher=dispatcher_state())
+
+
+def _health_answer(**states: str) -> JsonResponse:
+    healthy = all(state == "ok" for state in states.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "error", **states}, status=200 if healthy else 503
+    )
