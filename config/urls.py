@@ -37,6 +37,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
     path("api/v1/", include("booking.api.urls")),
+    path("api/v1/", include("followup.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),
 ]

@@ -1,10 +1,9 @@
+"""booking's part of the REST API, mounted under /api/v1/ (config/urls.py)."""
+
 from django.urls import path
 
 from booking.api import manage, public, staff
 from booking.api.auth import ObtainTokenView
-from followup.api.checkins import CheckInView
-from followup.api.complete import AppointmentCompleteView
-from followup.api.staff import AppointmentMessagesView
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
@@ -20,10 +19,7 @@ urlpatterns = [
     path("appointments/<uuid:public_id>/reschedule/", staff.AppointmentRescheduleView.as_view()),
     path("appointments/<uuid:public_id>/arrive/", staff.AppointmentArriveView.as_view()),
     path("appointments/<uuid:public_id>/no-show/", staff.AppointmentNoShowView.as_view()),
-    path("appointments/<uuid:public_id>/messages/", AppointmentMessagesView.as_view()),
-    path("appointments/<uuid:public_id>/complete/", AppointmentCompleteView.as_view()),
     path("manage/<str:token>/", manage.ManageView.as_view(), name="api-manage"),
     path("manage/<str:token>/cancel/", manage.ManageCancelView.as_view()),
     path("manage/<str:token>/reschedule/", manage.ManageRescheduleView.as_view()),
-    path("check-ins/<str:token>/", CheckInView.as_view(), name="api-check-in"),
 ]
