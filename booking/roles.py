@@ -5,9 +5,12 @@ permissions reach the roles with the migration that adds it, and a permission re
 here is removed from the group too.
 """
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.apps import apps
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import (
     AbstractBaseUser,
@@ -16,7 +19,9 @@ from django.contrib.auth.models import (
     Permission,
     PermissionsMixin,
 )
+from django.core.exceptions import PermissionDenied
 from django.db import DEFAULT_DB_ALIAS
+from django.http import HttpRequest, HttpResponse
 
 RECEPTION = "reception"
 CLINICIAN = "clinician"
@@ -104,3 +109,21 @@ def _group_names(user: PermissionsMixin) -> frozenset[str]:
         names = frozenset(user.groups.values_list("name", flat=True))
         user.__dict__[_GROUP_NAMES] = names
     return names
+
+
+View = Callable[..., HttpResponse]
+
+
+def staff_only(*roles: str) -> Callable[[View], View]:
+    """A staff page's guard: log in first; then 403 unless the user has one of `roles`."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not has_role(request.user, *roles):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return login_required(wrapper)
+
+    return decorate

@@ -38,10 +38,10 @@ def patient_for_unsubscribe_token(token: str) -> int | None:
 
 def message_context(message: Message) -> dict[str, str]:
     """The only values a template sees. A check-in's link is its answer page."""
-    appointment = message.appointment
+    appointment = message.visit
     local = appointment.local_start
     return {
-        "first_name": message.patient.first_name,
+        "first_name": message.addressee.first_name,
         "clinic_name": settings.CLINIC_NAME,
         "date": f"{local:%A} {local.day} {local:%B}",
         "time": f"{local:%I:%M %p %Z}".lstrip("0"),
@@ -78,7 +78,7 @@ def render_message(message: Message) -> OutboundMessage:
             recipient=message.recipient, body=sms_body(body), idempotency_key=key
         )
     unsubscribe = absolute_url(
-        reverse("followup:unsubscribe", args=[unsubscribe_token(message.patient_id)])
+        reverse("followup:unsubscribe", args=[unsubscribe_token(message.addressee.pk)])
     )
     return OutboundMessage(
         recipient=message.recipient,

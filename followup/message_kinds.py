@@ -19,6 +19,7 @@ from booking.waitlist import OfferNotice, offer_message_text
 from followup.channels import OutboundMessage
 from followup.content import render_message, render_text
 from followup.models import Channel, CheckInState, Message, MessageKind
+from followup.reminders import out_of_quiet_hours
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,17 @@ CHECK_IN_KINDS = {MessageKind.CHECK_IN, MessageKind.CHECK_IN_REMINDER, MessageKi
 ALERT_KINDS = {MessageKind.ALERT, MessageKind.ALERT_ESCALATION}
 
 
+# What a kind's rules and wording read, loaded with the message.
+RELATED = (
+    "appointment__location",
+    "patient",
+    "check_in",
+    "waitlist_offer__location",
+    "waitlist_offer__entry__patient",
+    "alert",
+)
+
+
 def rules_of(message: Message) -> KindRules:
     return RULES[message.kind]
 
@@ -70,8 +82,15 @@ def rules_of(message: Message) -> KindRules:
 def zone_of(message: Message) -> ZoneInfo:
     """The location whose wall clock the message keeps (its visit's, or its offer's)."""
     if message.waitlist_offer_id is not None:
-        return message.waitlist_offer.location.zone
-    return message.appointment.location.zone
+        return message.offer.location.zone
+    return message.visit.location.zone
+
+
+def next_try(message: Message, moment: datetime) -> datetime:
+    """`moment`, or the end of the quiet hours it falls in for a kind that keeps them."""
+    if not rules_of(message).quiet_hours:
+        return moment
+    return out_of_quiet_hours(moment, zone_of(message))
 
 
 def useful_until(message: Message) -> datetime:
@@ -79,35 +98,34 @@ def useful_until(message: Message) -> datetime:
     hold ended. An appointment email for a visit that is soon still has a day of retries
     (a walk-in's confirmation); an alert is worth sending until someone acts on it."""
     if message.kind in CHECK_IN_KINDS:
-        return message.check_in.expires_at
+        return message.time_point.expires_at
     if message.kind == MessageKind.WAITLIST_OFFER:
-        return message.waitlist_offer.expires_at
+        return message.offer.expires_at
     if message.kind == MessageKind.WAITLIST_OFFER_GONE:
-        return message.waitlist_offer.start
+        return message.offer.start
     if message.kind in ALERT_KINDS:
         return datetime.max.replace(tzinfo=timezone.get_current_timezone())
     if message.kind in APPOINTMENT_EVENTS:
-        return max(message.appointment.start, message.created + timedelta(days=1))
-    return message.appointment.start
+        return max(message.visit.start, message.created + timedelta(days=1))
+    return message.visit.start
 
 
 def no_longer_wanted(message: Message) -> str:
     """Why a claimed message should not go out any more ('' if it should)."""
     if message.kind in CHECK_IN_KINDS:
-        check_in = message.check_in
+        check_in = message.time_point
         if check_in.state != CheckInState.SCHEDULED:
             return f"The check-in is {check_in.get_state_display().lower()}."
         return ""
     if message.kind == MessageKind.WAITLIST_OFFER:
-        offer = message.waitlist_offer
+        offer = message.offer
         if offer.state != OfferState.PENDING:
             return f"The offer is {offer.get_state_display().lower()}."
         return "The offer's hold has ended." if offer.expires_at <= timezone.now() else ""
     if message.kind in ALERT_KINDS:
-        return "The alert was acknowledged." if message.alert.acknowledged_at else ""
+        return "The alert was acknowledged." if message.red_flag.acknowledged_at else ""
     reminder_of_a_visit_gone = (
-        message.kind == MessageKind.REMINDER
-        and message.appointment.status != AppointmentStatus.BOOKED
+        message.kind == MessageKind.REMINDER and message.visit.status != AppointmentStatus.BOOKED
     )
     return "The visit is no longer booked." if reminder_of_a_visit_gone else ""
 
@@ -116,12 +134,12 @@ def consented(message: Message) -> bool:
     rules = rules_of(message)
     if not rules.to_patient or not rules.needs_consent:
         return True
-    patient = message.patient
+    patient = message.addressee
     return patient.consent_email if message.channel == Channel.EMAIL else patient.consent_sms
 
 
 def _appointment_email(message: Message) -> OutboundMessage:
-    email = appointment_email(message.appointment, APPOINTMENT_EVENTS[message.kind])
+    email = appointment_email(message.visit, APPOINTMENT_EVENTS[MessageKind(message.kind)])
     return OutboundMessage(
         recipient=message.recipient,
         subject=str(email.subject),
@@ -134,7 +152,7 @@ def _appointment_email(message: Message) -> OutboundMessage:
 
 def _offer(message: Message) -> OutboundMessage:
     notice = OfferNotice.OFFER if message.kind == MessageKind.WAITLIST_OFFER else OfferNotice.GONE
-    subject, body = offer_message_text(message.waitlist_offer, notice)
+    subject, body = offer_message_text(message.offer, notice)
     return render_text(message, subject=subject, body=body)
 
 
@@ -165,6 +183,6 @@ def record_sent(message: Message, now: datetime) -> None:
     """What a sent message changes besides itself: an offer counts as made once it has
     reached the patient (only then are they told when it is gone)."""
     if message.kind == MessageKind.WAITLIST_OFFER:
-        WaitlistOffer.objects.filter(pk=message.waitlist_offer_id, notified_at__isnull=True).update(
+        WaitlistOffer.objects.filter(pk=message.offer.pk, notified_at__isnull=True).update(
             notified_at=now
         )

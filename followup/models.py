@@ -6,12 +6,15 @@ and hands each to a send task. Rescheduling a visit is an UPDATE of due times.
 """
 
 import uuid
+from typing import TypeVar
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
-from booking.models import Appointment, Patient, Site
+from booking.models import Appointment, Patient, Site, WaitlistOffer
+
+_T = TypeVar("_T")
 
 
 class Channel(models.TextChoices):
@@ -208,6 +211,34 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} by {self.channel} due {self.due_at:%Y-%m-%d %H:%M}"
+
+    # What the message is about, for the kinds that have it (followup.message_kinds).
+    @property
+    def visit(self) -> Appointment:
+        return _required(self.appointment, "visit")
+
+    @property
+    def addressee(self) -> Patient:
+        """The patient it goes to (every kind but staff alerts)."""
+        return _required(self.patient, "patient")
+
+    @property
+    def time_point(self) -> "CheckIn":
+        return _required(self.check_in, "check-in")
+
+    @property
+    def offer(self) -> WaitlistOffer:
+        return _required(self.waitlist_offer, "waitlist offer")
+
+    @property
+    def red_flag(self) -> "Alert":
+        return _required(self.alert, "alert")
+
+
+def _required(value: _T | None, what: str) -> _T:
+    if value is None:
+        raise ValueError(f"This message has no {what}.")
+    return value
 
 
 class DispatcherRun(models.Model):

@@ -12,9 +12,8 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from booking.models import AppointmentStatus
-from followup.models import Message, MessageKind, MessageState
-from followup.reminders import out_of_quiet_hours
+from followup import message_kinds
+from followup.models import Message, MessageState
 
 # A scheduled message this late means no dispatcher is running (it ticks every minute).
 OVERDUE_AFTER = timedelta(minutes=5)
@@ -29,22 +28,20 @@ class RetryResult:
 def retry_failed(message_ids: Iterable[int], *, now: datetime | None = None) -> RetryResult:
     """Put failed messages back on the schedule, due now, with a fresh set of attempts.
 
-    Quiet hours still hold: asked at 22:00, the message is due at 08:00. A reminder is
-    sent again only while its visit is booked and ahead; the last error stays visible
-    until the next attempt replaces or clears it.
+    Quiet hours still hold for the kinds that keep them: asked at 22:00, a reminder is due
+    at 08:00. A message is sent again only while its kind still wants it and it is still
+    useful (a reminder while its visit is booked and ahead; followup.message_kinds); the
+    last error stays visible until the next attempt replaces or clears it.
     """
     now = now or timezone.now()
     ids = set(message_ids)
     scheduled = 0
     failed = Message.objects.filter(pk__in=ids, state=MessageState.FAILED).select_related(
-        "appointment__location"
+        *message_kinds.RELATED
     )
     for message in failed:
-        appointment = message.appointment
-        due = out_of_quiet_hours(now, appointment.location.zone)
-        if message.kind == MessageKind.REMINDER and (
-            appointment.status != AppointmentStatus.BOOKED or due >= appointment.start
-        ):
+        due = message_kinds.next_try(message, now)
+        if message_kinds.no_longer_wanted(message) or due >= message_kinds.useful_until(message):
             continue
         # Conditional on the state, so a double click or two admins retry it once.
         scheduled += Message.objects.filter(pk=message.pk, state=MessageState.FAILED).update(
@@ -72,7 +69,7 @@ def messages_in_trouble(*, now: datetime, failed_since: datetime) -> dict[Proble
     Each query reads a partial index (pending or failed rows), not the sent history.
     """
     stale = now - timedelta(seconds=settings.MESSAGE_SENDING_TIMEOUT)
-    base = Message.objects.select_related("appointment__location").order_by("due_at", "pk")
+    base = Message.objects.select_related(*message_kinds.RELATED).order_by("due_at", "pk")
     return {
         Problem.STUCK_SENDING: base.filter(
             Q(claimed_at__lt=stale) | Q(claimed_at__isnull=True), state=MessageState.SENDING

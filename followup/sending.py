@@ -29,7 +29,6 @@ from followup.channels import (
 )
 from followup.inbound import OPTED_OUT_REASON, opt_out
 from followup.models import Channel, Message, MessageState
-from followup.reminders import out_of_quiet_hours
 
 logger = logging.getLogger(__name__)
 
@@ -108,14 +107,7 @@ def _locked(message_id: int) -> Message | None:
     (its foreign key check takes KEY SHARE) need not wait for a provider."""
     return (
         Message.objects.select_for_update(of=("self",), no_key=True)
-        .select_related(
-            "appointment__location",
-            "patient",
-            "check_in",
-            "waitlist_offer__location",
-            "waitlist_offer__entry__patient",
-            "alert",
-        )
+        .select_related(*message_kinds.RELATED)
         .filter(pk=message_id)
         .first()
     )
@@ -130,7 +122,8 @@ def _deliver(message: Message, now: datetime) -> Outcome:
         provider_id = sender_for(message.channel).send(outbound)
     except RecipientOptedOut as error:
         # A STOP the provider has and we missed: record it as the webhook would have.
-        opt_out(Patient.objects.filter(pk=message.patient_id))
+        if message.patient is not None:
+            opt_out(Patient.objects.filter(pk=message.patient.pk))
         _finish(
             message, MessageState.CANCELLED, skip_reason=OPTED_OUT_REASON, last_error=str(error)
         )
@@ -146,7 +139,7 @@ def _deliver(message: Message, now: datetime) -> Outcome:
             _finish(message, MessageState.FAILED, last_error=str(error))
             logger.warning("message %s failed after %s attempts", message.pk, message.attempts)
             return Outcome.FAILED
-        retry_at = _next_try(message, now + backoff(message.attempts))
+        retry_at = message_kinds.next_try(message, now + backoff(message.attempts))
         if retry_at >= message_kinds.useful_until(message):
             _finish(message, MessageState.FAILED, last_error=f"{error} (no time left to retry)")
             return Outcome.FAILED
@@ -191,25 +184,21 @@ def _record_sent_again(message: Message) -> Outcome:
     return Outcome.SENT if recorded else Outcome.NOT_SENDING
 
 
-def _next_try(message: Message, moment: datetime) -> datetime:
-    """`moment`, or the end of the quiet hours it falls in for a kind that keeps them."""
-    if not message_kinds.rules_of(message).quiet_hours:
-        return moment
-    return out_of_quiet_hours(moment, message_kinds.zone_of(message))
-
-
 def _sms_sent_this_week(message: Message, now: datetime) -> list[datetime]:
     """When the patient's texts of the last 7 days were sent, oldest first. The patient's
     row is locked first, so two sends to one patient count one after the other and each
     sees every text the other committed. The cap keeps them few, so Python counts them."""
-    list(Patient.objects.select_for_update(no_key=True).filter(pk=message.patient_id).values("pk"))
+    patient = message.addressee
+    list(Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).values("pk"))
     sent = Message.objects.filter(
-        patient=message.patient_id,
+        patient=patient,
         channel=Channel.SMS,
         state=MessageState.SENT,
         sent_at__gt=now - timedelta(days=7),
     )
-    return list(sent.order_by("sent_at").values_list("sent_at", flat=True))
+    return [
+        moment for moment in sent.order_by("sent_at").values_list("sent_at", flat=True) if moment
+    ]
 
 
 def _within_a_day(week: list[datetime], now: datetime) -> list[datetime]:
@@ -230,12 +219,12 @@ def _next_sms_allowed(message: Message, week: list[datetime], now: datetime) -> 
         candidates.append(day[-settings.SMS_MAX_PER_DAY] + timedelta(days=1))
     if len(week) >= settings.SMS_MAX_PER_WEEK:
         candidates.append(week[-settings.SMS_MAX_PER_WEEK] + timedelta(days=7))
-    return _next_try(message, max(candidates))
+    return message_kinds.next_try(message, max(candidates))
 
 
 def _reroute_over_cap(message: Message, sent_this_week: list[datetime], now: datetime) -> Outcome:
     """Over the SMS cap: by email if agreed, else later while still useful, else skip."""
-    patient = message.patient
+    patient = message.addressee
     twin = Message.objects.filter(
         appointment=message.appointment,
         check_in=message.check_in_id,

@@ -16,8 +16,7 @@ from booking import audit
 from booking.given_details import AlreadyResolved, apply_given_details, keep_record
 from booking.models import AuditEvent, GivenDetails
 from booking.patients import visible_patients
-from booking.roles import CLINIC_ADMIN, RECEPTION
-from booking.views.records import staff_only
+from booking.roles import CLINIC_ADMIN, RECEPTION, staff_only
 
 APPLY, KEEP = "apply", "keep"
 

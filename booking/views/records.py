@@ -8,12 +8,12 @@ may not open is a 404, the same as one that does not exist), parse forms, call
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
@@ -36,7 +36,7 @@ from booking.patients import (
     visible_patients,
 )
 from booking.records_forms import AuditSearchForm, MergeConfirmForm, PatientDetailsForm
-from booking.roles import CLINIC_ADMIN, CLINICIAN, RECEPTION, STAFF_ROLES, has_role
+from booking.roles import CLINIC_ADMIN, CLINICIAN, RECEPTION, STAFF_ROLES, has_role, staff_only
 from followup.channels import masked
 from followup.dashboard import scope_for
 from followup.models import Alert, CheckInAnswer, Message, MessageState, Procedure, SideEffect
@@ -45,21 +45,6 @@ View = Callable[..., HttpResponse]
 EDITORS = (RECEPTION, CLINIC_ADMIN)
 AUDIT_PAGE_SIZE = 50
 MESSAGES_SHOWN = 100
-
-
-def staff_only(*roles: str) -> Callable[[View], View]:
-    """Log in first; then 403 unless the user has one of `roles`."""
-
-    def decorate(view: View) -> View:
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not has_role(request.user, *roles):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return login_required(wrapper)
-
-    return decorate
 
 
 def _url(name: str, fallback: str, *, query: dict[str, Any] | None = None) -> str:
@@ -214,11 +199,11 @@ def _record_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
     message_rows = [
         MessageRow(
             message,
-            message.due_at.astimezone(message.appointment.location.zone),
+            message.due_at.astimezone(_zone_of(message)),
             masked(message.recipient),
         )
-        for message in Message.objects.filter(appointment__patient=patient)
-        .select_related("appointment__location")
+        for message in Message.objects.filter(patient=patient)
+        .select_related("appointment__location", "waitlist_offer__location")
         .order_by("-due_at", "-pk")[:MESSAGES_SHOWN]
     ]
     return {
@@ -425,3 +410,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         },
         status=400 if form.is_bound and not form.is_valid() else 200,
     )
+
+
+def _zone_of(message: Message) -> ZoneInfo:
+    """The wall clock a message keeps: its visit's location, or its offer's."""
+    place = message.appointment or message.waitlist_offer
+    return place.location.zone if place is not None else ZoneInfo(settings.TIME_ZONE)

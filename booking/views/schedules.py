@@ -29,7 +29,7 @@ from booking.models import (
     Weekday,
     WorkingHours,
 )
-from booking.roles import CLINIC_ADMIN, RECEPTION
+from booking.roles import CLINIC_ADMIN, RECEPTION, staff_only
 from booking.schedules import (
     BlockConflicts,
     add_block,
@@ -39,7 +39,6 @@ from booking.schedules import (
     remove_schedule_exception,
     remove_working_hours,
 )
-from followup.views.staff import staff_only
 
 SCHEDULE_ROLES = (RECEPTION, CLINIC_ADMIN)
 TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")

@@ -16,10 +16,9 @@ from django.views.decorators.http import require_safe
 from booking.audit import record
 from booking.models import AuditEvent
 from booking.patients import CLINICAL_ROLES, can_read_clinical, visible_patients
-from booking.roles import CLINIC_ADMIN, has_role
+from booking.roles import CLINIC_ADMIN, has_role, staff_only
 from followup.exports import csv_lines
 from followup.fhir import patient_everything
-from followup.views.staff import staff_only
 from followup.views.trends_dashboard import filter_form
 
 

@@ -7,12 +7,10 @@ Thin views: they check the role, parse the form and call the domain functions
 
 import logging
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,7 +24,7 @@ from booking.patients import (
     visible_appointments,
     visible_patients,
 )
-from booking.roles import STAFF_ROLES, has_role
+from booking.roles import STAFF_ROLES, staff_only
 from booking.services import BookingError
 from followup import dashboard as lists
 from followup.alerts import NotAllowedToAcknowledge, acknowledge_alert
@@ -38,21 +36,6 @@ from followup.staff_forms import ProcedureForm, StaffAnswerForm
 audit = logging.getLogger("booking.audit")
 
 View = Callable[..., HttpResponse]
-
-
-def staff_only(*roles: str) -> Callable[[View], View]:
-    """Log in first; then 403 unless the user has one of `roles`."""
-
-    def decorate(view: View) -> View:
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not has_role(request.user, *roles):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return login_required(wrapper)
-
-    return decorate
 
 
 # --- dashboard ---------------------------------------------------------------------------

@@ -17,11 +17,11 @@ from django.views.decorators.http import require_safe
 from booking.audit import record
 from booking.models import AuditEvent, Clinician, Location, Site
 from booking.patients import CLINICAL_ROLES
+from booking.roles import staff_only
 from followup.charts import DAY_TICKS, Band, Series, line_chart, sqrt_days
 from followup.dashboard_stats import OutcomeFilters, SiteSeries, outcome_stats
 from followup.models import Injectate
 from followup.outcome_facts import facts_are_stale
-from followup.views.staff import staff_only
 
 
 class OutcomeFilterForm(forms.Form):

@@ -5,13 +5,14 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
+from followup import message_kinds
 from followup.channels import masked
 from followup.models import Message
 from followup.operations import PROBLEM_TITLES, messages_in_trouble
 
 
 def _row(message: Message) -> dict[str, Any]:
-    zone = message.appointment.location.zone
+    zone = message_kinds.zone_of(message)
     return {
         "id": message.pk,
         "kind": message.kind,
