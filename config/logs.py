@@ -6,6 +6,7 @@ more people than the links are meant for.
 
 Used by gunicorn's access log (config/gunicorn.py) and by the app's own log lines about
 requests (Django's "Not Found: /manage/…" and the like, through `RedactRequestPaths`).
+`masked` is how logs and staff pages show an email address or phone number.
 """
 
 import logging
@@ -42,3 +43,11 @@ class RedactRequestPaths(logging.Filter):
                 for arg in record.args
             )
         return True
+
+
+def masked(recipient: str) -> str:
+    """A recipient as logs may show it: enough to tell apart, not to contact."""
+    if "@" in recipient:
+        name, _, domain = recipient.partition("@")
+        return f"{name[:1]}***@{domain}"
+    return f"***{recipient[-4:]}"

@@ -22,8 +22,8 @@ from django.views.decorators.http import require_POST
 
 from booking.admin import AppointmentAdmin, PatientDataAdmin, SiteAdmin
 from booking.models import Appointment, Site
+from config.logs import masked
 from followup.alerts import NotAllowedToAcknowledge, acknowledge_alert
-from followup.channels import masked
 from followup.content import SMS_OPT_OUT
 from followup.models import (
     Alert,

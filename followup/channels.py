@@ -75,14 +75,6 @@ def check_phone_number(number: str) -> None:
         raise PermanentSendError("The stored phone number is not valid.")
 
 
-def masked(recipient: str) -> str:
-    """A recipient as logs may show it: enough to tell apart, not to contact."""
-    if "@" in recipient:
-        name, _, domain = recipient.partition("@")
-        return f"{name[:1]}***@{domain}"
-    return f"***{recipient[-4:]}"
-
-
 class EmailSender:
     """Sends through one connection of the EMAIL_BACKEND, opened by the first email and
     kept open (Django's backends close only a connection their send opened)."""

@@ -29,7 +29,7 @@ from django.db.models import QuerySet
 
 from booking.models import Appointment, AppointmentStatus, Patient
 from booking.schedules import staffed_at
-from followup.channels import masked
+from config.logs import masked
 from followup.checkins import (
     AnswerDetails,
     CheckInClosed,

@@ -18,13 +18,13 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from booking.models import Patient
+from config.logs import masked
 from followup import message_kinds
 from followup.channels import (
     PermanentSendError,
     RecipientOptedOut,
     TransientSendError,
     check_phone_number,
-    masked,
     sender_for,
 )
 from followup.inbound import OPTED_OUT_REASON, opt_out

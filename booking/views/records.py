@@ -37,7 +37,7 @@ from booking.patients import (
 )
 from booking.records_forms import AuditSearchForm, MergeConfirmForm, PatientDetailsForm
 from booking.roles import CLINIC_ADMIN, CLINICIAN, RECEPTION, STAFF_ROLES, has_role, staff_only
-from followup.channels import masked
+from config.logs import masked
 from followup.dashboard import scope_for
 from followup.models import Alert, CheckInAnswer, Message, MessageState, Procedure, SideEffect
 

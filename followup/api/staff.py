@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from booking.api.permissions import IsClinicStaff
 from booking.patients import visible_appointments
-from followup.channels import masked
+from config.logs import masked
 from followup.models import Channel, Message, MessageKind, MessageState
 
 audit = logging.getLogger("booking.audit")

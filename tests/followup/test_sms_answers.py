@@ -12,8 +12,8 @@ import time_machine
 from twilio.request_validator import RequestValidator
 
 from booking.models import Site
+from config.logs import masked
 from followup import redflags
-from followup.channels import masked
 from followup.checkins import AnswerDetails, record_answer
 from followup.inbound import handle_inbound_sms, parse_pain
 from followup.models import (

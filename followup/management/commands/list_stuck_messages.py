@@ -5,8 +5,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
+from config.logs import masked
 from followup import message_kinds
-from followup.channels import masked
 from followup.models import Message
 from followup.operations import PROBLEM_TITLES, messages_in_trouble
 
