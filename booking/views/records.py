@@ -38,13 +38,22 @@ from booking.patients import (
 from booking.records_forms import AuditSearchForm, MergeConfirmForm, PatientDetailsForm
 from booking.roles import CLINIC_ADMIN, CLINICIAN, RECEPTION, STAFF_ROLES, has_role
 from followup.channels import masked
-from followup.dashboard import scope_for
-from followup.models import Alert, CheckInAnswer, Message, MessageState, Procedure, SideEffect
+from followup.dashboard import patient_check_ins, scope_for
+from followup.models import (
+    Alert,
+    CheckInAnswer,
+    Message,
+    MessageKind,
+    MessageState,
+    Procedure,
+    SideEffect,
+)
 
 View = Callable[..., HttpResponse]
 EDITORS = (RECEPTION, CLINIC_ADMIN)
 AUDIT_PAGE_SIZE = 50
 MESSAGES_SHOWN = 100
+STAFF_ALERT_KINDS = (MessageKind.ALERT, MessageKind.ALERT_ESCALATION)
 
 
 def staff_only(*roles: str) -> Callable[[View], View]:
@@ -211,15 +220,19 @@ def _record_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
         .prefetch_related("injectates")
         .order_by("-performed_at")
     )
+    # Check-in messages are listed with their check-ins; alerts to staff are clinical.
+    visit_messages = Message.objects.filter(appointment__patient=patient, check_in=None)
+    if not clinical:
+        visit_messages = visit_messages.exclude(kind__in=STAFF_ALERT_KINDS)
     message_rows = [
         MessageRow(
             message,
             message.due_at.astimezone(message.appointment.location.zone),
             masked(message.recipient),
         )
-        for message in Message.objects.filter(appointment__patient=patient)
-        .select_related("appointment__location")
-        .order_by("-due_at", "-pk")[:MESSAGES_SHOWN]
+        for message in visit_messages.select_related("appointment__location").order_by(
+            "-due_at", "-pk"
+        )[:MESSAGES_SHOWN]
     ]
     return {
         "patient": patient,
@@ -236,6 +249,8 @@ def _record_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
         # The answers are clinical: reception gets none of them (not only hidden).
         "answers": _answer_rows(patient) if clinical else [],
         "messages_sent": message_rows,
+        "check_ins": patient_check_ins(patient, now=now),
+        "back_to": reverse("desk:patient", args=[patient.pk]),
         "show_clinical": clinical,
         "can_edit": can_edit_patients(request.user),
     }
