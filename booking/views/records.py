@@ -39,21 +39,12 @@ from booking.records_forms import AuditSearchForm, MergeConfirmForm, PatientDeta
 from booking.roles import CLINIC_ADMIN, CLINICIAN, RECEPTION, STAFF_ROLES, has_role
 from followup.channels import masked
 from followup.dashboard import patient_check_ins, scope_for
-from followup.models import (
-    Alert,
-    CheckInAnswer,
-    Message,
-    MessageKind,
-    MessageState,
-    Procedure,
-    SideEffect,
-)
+from followup.models import Alert, CheckInAnswer, Message, MessageState, Procedure, SideEffect
 
 View = Callable[..., HttpResponse]
 EDITORS = (RECEPTION, CLINIC_ADMIN)
 AUDIT_PAGE_SIZE = 50
 MESSAGES_SHOWN = 100
-STAFF_ALERT_KINDS = (MessageKind.ALERT, MessageKind.ALERT_ESCALATION)
 
 
 def staff_only(*roles: str) -> Callable[[View], View]:
@@ -223,7 +214,7 @@ def _record_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
     # Check-in messages are listed with their check-ins; alerts to staff are clinical.
     visit_messages = Message.objects.filter(appointment__patient=patient, check_in=None)
     if not clinical:
-        visit_messages = visit_messages.exclude(kind__in=STAFF_ALERT_KINDS)
+        visit_messages = visit_messages.filter(alert=None)
     message_rows = [
         MessageRow(
             message,
