@@ -431,6 +431,7 @@ def resend_check_in(
     no answer now, the patient has not agreed to the channel, or it was just sent again;
     NotAllowedToResend when `by_user` may not open the patient's record."""
     now = now or timezone.now()
+    channel = Channel(channel)  # ValueError for a channel the clinic does not have
     # Locked, so two requests at once are counted one after the other.
     check_in = (
         CheckIn.objects.select_for_update(of=("self",))

@@ -264,6 +264,11 @@ class TestResendCheckIn:
         resend_check_in(day_3, Channel.EMAIL, clinician.user, now=NOW + timedelta(minutes=2))
         assert resends(day_3).count() == 2
 
+    def test_a_channel_the_clinic_does_not_have_is_an_error(self, day_3, clinician):
+        with pytest.raises(ValueError, match="fax"):
+            resend_check_in(day_3, "fax", clinician.user, now=NOW)
+        assert not resends(day_3).exists()
+
     def test_staff_who_may_not_open_the_patient_may_not(self, day_3, colleague, patient_user):
         for user in (colleague.user, patient_user):
             with pytest.raises(NotAllowedToResend):
