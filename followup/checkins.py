@@ -7,16 +7,20 @@ from enum import StrEnum
 from itertools import chain
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core import signing
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from booking.notifications import absolute_url
+from booking.patients import visible_patients
 from followup.alerts import plan_alert_messages
 from followup.models import (
     Alert,
     AnswerRoute,
+    Channel,
     CheckIn,
     CheckInAnswer,
     CheckInState,
@@ -394,4 +398,104 @@ def answer_warning_signs(
         answer=replace(details, side_effects=[*details.side_effects, said]),
         route=route,
         now=now,
+    )
+
+
+# --- sending the link again ----------------------------------------------------------------
+
+# A second request within this time of a resend on the same channel (a double click, two
+# staff members at once) sends nothing more.
+RESEND_INTERVAL = timedelta(hours=1)
+RESEND_PENDING = (MessageState.SCHEDULED, MessageState.SENDING)
+
+
+class ResendRefused(Exception):
+    """The check-in's link is not sent again: the reason says why, in words for staff."""
+
+
+class NotAllowedToResend(Exception):
+    """Staff who may not open the patient's record may not message them either."""
+
+
+def by_channel(channel: str) -> str:
+    return "by SMS" if channel == Channel.SMS else "by email"
+
+
+def _resend_refusal(check_in: CheckIn, now: datetime) -> str:
+    """Why the check-in's link may not go out again now ('' if it may). Only an open
+    check-in before its expiry: after it, the send path would drop the message (it is
+    worth sending until the check-in expires), so staff enter an answer by phone instead."""
+    zone = check_in.episode.procedure.appointment.location.zone
+    status = check_in_status(check_in, now=now)
+    if status == CheckInStatus.NOT_DUE:
+        return (
+            "This check-in is not due yet: its link goes out on "
+            f"{check_in.due_at.astimezone(zone):%-d %B %Y, %H:%M}."
+        )
+    if status in (CheckInStatus.CHANGEABLE, CheckInStatus.LOCKED):
+        return "This check-in is answered."
+    if status == CheckInStatus.CLOSED:
+        return "This check-in no longer takes answers."
+    if now >= check_in.expires_at:
+        return "This check-in has expired: enter the answer given by phone instead."
+    return ""
+
+
+def _recent_resend(check_in: CheckIn, channel: str, now: datetime) -> Message | None:
+    """A resend on `channel` still waiting to go out, or sent within RESEND_INTERVAL."""
+    return (
+        Message.objects.filter(check_in=check_in, kind=MessageKind.CHECK_IN_RESENT, channel=channel)
+        .filter(Q(state__in=RESEND_PENDING) | Q(sent_at__gt=now - RESEND_INTERVAL))
+        .order_by("-pk")
+        .first()
+    )
+
+
+@transaction.atomic
+def resend_check_in(
+    check_in: CheckIn,
+    channel: str,
+    by_user: AbstractBaseUser | AnonymousUser,
+    now: datetime | None = None,
+) -> Message:
+    """Send the check-in's link to the patient again by `channel`: a CHECK_IN_RESENT row,
+    due now (a text waits out the quiet hours), sent like every message, so the patient's
+    consent and SMS caps apply when it goes. Raises ResendRefused when the check-in takes
+    no answer now, the patient has not agreed to the channel, or it was just sent again;
+    NotAllowedToResend when `by_user` may not open the patient's record."""
+    now = now or timezone.now()
+    channel = Channel(channel)  # ValueError for a channel the clinic does not have
+    # Locked, so two requests at once are counted one after the other.
+    check_in = (
+        CheckIn.objects.select_for_update(of=("self",))
+        .select_related("episode__patient", "episode__procedure__appointment__location", "answer")
+        .get(pk=check_in.pk)
+    )
+    patient = check_in.episode.patient
+    if not visible_patients(by_user).filter(pk=patient.pk).exists():
+        raise NotAllowedToResend("Only staff who may open the patient's record may.")
+    refusal = _resend_refusal(check_in, now)
+    if refusal:
+        raise ResendRefused(refusal)
+    recipient = recipient_for(patient, channel)
+    if recipient is None:
+        raise ResendRefused(f"The patient has not agreed to messages {by_channel(channel)}.")
+    recent = _recent_resend(check_in, channel, now)
+    if recent is not None:
+        raise ResendRefused(
+            f"The link was already sent again {by_channel(channel)} "
+            f"{'less than an hour ago' if recent.sent_at else 'and is waiting to go out'}."
+        )
+    appointment = check_in.episode.procedure.appointment
+    due = now if channel == Channel.EMAIL else out_of_quiet_hours(now, appointment.location.zone)
+    if due >= check_in.expires_at:
+        raise ResendRefused("A text now would wait for the morning, after the check-in expires.")
+    return Message.objects.create(
+        appointment=appointment,
+        patient=patient,
+        check_in=check_in,
+        kind=MessageKind.CHECK_IN_RESENT,
+        channel=channel,
+        recipient=recipient,
+        due_at=due,
     )

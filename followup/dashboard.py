@@ -1,4 +1,5 @@
-"""What the staff dashboard lists, and whose patients each staff member follows.
+"""What the staff dashboard lists, and whose patients each staff member follows; and a
+patient's check-ins with their messages, as staff pages show them.
 
 A clinician follows the patients they treated (the procedures they performed, the visits
 booked with them); a clinic admin follows every patient of the clinic; reception follows
@@ -7,16 +8,28 @@ none here. Each list is one query, bounded in length, whatever the history's siz
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import groupby
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Exists, Model, OuterRef, QuerySet
+from django.db.models import Exists, Model, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 
-from booking.models import Appointment, AppointmentStatus, Clinician
+from booking.models import Appointment, AppointmentStatus, Clinician, Patient
 from booking.roles import CLINIC_ADMIN, CLINICIAN, has_role
-from followup.models import Alert, CheckIn, CheckInAnswer, CheckInState
+from config.logs import masked
+from followup.models import (
+    Alert,
+    Channel,
+    CheckIn,
+    CheckInAnswer,
+    CheckInState,
+    Episode,
+    Message,
+)
+from followup.reminders import recipient_for
 
 LIST_LIMIT = 20
 ACKNOWLEDGED_SHOWN_FOR = timedelta(days=7)
@@ -175,3 +188,80 @@ def awaiting_completion(scope: Scope) -> QuerySet[Appointment]:
         ),
         "clinician",
     ).order_by("start", "pk")
+
+
+# --- a patient's check-ins and their messages ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class MessageLine:
+    message: Message
+    due_at: datetime  # in the location's zone
+    sent_at: datetime | None
+    recipient: str  # masked: enough to tell apart, not to contact
+
+
+@dataclass(frozen=True)
+class CheckInLine:
+    check_in: CheckIn
+    due_at: datetime  # in the location's zone
+    shown_state: str  # scheduled, open, answered, expired or cancelled
+    messages: list[MessageLine]
+
+    @property
+    def is_open(self) -> bool:
+        return self.shown_state == "open"
+
+
+@dataclass(frozen=True)
+class EpisodeLines:
+    episode: Episode
+    started_at: datetime  # in the location's zone
+    check_ins: list[CheckInLine]
+    # The channels the patient agreed to, by which an open check-in's link goes again.
+    resend_channels: list[Channel]
+
+
+def shown_state(check_in: CheckIn, now: datetime) -> str:
+    """The check-in's state as staff read it: a scheduled one is `open` once due and until
+    it expires (when its link may be sent again)."""
+    if check_in.state != CheckInState.SCHEDULED:
+        return str(check_in.state)
+    return "open" if check_in.due_at <= now < check_in.expires_at else "scheduled"
+
+
+def _message_line(message: Message, zone: ZoneInfo) -> MessageLine:
+    sent = message.sent_at
+    return MessageLine(
+        message=message,
+        due_at=message.due_at.astimezone(zone),
+        sent_at=sent.astimezone(zone) if sent else None,
+        recipient=masked(message.recipient),
+    )
+
+
+def patient_check_ins(patient: Patient, *, now: datetime | None = None) -> list[EpisodeLines]:
+    """Each episode of the patient, newest first, with its check-ins in day order and each
+    check-in's messages in due order. Two queries, however long the history."""
+    now = now or timezone.now()
+    check_ins = (
+        CheckIn.objects.filter(episode__patient=patient)
+        .select_related("episode__site", "episode__procedure__appointment__location")
+        .prefetch_related(Prefetch("messages", queryset=Message.objects.order_by("due_at", "pk")))
+        .order_by("-episode__started_at", "-episode_id", "day")
+    )
+    channels = [channel for channel in Channel if recipient_for(patient, channel)]
+    episodes = []
+    for episode, group in groupby(check_ins, key=lambda check_in: check_in.episode):
+        zone = episode.procedure.appointment.location.zone
+        lines = [
+            CheckInLine(
+                check_in=check_in,
+                due_at=check_in.due_at.astimezone(zone),
+                shown_state=shown_state(check_in, now),
+                messages=[_message_line(message, zone) for message in check_in.messages.all()],
+            )
+            for check_in in group
+        ]
+        episodes.append(EpisodeLines(episode, episode.started_at.astimezone(zone), lines, channels))
+    return episodes

@@ -1,4 +1,5 @@
-"""Forms of the staff pages: completing a visit, entering a check-in answer given by phone.
+"""Forms of the staff pages: completing a visit, entering a check-in answer given by phone,
+sending a check-in's link again.
 
 They only parse and check input; `followup.procedures.complete_visit` and
 `followup.checkins.record_answer` hold the rules.
@@ -11,7 +12,7 @@ from django import forms
 
 from booking.models import Site
 from followup.checkins import AnswerDetails
-from followup.models import Activity, Injectate, Medication, Pgic, Side, SideEffect
+from followup.models import Activity, Channel, Injectate, Medication, Pgic, Side, SideEffect
 from followup.procedures import InjectateDetails, ProcedureDetails
 
 TRIGGER_POINTS_MAX = 100
@@ -144,3 +145,10 @@ class StaffAnswerForm(forms.Form):
             medication=data["medication"],
             comment=data["comment"].strip(),
         )
+
+
+class ResendForm(forms.Form):
+    """Which channel to send a check-in's link again by; `next` is the page to go back to."""
+
+    channel = forms.ChoiceField(choices=Channel.choices)
+    next = forms.CharField(required=False, max_length=200)

@@ -38,7 +38,7 @@ from booking.patients import (
 from booking.records_forms import AuditSearchForm, MergeConfirmForm, PatientDetailsForm
 from booking.roles import CLINIC_ADMIN, CLINICIAN, RECEPTION, STAFF_ROLES, has_role, staff_only
 from config.logs import masked
-from followup.dashboard import scope_for
+from followup.dashboard import patient_check_ins, scope_for
 from followup.models import Alert, CheckInAnswer, Message, MessageState, Procedure, SideEffect
 
 View = Callable[..., HttpResponse]
@@ -196,15 +196,22 @@ def _record_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
         .prefetch_related("injectates")
         .order_by("-performed_at")
     )
+    # Check-in messages are listed with their check-ins; alerts to staff are clinical.
+    # Visits' messages and waitlist offers (to the patient) and alerts about their visits.
+    visit_messages = Message.objects.filter(
+        Q(patient=patient) | Q(appointment__patient=patient), check_in=None
+    )
+    if not clinical:
+        visit_messages = visit_messages.filter(alert=None)
     message_rows = [
         MessageRow(
             message,
             message.due_at.astimezone(_zone_of(message)),
             masked(message.recipient),
         )
-        for message in Message.objects.filter(patient=patient)
-        .select_related("appointment__location", "waitlist_offer__location")
-        .order_by("-due_at", "-pk")[:MESSAGES_SHOWN]
+        for message in visit_messages.select_related(
+            "appointment__location", "waitlist_offer__location"
+        ).order_by("-due_at", "-pk")[:MESSAGES_SHOWN]
     ]
     return {
         "patient": patient,
@@ -221,6 +228,8 @@ def _record_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
         # The answers are clinical: reception gets none of them (not only hidden).
         "answers": _answer_rows(patient) if clinical else [],
         "messages_sent": message_rows,
+        "check_ins": patient_check_ins(patient, now=now),
+        "back_to": reverse("desk:patient", args=[patient.pk]),
         "show_clinical": clinical,
         "can_edit": can_edit_patients(request.user),
     }

@@ -3,6 +3,7 @@
 import logging
 from datetime import datetime
 
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -12,7 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from booking.api.permissions import IsClinicStaff
-from booking.patients import visible_appointments
+from booking.models import Appointment
+from booking.patients import can_read_clinical, visible_appointments
 from config.logs import masked
 from followup.models import Channel, Message, MessageKind, MessageState
 
@@ -20,10 +22,17 @@ audit = logging.getLogger("booking.audit")
 
 
 class TimelineMessageSerializer(serializers.Serializer):
-    """One reminder (or check-in) of an appointment, as staff follow it."""
+    """One message about an appointment, as staff follow it: a reminder, an appointment
+    email, a check-in message, a waitlist offer, or (for clinicians) a red-flag alert."""
 
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=MessageKind.choices)
+    kind_label = serializers.CharField(source="get_kind_display", help_text="The kind in words.")
+    check_in_day = serializers.IntegerField(
+        source="check_in.day",
+        allow_null=True,
+        help_text="For a check-in's messages, the day of its time point; else null.",
+    )
     channel = serializers.ChoiceField(choices=Channel.choices)
     recipient = serializers.SerializerMethodField(help_text="Masked: enough to tell apart.")
     due_at = serializers.SerializerMethodField()
@@ -49,6 +58,18 @@ class TimelineMessageSerializer(serializers.Serializer):
         return None if message.sent_at is None else self._local(message.sent_at)
 
 
+def appointment_messages(appointment: Appointment, *, clinical: bool) -> QuerySet[Message]:
+    """Every message about the appointment, earliest due first: its reminders and emails,
+    the messages of the check-ins its procedure started, the waitlist offer it was booked
+    from, and, for `clinical` readers only, the red-flag alerts sent to staff."""
+    messages = Message.objects.filter(
+        Q(appointment=appointment) | Q(waitlist_offer__appointment=appointment)
+    )
+    if not clinical:
+        messages = messages.filter(alert=None)
+    return messages.select_related("check_in").order_by("due_at", "pk")
+
+
 class AppointmentMessagesView(APIView):
     permission_classes = [IsClinicStaff]
 
@@ -56,12 +77,17 @@ class AppointmentMessagesView(APIView):
         responses={200: TimelineMessageSerializer(many=True)},
         tags=["staff"],
         summary="The appointment's messages in due order",
+        description=(
+            "Reminders, booking emails, check-in messages, the waitlist offer the "
+            "appointment was booked from and, for clinicians and clinic admins, red-flag "
+            "alerts sent to staff. Recipients are masked; times carry the location's offset."
+        ),
     )
     def get(self, request: Request, public_id: str) -> Response:
         appointment = get_object_or_404(
             visible_appointments(request.user).select_related("location"), public_id=public_id
         )
-        messages = Message.objects.filter(appointment=appointment).order_by("due_at", "pk")
+        messages = appointment_messages(appointment, clinical=can_read_clinical(request.user))
         audit.info("%s viewed messages of appointment %s", request.user, public_id)
         serializer = TimelineMessageSerializer(
             messages, many=True, context={"zone": appointment.location.zone}

@@ -28,8 +28,8 @@ from booking.roles import STAFF_ROLES, staff_only
 from booking.services import BookingError
 from followup import dashboard as lists
 from followup.alerts import NotAllowedToAcknowledge, acknowledge_alert
-from followup.checkins import CheckInClosed, CheckInLocked, answerable_until, record_answer
-from followup.models import Alert, AnswerRoute, CheckIn, CheckInAnswer, CheckInState, Procedure
+from followup.checkins import CheckInClosed, CheckInLocked, check_in_status, record_answer
+from followup.models import Alert, AnswerRoute, CheckIn, CheckInAnswer, Procedure
 from followup.procedures import complete_visit
 from followup.staff_forms import ProcedureForm, StaffAnswerForm
 
@@ -210,8 +210,7 @@ def answer(request: HttpRequest, check_in_id: int) -> HttpResponse:
             "episode": check_in.episode,
             "patient": check_in.episode.patient,
             "due_at": check_in.due_at.astimezone(zone),
-            "takes_answers": check_in.state != CheckInState.CANCELLED
-            and timezone.now() <= answerable_until(check_in),
+            "status": check_in_status(check_in),
             "existing": existing,
             "form": form,
             "forms": [form],

@@ -252,6 +252,12 @@ CASES: dict[str, Case] = {
     "staff/check-ins/<int:check_in_id>/answer/": Case(
         _url("/staff/check-ins/{}/answer/", _o("check_in")), CLINICAL
     ),
+    "staff/check-ins/<int:check_in_id>/resend/": Case(
+        _url("/staff/check-ins/{}/resend/", _o("check_in")), DESK | {CLINICIAN}, "post"
+    ),
+    "staff/patients/<int:patient_id>/check-ins/": Case(
+        _url("/staff/patients/{}/check-ins/", _o("patient")), DESK | {CLINICIAN}
+    ),
     "staff/patients/<int:patient_id>/trends/": Case(
         _url("/staff/patients/{}/trends/", _o("patient")), CLINICAL
     ),

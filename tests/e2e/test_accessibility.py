@@ -171,6 +171,12 @@ def test_the_clinicians_pages_are_accessible(catalogue, live_server, desktop):
     desktop.get_by_role("heading", name="Repeat-injection eligibility").wait_for()
     assert_accessible(desktop)
 
+    desktop.goto(f"{live_server.url}/staff/patients/{patient.pk}/check-ins/")
+    assert_accessible(desktop)
+
+    desktop.goto(f"{live_server.url}/desk/patients/{patient.pk}/")
+    assert_accessible(desktop)
+
     desktop.goto(f"{live_server.url}/staff/outcomes/?site=lumbar&site=cervical-trigger-point")
     assert_accessible(desktop)
 

@@ -1,4 +1,5 @@
-"""GET /api/v1/appointments/<id>/messages/: an appointment's messages, for staff only."""
+"""GET /api/v1/appointments/<id>/messages/: every message of an appointment, for staff
+only (red-flag alerts to staff for clinicians and clinic admins only)."""
 
 import logging
 from datetime import UTC, datetime, timedelta
@@ -9,15 +10,26 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from booking.models import Site
-from followup.models import Channel, Message, MessageState
+from booking.models import Site, WaitlistOffer
+from followup.checkins import resend_check_in
+from followup.models import Channel, Message, MessageKind, MessageState
 from followup.reminders import plan_reminders
-from tests.factories import AppointmentFactory, LocationFactory, PatientFactory
+from followup.visit_messages import plan_appointment_email, plan_offer_messages
+from tests.factories import (
+    AppointmentFactory,
+    ClinicianFactory,
+    LocationFactory,
+    PatientFactory,
+    WaitlistEntryFactory,
+    answer_check_in,
+    episode_after_procedure,
+)
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # Monday 09:00 in New York
 WEDNESDAY_9AM = datetime(2026, 12, 2, 14, 0, tzinfo=UTC)
+PERFORMED = datetime(2026, 11, 2, 15, tzinfo=UTC)  # four weeks before: days 1 to 14 are past
 
 
 @pytest.fixture(autouse=True)
@@ -95,6 +107,8 @@ class TestTimeline:
         assert set(first) == {
             "id",
             "kind",
+            "kind_label",
+            "check_in_day",
             "channel",
             "recipient",
             "due_at",
@@ -105,6 +119,7 @@ class TestTimeline:
             "skip_reason",
         }
         assert (first["attempts"], first["sent_at"], first["last_error"]) == (0, None, "")
+        assert (first["kind_label"], first["check_in_day"]) == ("Reminder", None)
 
     def test_recipients_are_masked(self, api, appointment):
         body = api.get(url(appointment)).json()
@@ -186,4 +201,104 @@ def test_the_schema_documents_it_for_staff(api, receptionist):
     operation = schema["paths"]["/api/v1/appointments/{public_id}/messages/"]["get"]
     assert operation["tags"] == ["staff"]
     item = schema["components"]["schemas"]["TimelineMessage"]["properties"]
-    assert {"kind", "channel", "due_at", "state", "attempts", "sent_at", "last_error"} <= set(item)
+    assert {
+        "kind",
+        "kind_label",
+        "check_in_day",
+        "channel",
+        "due_at",
+        "state",
+        "attempts",
+        "sent_at",
+        "last_error",
+    } <= set(item)
+    assert item["check_in_day"]["nullable"] is True
+    assert "waitlist offer" in operation["description"]
+
+
+class TestEveryMessageOfTheVisit:
+    """Besides reminders: the booking's emails, the check-ins its procedure started, the
+    waitlist offer it was booked from, and (for clinicians) red-flag alerts to staff."""
+
+    @pytest.fixture
+    def episode(self, clinician):
+        return episode_after_procedure(
+            clinician=clinician,
+            location=LocationFactory(name="Main Street"),
+            patient=PatientFactory(
+                email="ana@example.org", phone="+18605550123", consent_email=True, consent_sms=True
+            ),
+            performed_at=PERFORMED,
+        )
+
+    @pytest.fixture
+    def clinician(self, clinician_user):
+        return ClinicianFactory(user=clinician_user)
+
+    def kinds(self, api, appointment) -> list[tuple[str, str, int | None]]:
+        body = api.get(url(appointment)).json()
+        return [(m["kind"], m["channel"], m["check_in_day"]) for m in body]
+
+    def test_the_booking_email_is_listed_with_its_label(self, api, receptionist, appointment):
+        plan_appointment_email(appointment, MessageKind.APPOINTMENT_BOOKED, now=NOW)
+        api.force_authenticate(receptionist)
+        body = api.get(url(appointment)).json()
+        assert [(m["kind"], m["kind_label"], m["due_at"]) for m in body[:2]] == [
+            ("reminder", "Reminder", "2026-11-29T09:00:00-05:00"),
+            ("appointment_booked", "Booking confirmation", "2026-11-30T09:00:00-05:00"),
+        ]
+
+    def test_the_check_ins_of_its_procedure_are_listed_with_their_day(
+        self, api, receptionist, episode
+    ):
+        day_3 = episode.check_ins.get(day=3)
+        with time_machine.travel(day_3.due_at + timedelta(hours=1), tick=False):
+            resend_check_in(day_3, Channel.EMAIL, receptionist)
+        api.force_authenticate(receptionist)
+        listed = self.kinds(api, episode.procedure.appointment)
+        assert listed[:4] == [
+            ("check_in", "email", 1),
+            ("check_in", "sms", 1),
+            ("check_in_reminder", "email", 1),
+            ("check_in_reminder", "sms", 1),
+        ]
+        assert ("check_in_resent", "email", 3) in listed
+        days = {day for _, _, day in listed}
+        assert days == set(episode.check_ins.values_list("day", flat=True))
+
+    def test_the_waitlist_offer_it_was_booked_from_is_listed(self, api, receptionist, appointment):
+        entry = WaitlistEntryFactory(patient=appointment.patient)
+        offer = WaitlistOffer.objects.create(
+            entry=entry,
+            site=appointment.site,
+            clinician=appointment.clinician,
+            location=appointment.location,
+            start=appointment.start,
+            expires_at=NOW + timedelta(hours=2),
+        )
+        plan_offer_messages(offer, MessageKind.WAITLIST_OFFER, now=NOW)
+        api.force_authenticate(receptionist)
+        assert "waitlist_offer" not in {kind for kind, _, _ in self.kinds(api, appointment)}
+
+        WaitlistOffer.objects.filter(pk=offer.pk).update(appointment=appointment)
+        body = api.get(url(appointment)).json()
+        offers = [m for m in body if m["kind"] == "waitlist_offer"]
+        assert [(m["channel"], m["kind_label"]) for m in offers] == [
+            ("email", "Waitlist offer"),
+            ("sms", "Waitlist offer"),
+        ]
+
+    def test_alerts_to_staff_are_for_clinicians_not_reception(
+        self, api, receptionist, clinic_admin, clinician, episode
+    ):
+        answer_check_in(episode, 3, 5, side_effects=["fever"])
+        appointment = episode.procedure.appointment
+        api.force_authenticate(clinician.user)
+        alerts = [m for m in api.get(url(appointment)).json() if m["kind"] == "alert"]
+        assert [(m["kind_label"], m["check_in_day"]) for m in alerts] == [("Red-flag alert", None)]
+        api.force_authenticate(clinic_admin)
+        assert "alert" in {kind for kind, _, _ in self.kinds(api, appointment)}
+        api.force_authenticate(receptionist)
+        body = api.get(url(appointment)).json()
+        assert body
+        assert "alert" not in {m["kind"] for m in body}
