@@ -62,9 +62,7 @@ def context(
 def test_site_independent_rules_fire_at_every_site(rule, effect, reason, site):
     assert rule(context(effect, site=site)) == reason
     assert rule(context(site=site)) is None
-    assert red_flags(side_effects=[effect], pain=3, baseline=5, day=7, site_slug=site) == [
-        reason
-    ]
+    assert red_flags(side_effects=[effect], pain=3, baseline=5, day=7, site_slug=site) == [reason]
 
 
 @pytest.mark.parametrize(
