@@ -235,7 +235,7 @@ def test_a_clinician_records_an_injection_and_sees_the_day_one_answer_the_worker
     assert [cells.nth(index).inner_text() for index in (1, 2, 7, 8, 9)] == [
         "1",
         "4/10",
-        "–",
+        "\N{EN DASH}",  # no common effect ticked
         "None of these",
         answer.get_route_display(),
     ]
