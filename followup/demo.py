@@ -39,6 +39,7 @@ from followup.models import (
     MessageKind,
     MessageState,
     Procedure,
+    SideEffect,
 )
 from followup.procedures import InjectateDetails, ProcedureDetails, complete_visit
 
@@ -129,7 +130,7 @@ def _details(pain: int, extra: dict[str, object], baseline: int | None) -> Answe
     if baseline:
         relief = max(0, min(100, round((baseline - pain) / baseline * 100 / 10) * 10))
     better = baseline is not None and pain < baseline
-    side_effects = extra.get("side_effects", [])
+    side_effects = extra.get("side_effects", [SideEffect.NONE])  # answered: no warning sign
     assert isinstance(side_effects, list)
     return AnswerDetails(
         pain=pain,

@@ -9,6 +9,11 @@ StreamingHttpResponse.
 Times are UTC (ISO 8601); `check_in_day` is the plan's time point the answer belongs to,
 `days_since_procedure` the whole days elapsed from the procedure to the first answer (a
 late answer shows more days than its time point).
+
+`side_effects` lists the common effects ticked and `warning_signs` the warning signs, by
+their codes separated by ";": `none` is the patient's "none of these", `warning_sign` a
+"Y" by text, and `not answered` an answer without the question (a text with only a score),
+which never means no symptoms.
 """
 
 from __future__ import annotations
@@ -26,9 +31,11 @@ from django.db.models import QuerySet
 from booking.models import Patient
 from followup.dashboard_stats import OutcomeFilters, filtered_answers, filtered_episodes
 from followup.models import ProcedureInjectate
+from followup.side_effects import expected_effects, warning_signs
 
 PSEUDONYMOUS_HEADER = ["patient_pseudonym"]
 IDENTIFIED_HEADER = ["patient_id", "patient_name"]
+WARNING_SIGNS_NOT_ANSWERED = "not answered"
 COMMON_HEADER = [
     "site",
     "side",
@@ -43,6 +50,7 @@ COMMON_HEADER = [
     "relief_percent",
     "pgic",
     "side_effects",
+    "warning_signs",
     "activity",
     "medication",
 ]
@@ -145,7 +153,8 @@ def answer_rows(
             "" if baseline is None else baseline,
             "" if relief is None else relief,
             "" if pgic is None else pgic,
-            ";".join(side_effects or []),
+            ";".join(expected_effects(side_effects)),
+            ";".join(warning_signs(side_effects)) or WARNING_SIGNS_NOT_ANSWERED,
             activity,
             medication,
         ]

@@ -14,6 +14,7 @@ from typing import Any
 
 from booking.models import Appointment, AppointmentStatus, Clinician, Location, Patient
 from followup.models import CheckInAnswer, Procedure
+from followup.side_effects import expected_effect_labels, warning_sign_labels, warning_signs
 
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
@@ -144,10 +145,13 @@ def questionnaire_response_resource(answer: CheckInAnswer) -> dict[str, Any]:
                 [{"valueString": answer.get_pgic_display()}],
             )
         )
-    if answer.side_effects:
-        items.append(
-            _item("side-effects", "Side effects", [{"valueString": s} for s in answer.side_effects])
-        )
+    if effects := expected_effect_labels(answer.side_effects):
+        items.append(_item("side-effects", "Side effects", [{"valueString": e} for e in effects]))
+    # An unanswered question has no item (FHIR's way to say "not answered"), so an answer
+    # by text with only a score never reads as "none of these".
+    if warning_signs(answer.side_effects):
+        labels = warning_sign_labels(answer.side_effects)
+        items.append(_item("warning-signs", "Warning signs", [{"valueString": s} for s in labels]))
     if answer.activity:
         items.append(
             _item("activity", "Activity", [{"valueString": answer.get_activity_display()}])

@@ -1,4 +1,5 @@
-"""The patient's check-in form. It parses and checks input only: the rules (who may answer,
+"""The patient's check-in form, and what the staff's form for an answer given by phone
+shares with it (`AnswerForm`). They parse and check input only: the rules (who may answer,
 replacing within a day, red flags) are in `followup.checkins`.
 
 The patient API asks the same questions: it lists this form's fields (labels, help,
@@ -10,7 +11,16 @@ from typing import Any
 from django import forms
 
 from followup.checkins import AnswerDetails
-from followup.models import Activity, CheckInAnswer, Medication, Pgic, SideEffect
+from followup.models import Activity, CheckInAnswer, Medication, Pgic
+from followup.side_effects import (
+    EXPECTED,
+    WARNING_SIGN_CHOICES,
+    WARNING_SIGNS_MISSING,
+    choices,
+    expected_effects,
+    warning_signs,
+    warning_signs_problem,
+)
 
 PAIN_MIN, PAIN_MAX = 0, 10
 PAIN_ANCHORS = {PAIN_MIN: "no pain", PAIN_MAX: "worst pain imaginable"}
@@ -24,7 +34,64 @@ PAIN_ERROR = "Choose a whole number from 0 (no pain) to 10 (worst pain imaginabl
 RELIEF_ERROR = "Give a whole number from 0 to 100, or leave it empty."
 
 
-class CheckInForm(forms.Form):
+def side_effects_field() -> forms.MultipleChoiceField:
+    return forms.MultipleChoiceField(
+        label="Since the injection, have you had any of these common effects?",
+        help_text=f"Tick all that apply. {EXPECTED_AFTER_INJECTION}",
+        choices=choices(EXPECTED),
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "choice-list"}),
+    )
+
+
+def warning_signs_field(help_text: str) -> forms.MultipleChoiceField:
+    return forms.MultipleChoiceField(
+        label="Since the injection, have you had any of these warning signs?",
+        help_text=help_text,
+        choices=choices(WARNING_SIGN_CHOICES),
+        error_messages={"required": WARNING_SIGNS_MISSING},
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "choice-list"}),
+    )
+
+
+class AnswerForm(forms.Form):
+    """What the patient's form and the staff's share: fields named as `AnswerDetails`'s,
+    with the two side-effect questions stored as one list, and the warning-sign rule."""
+
+    def clean_warning_signs(self) -> list[str]:
+        chosen = self.cleaned_data["warning_signs"]
+        if problem := warning_signs_problem(chosen):
+            raise forms.ValidationError(problem)
+        return chosen
+
+    @staticmethod
+    def initial_from(answer: CheckInAnswer) -> dict[str, Any]:
+        """The form filled with a stored answer, to change it."""
+        return {
+            "pain": str(answer.pain),
+            "relief_percent": answer.relief_percent,
+            "pgic": answer.pgic,
+            "side_effects": expected_effects(answer.side_effects),
+            "warning_signs": warning_signs(answer.side_effects),
+            "activity": answer.activity,
+            "medication": answer.medication,
+            "comment": answer.comment,
+        }
+
+    def details(self) -> AnswerDetails:
+        data = self.cleaned_data
+        return AnswerDetails(
+            pain=data["pain"],
+            relief_percent=data["relief_percent"],
+            pgic=data["pgic"],
+            side_effects=[*data["side_effects"], *data["warning_signs"]],
+            activity=data["activity"],
+            medication=data["medication"],
+            comment=data["comment"],
+        )
+
+
+class CheckInForm(AnswerForm):
     pain = forms.TypedChoiceField(
         label="How bad is your pain right now?",
         help_text="0 means no pain, 10 the worst pain imaginable.",
@@ -54,12 +121,10 @@ class CheckInForm(forms.Form):
         required=False,
         widget=forms.RadioSelect(attrs={"class": "choice-list"}),
     )
-    side_effects = forms.MultipleChoiceField(
-        label="Since the injection, have you had any of these?",
-        help_text=f"Tick all that apply. {EXPECTED_AFTER_INJECTION}",
-        choices=SideEffect.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple(attrs={"class": "choice-list"}),
+    side_effects = side_effects_field()
+    warning_signs = warning_signs_field(
+        "Tick each one you have had, or “None of these”. If you have one now, call the "
+        "clinic: do not wait for a reply."
     )
     activity = forms.ChoiceField(
         label="Compared with before the injection, how much of your usual activities can you do?",
@@ -79,28 +144,3 @@ class CheckInForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
-
-    @staticmethod
-    def initial_from(answer: CheckInAnswer) -> dict[str, Any]:
-        """The form filled with a stored answer, to change it."""
-        return {
-            "pain": str(answer.pain),
-            "relief_percent": answer.relief_percent,
-            "pgic": answer.pgic,
-            "side_effects": list(answer.side_effects),
-            "activity": answer.activity,
-            "medication": answer.medication,
-            "comment": answer.comment,
-        }
-
-    def details(self) -> AnswerDetails:
-        data = self.cleaned_data
-        return AnswerDetails(
-            pain=data["pain"],
-            relief_percent=data["relief_percent"],
-            pgic=data["pgic"],
-            side_effects=list(data["side_effects"]),
-            activity=data["activity"],
-            medication=data["medication"],
-            comment=data["comment"],
-        )

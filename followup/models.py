@@ -524,13 +524,16 @@ class SideEffect(models.TextChoices):
     SORENESS = "soreness", "Soreness where the needle went in"
     BRUISING = "bruising", "Bruising"
     FLUSHING = "flushing", "Facial flushing"
-    NUMBNESS = "numbness", "Numbness"
+    NUMBNESS = "numbness", "New numbness"
     WEAKNESS = "weakness", "New weakness"
     FEVER = "fever", "Fever or chills"
     REDNESS = "redness", "Redness, swelling or warmth at the injection site"
-    POSITIONAL_HEADACHE = "positional_headache", "A headache that is worse when upright"
+    POSITIONAL_HEADACHE = (
+        "positional_headache",
+        "A headache that gets worse when you sit or stand up",
+    )
     CHEST = "chest", "Chest pain or breathlessness"
-    ALLERGY = "allergy", "Hives, or swelling of the face or throat"
+    ALLERGY = "allergy", "Hives, or swelling of the face, lips or throat"
     BOWEL_BLADDER = "bowel_bladder", "Loss of bowel or bladder control"
     PUS = "pus", "Pus or discharge from the injection site"
     RASH = "rash", "A rash"

@@ -1,7 +1,8 @@
 """Red-flag rules: answers that need a clinician now. Plain functions, one rule each.
 
 A flare in the first 48 hours and flushing for a few days after a steroid are expected, so
-neither is a red flag; the check-in form tells the patient so.
+neither is a red flag; the check-in form tells the patient so. docs/clinical.md lists each
+rule with the sites it applies to and its source.
 """
 
 from collections.abc import Callable, Iterable
@@ -11,8 +12,10 @@ from followup.models import SideEffect
 
 FLARE_POINTS = 3
 FLARE_FROM_DAY = 3  # "after day 2"
-HEADACHE_SITES = {"cervical-trigger-point", "lumbar"}
-PNEUMOTHORAX_SITES = {"thoracic", "cervical-trigger-point"}
+# Where the needle works beside the spine, so it can puncture the dura.
+SPINAL_SITES = frozenset({"cervical-trigger-point", "thoracic", "lumbar"})
+# Where the needle works over the lung's apex or the chest wall.
+PNEUMOTHORAX_SITES = frozenset({"cervical-trigger-point", "thoracic"})
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,12 @@ def site_infection(context: FlagContext) -> str | None:
     return None
 
 
+def pus(context: FlagContext) -> str | None:
+    if SideEffect.PUS in context.side_effects:
+        return "Pus or discharge from the site (possible infection)"
+    return None
+
+
 def neurological(context: FlagContext) -> str | None:
     found = {SideEffect.WEAKNESS, SideEffect.NUMBNESS} & context.side_effects
     return "New weakness or numbness" if found else None
@@ -48,11 +57,14 @@ def cauda_equina(context: FlagContext) -> str | None:
     return None
 
 
+def severe_headache(context: FlagContext) -> str | None:
+    if SideEffect.SEVERE_HEADACHE in context.side_effects:
+        return "Severe headache"
+    return None
+
+
 def dural_puncture_headache(context: FlagContext) -> str | None:
-    if (
-        SideEffect.POSITIONAL_HEADACHE in context.side_effects
-        and context.site_slug in HEADACHE_SITES
-    ):
+    if SideEffect.POSITIONAL_HEADACHE in context.side_effects and context.site_slug in SPINAL_SITES:
         return "Severe headache worse when upright (possible dural puncture)"
     return None
 
@@ -63,19 +75,21 @@ def pneumothorax(context: FlagContext) -> str | None:
     return None
 
 
-def breathing(context: FlagContext) -> str | None:
-    """Chest pain or breathlessness after an injection anywhere else. The form has one box
-    for both, and trouble breathing is also a sign of an allergic reaction, so it is a
-    red flag at every site; the pneumothorax rule names the likelier cause near the chest.
-    """
-    if SideEffect.CHEST in context.side_effects and context.site_slug not in PNEUMOTHORAX_SITES:
-        return "Chest pain or breathlessness"
-    return None
-
-
 def allergy(context: FlagContext) -> str | None:
     if SideEffect.ALLERGY in context.side_effects:
         return "Hives, facial or throat swelling (possible allergic reaction)"
+    return None
+
+
+def rash(context: FlagContext) -> str | None:
+    return "A rash" if SideEffect.RASH in context.side_effects else None
+
+
+def warning_sign_by_text(context: FlagContext) -> str | None:
+    """A "Y" to the text that asks about every warning sign at once: which one is unknown
+    until someone calls the patient."""
+    if SideEffect.WARNING_SIGN in context.side_effects:
+        return "A warning sign reported by text"
     return None
 
 
@@ -92,12 +106,15 @@ def pain_flare(context: FlagContext) -> str | None:
 RULES: tuple[Rule, ...] = (
     fever,
     site_infection,
+    pus,
     neurological,
     cauda_equina,
+    severe_headache,
     dural_puncture_headache,
     pneumothorax,
-    breathing,
     allergy,
+    rash,
+    warning_sign_by_text,
     pain_flare,
 )
 

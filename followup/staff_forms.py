@@ -11,8 +11,8 @@ from typing import Any
 from django import forms
 
 from booking.models import Site
-from followup.checkins import AnswerDetails
-from followup.models import Activity, Channel, Injectate, Medication, Pgic, Side, SideEffect
+from followup.forms import AnswerForm, side_effects_field, warning_signs_field
+from followup.models import Activity, Channel, Injectate, Medication, Pgic, Side
 from followup.procedures import InjectateDetails, ProcedureDetails
 
 TRIGGER_POINTS_MAX = 100
@@ -99,8 +99,9 @@ def _optional_choice(choices: list[tuple[Any, str]], empty: str) -> list[tuple[A
     return [("", empty), *choices]
 
 
-class StaffAnswerForm(forms.Form):
-    """A check-in answer the patient gave on the phone, typed in by staff."""
+class StaffAnswerForm(AnswerForm):
+    """A check-in answer the patient gave on the phone, typed in by staff: the side-effect
+    questions in the patient's words, read out as written."""
 
     pain = pain_field("Pain right now (0-10)")
     relief_percent = forms.IntegerField(
@@ -117,9 +118,8 @@ class StaffAnswerForm(forms.Form):
         empty_value=None,
         required=False,
     )
-    side_effects = forms.MultipleChoiceField(
-        choices=SideEffect.choices, widget=forms.CheckboxSelectMultiple, required=False
-    )
+    side_effects = side_effects_field()
+    warning_signs = warning_signs_field("Tick each one the patient has had, or “None of these”.")
     activity = forms.ChoiceField(
         label="Usual activities, compared with before the injection",
         choices=_optional_choice(Activity.choices, "Not asked"),
@@ -133,18 +133,6 @@ class StaffAnswerForm(forms.Form):
     comment = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000
     )
-
-    def details(self) -> AnswerDetails:
-        data = self.cleaned_data
-        return AnswerDetails(
-            pain=data["pain"],
-            relief_percent=data["relief_percent"],
-            pgic=data["pgic"],
-            side_effects=list(data["side_effects"]),
-            activity=data["activity"],
-            medication=data["medication"],
-            comment=data["comment"].strip(),
-        )
 
 
 class ResendForm(forms.Form):

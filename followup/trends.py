@@ -32,9 +32,9 @@ from followup.models import (
     Message,
     MessageKind,
     MessageState,
-    SideEffect,
 )
 from followup.redflags import red_flags
+from followup.side_effects import expected_effect_labels, warning_sign_labels
 
 RESPONDER_DAYS = (7, 30, 90)
 MODERATE_PERCENT = 30
@@ -80,6 +80,7 @@ class AnswerRow:
     pgic: int | None
     pgic_label: str
     side_effects: list[str]
+    warning_signs: list[str]  # ["Not answered"] when the question was not answered
     route: str
     late: bool
     red_flags: list[str]
@@ -183,7 +184,6 @@ def episode_figures(episode: Episode) -> EpisodeFigures:
     """The figures of one episode loaded by `patient_episodes`."""
     baseline = episode.baseline_pain
     figures = EpisodeFigures(episode=episode, label=episode_label(episode), baseline=baseline)
-    effect_labels = dict(SideEffect.choices)
     for check_in in episode.check_ins.all():
         if check_in.sent:  # type: ignore[attr-defined]  # annotated by patient_episodes
             figures.sent += 1
@@ -201,7 +201,8 @@ def episode_figures(episode: Episode) -> EpisodeFigures:
                 relief_percent=answer.relief_percent,
                 pgic=answer.pgic,
                 pgic_label=answer.get_pgic_display() if answer.pgic else "",
-                side_effects=[effect_labels.get(e, e) for e in answer.side_effects],
+                side_effects=expected_effect_labels(answer.side_effects),
+                warning_signs=warning_sign_labels(answer.side_effects),
                 route=answer.get_route_display(),
                 late=answer.late,
                 red_flags=red_flags(

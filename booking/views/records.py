@@ -39,7 +39,8 @@ from booking.records_forms import AuditSearchForm, MergeConfirmForm, PatientDeta
 from booking.roles import CLINIC_ADMIN, CLINICIAN, RECEPTION, STAFF_ROLES, has_role, staff_only
 from config.logs import masked
 from followup.dashboard import patient_check_ins, scope_for
-from followup.models import Alert, CheckInAnswer, Message, MessageState, Procedure, SideEffect
+from followup.models import Alert, CheckInAnswer, Message, MessageState, Procedure
+from followup.side_effects import expected_effect_labels, warning_sign_labels
 
 View = Callable[..., HttpResponse]
 EDITORS = (RECEPTION, CLINIC_ADMIN)
@@ -153,6 +154,7 @@ class AnswerRow:
     answer: CheckInAnswer
     answered_at: datetime
     side_effects: list[str]
+    warning_signs: list[str]
 
 
 @dataclass(frozen=True)
@@ -162,11 +164,6 @@ class MessageRow:
     recipient: str
 
 
-def _side_effect_labels(values: list[str]) -> list[str]:
-    labels = dict(SideEffect.choices)
-    return [str(labels.get(value, value)) for value in values]
-
-
 def _answer_rows(patient: Patient) -> list[AnswerRow]:
     return [
         AnswerRow(
@@ -174,7 +171,8 @@ def _answer_rows(patient: Patient) -> list[AnswerRow]:
             answer.answered_at.astimezone(
                 answer.check_in.episode.procedure.appointment.location.zone
             ),
-            _side_effect_labels(answer.side_effects or []),
+            expected_effect_labels(answer.side_effects),
+            warning_sign_labels(answer.side_effects),
         )
         for answer in CheckInAnswer.objects.filter(check_in__episode__patient=patient)
         .select_related(

@@ -55,7 +55,17 @@ from followup.models import (
     CheckInAnswer,
     Medication,
     Pgic,
-    SideEffect,
+)
+from followup.side_effects import (
+    ANSWERS_TO_WARNING_SIGNS,
+    EXPECTED,
+    NONE_AND_A_SIGN,
+    WARNING_SIGN_CHOICES,
+    WARNING_SIGNS_MISSING,
+    choices,
+    expected_effects,
+    warning_signs,
+    warning_signs_problem,
 )
 
 INVALID_LINK = "This link is not valid. Please call the clinic."
@@ -70,6 +80,7 @@ QUESTION_TYPES = {
     "relief_percent": "integer",
     "pgic": "single_choice",
     "side_effects": "multiple_choice",
+    "warning_signs": "multiple_choice",
     "activity": "single_choice",
     "medication": "single_choice",
     "comment": "text",
@@ -145,7 +156,16 @@ class StoredAnswerSerializer(serializers.Serializer):
     pain = serializers.IntegerField(min_value=PAIN_MIN, max_value=PAIN_MAX)
     relief_percent = serializers.IntegerField(allow_null=True)
     pgic = serializers.IntegerField(allow_null=True)
-    side_effects = serializers.ListField(child=serializers.ChoiceField(SideEffect.choices))
+    side_effects = serializers.SerializerMethodField(
+        help_text="The common effects ticked, in the question's order."
+    )
+    warning_signs = serializers.SerializerMethodField(
+        help_text=(
+            'The warning signs ticked, or ["none"]; "warning_sign" is a "Y" by text to '
+            "the question about all of them. Empty: the question was not answered (an "
+            "answer by text with only a score), which never means no symptoms."
+        )
+    )
     activity = serializers.CharField(help_text="more, same, less, or empty.")
     medication = serializers.CharField(help_text="less, same, more, or empty.")
     comment = serializers.CharField()
@@ -161,6 +181,16 @@ class StoredAnswerSerializer(serializers.Serializer):
     call_clinic = serializers.SerializerMethodField(
         help_text="The clinic's phone (E.164) when a red flag fired: ask the patient to call now."
     )
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices(EXPECTED))))
+    def get_side_effects(self, answer: CheckInAnswer) -> list[str]:
+        return expected_effects(answer.side_effects)
+
+    @extend_schema_field(
+        serializers.ListField(child=serializers.ChoiceField(choices(ANSWERS_TO_WARNING_SIGNS)))
+    )
+    def get_warning_signs(self, answer: CheckInAnswer) -> list[str]:
+        return warning_signs(answer.side_effects)
 
     @extend_schema_field(OpenApiTypes.DATETIME)
     def get_answered_at(self, answer: CheckInAnswer) -> str:
@@ -211,9 +241,16 @@ class AnswerInputSerializer(serializers.Serializer):
     )
     pgic = serializers.ChoiceField(choices=Pgic.choices, required=False, allow_null=True)
     side_effects = serializers.ListField(
-        child=serializers.ChoiceField(choices=SideEffect.choices),
+        child=serializers.ChoiceField(choices=choices(EXPECTED)),
         required=False,
-        max_length=len(SideEffect.choices),
+        max_length=len(EXPECTED),
+        help_text="The common effects since the injection; may be empty.",
+    )
+    warning_signs = serializers.ListField(
+        child=serializers.ChoiceField(choices=choices(WARNING_SIGN_CHOICES)),
+        max_length=len(WARNING_SIGN_CHOICES),
+        error_messages={"required": WARNING_SIGNS_MISSING},
+        help_text='Each warning sign the patient has had, or ["none"]: one of the two.',
     )
     # Labelled by what they compare: the two questions share values and the model labels.
     activity = serializers.ChoiceField(
@@ -230,13 +267,18 @@ class AnswerInputSerializer(serializers.Serializer):
         max_length=COMMENT_MAX, required=False, allow_blank=True, trim_whitespace=True
     )
 
+    def validate_warning_signs(self, chosen: list[str]) -> list[str]:
+        if problem := warning_signs_problem(chosen):
+            raise serializers.ValidationError(problem)
+        return chosen
+
     def details(self) -> AnswerDetails:
         data = self.validated_data
         return AnswerDetails(
             pain=data["pain"],
             relief_percent=data.get("relief_percent"),
             pgic=data.get("pgic"),
-            side_effects=list(data.get("side_effects", [])),
+            side_effects=[*data.get("side_effects", []), *data["warning_signs"]],
             activity=data.get("activity", ""),
             medication=data.get("medication", ""),
             comment=data.get("comment", ""),
@@ -251,6 +293,7 @@ EXAMPLE_ANSWER = {
     "relief_percent": 60,
     "pgic": 2,
     "side_effects": ["soreness"],
+    "warning_signs": ["none"],
     "activity": "more",
     "medication": "less",
     "comment": "",
@@ -263,7 +306,8 @@ EXAMPLE_ANSWER = {
 }
 EXAMPLE_FLAGGED = EXAMPLE_ANSWER | {
     "pain": 9,
-    "side_effects": ["fever", "redness"],
+    "side_effects": [],
+    "warning_signs": ["fever", "redness"],
     "red_flags": ["Fever or chills", "Redness, swelling or warmth at the site"],
     "call_clinic": "+18605550100",
 }
@@ -378,12 +422,17 @@ class CheckInView(PublicAPIView):
                     "relief_percent": 60,
                     "pgic": 2,
                     "side_effects": ["soreness"],
+                    "warning_signs": ["none"],
                     "activity": "more",
                     "medication": "less",
                     "comment": "",
                 },
             ),
-            OpenApiExample("Only the pain score", request_only=True, value={"pain": 4}),
+            OpenApiExample(
+                "Only what is required",
+                request_only=True,
+                value={"pain": 4, "warning_signs": ["none"]},
+            ),
             OpenApiExample(
                 "Stored", value=EXAMPLE_ANSWER, response_only=True, status_codes=["201"]
             ),
@@ -398,6 +447,7 @@ class CheckInView(PublicAPIView):
                 value={
                     "pain": ["Ensure this value is less than or equal to 10."],
                     "relief_percent": ["Ensure this value is less than or equal to 100."],
+                    "warning_signs": [NONE_AND_A_SIGN],
                 },
                 response_only=True,
                 status_codes=["400"],

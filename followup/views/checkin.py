@@ -27,7 +27,8 @@ from followup.checkins import (
     record_answer,
 )
 from followup.forms import PAIN_ANCHORS, PAIN_MAX, PAIN_MIN, CheckInForm
-from followup.models import AnswerRoute, CheckIn, CheckInAnswer, SideEffect
+from followup.models import AnswerRoute, CheckIn, CheckInAnswer
+from followup.side_effects import expected_effect_labels, warning_sign_labels
 
 
 def _invalid_link(request: HttpRequest) -> HttpResponse:
@@ -77,9 +78,8 @@ def _answered_page(
     context = _context(check_in) | {
         "answer": answer,
         "red_flags": answer_red_flags(answer),
-        "side_effects": [
-            SideEffect(value).label for value in answer.side_effects if value in SideEffect.values
-        ],
+        "side_effects": expected_effect_labels(answer.side_effects),
+        "warning_signs": warning_sign_labels(answer.side_effects),
         "locked": locked,
         "refused": refused,
         "change_until": can_change_until(answer).astimezone(zone),

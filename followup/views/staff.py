@@ -28,9 +28,15 @@ from booking.roles import STAFF_ROLES, staff_only
 from booking.services import BookingError
 from followup import dashboard as lists
 from followup.alerts import NotAllowedToAcknowledge, acknowledge_alert
-from followup.checkins import CheckInClosed, CheckInLocked, check_in_status, record_answer
-from followup.models import Alert, AnswerRoute, CheckIn, CheckInAnswer, Procedure
+from followup.checkins import (
+    CheckInClosed,
+    CheckInLocked,
+    check_in_status,
+    record_answer,
+)
+from followup.models import Alert, AnswerRoute, CheckIn, Procedure
 from followup.procedures import complete_visit
+from followup.side_effects import warning_sign_labels
 from followup.staff_forms import ProcedureForm, StaffAnswerForm
 
 audit = logging.getLogger("booking.audit")
@@ -152,13 +158,6 @@ def complete(request: HttpRequest, public_id: UUID) -> HttpResponse:
 # --- an answer given by phone ------------------------------------------------------------
 
 
-def _answer_initial(answer: CheckInAnswer | None) -> dict[str, Any]:
-    if answer is None:
-        return {}
-    fields = StaffAnswerForm.base_fields
-    return {field: getattr(answer, field) for field in fields}
-
-
 @require_http_methods(["GET", "POST"])
 @staff_only(*CLINICAL_ROLES)
 def answer(request: HttpRequest, check_in_id: int) -> HttpResponse:
@@ -173,7 +172,8 @@ def answer(request: HttpRequest, check_in_id: int) -> HttpResponse:
     )
     existing = getattr(check_in, "answer", None)
     form = StaffAnswerForm(
-        request.POST if request.method == "POST" else None, initial=_answer_initial(existing)
+        request.POST if request.method == "POST" else None,
+        initial=StaffAnswerForm.initial_from(existing) if existing else None,
     )
     status = 200
     if request.method == "POST":
@@ -212,6 +212,7 @@ def answer(request: HttpRequest, check_in_id: int) -> HttpResponse:
             "due_at": check_in.due_at.astimezone(zone),
             "status": check_in_status(check_in),
             "existing": existing,
+            "warning_signs": warning_sign_labels(existing.side_effects) if existing else None,
             "form": form,
             "forms": [form],
         },

@@ -212,6 +212,8 @@ def test_clinicians_and_admins_see_the_answers(client, request, patient, who):
     page = client.get(f"/desk/patients/{patient.pk}/").content.decode()
     for answer in CLINICAL:
         assert answer in page, answer
+    # An answer without the warning-sign question reads "not answered", never "none".
+    assert "<td>Not answered</td>" in page
 
 
 def test_a_clinician_links_only_to_the_appointments_booked_with_them(

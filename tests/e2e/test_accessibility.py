@@ -112,7 +112,7 @@ def test_the_check_in_page_is_accessible(catalogue, live_server, phone, settings
         assert "How bad is your pain right now?" in phone.content()
         assert_accessible(phone)
 
-        # Sent without a pain score: the errors shown.
+        # Sent without a pain score or the warning signs: the errors shown.
         phone.get_by_role("button", name="Send my answer").click()
         phone.locator(".errorlist").first.wait_for()
         assert_accessible(phone)

@@ -194,7 +194,7 @@ def test_a_clinician_records_an_injection_and_sees_the_day_one_answer_the_worker
     token = link.rstrip("/").rsplit("/", 1)[1]
     assert signing.loads(token, salt=CHECK_IN_SALT) == check_in.pk
 
-    # The patient opens the link on a phone and answers 4/10, no side effects.
+    # The patient opens the link on a phone and answers 4/10, none of the warning signs.
     phone_context = browser.new_context(
         viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
     )
@@ -204,6 +204,7 @@ def test_a_clinician_records_an_injection_and_sees_the_day_one_answer_the_worker
         phone.get_by_role("heading", name="How is your pain?").wait_for()
         screenshot(phone, "62-patient-day-one-check-in")
         phone.get_by_role("radio", name="4", exact=True).check()
+        phone.get_by_role("checkbox", name="None of these").check()
         screenshot(phone, "63-patient-answers-four")
         phone.get_by_role("button", name="Send my answer").click()
         phone.get_by_role("heading", name="Thank you for your answer").wait_for()
@@ -214,7 +215,7 @@ def test_a_clinician_records_an_injection_and_sees_the_day_one_answer_the_worker
         phone_context.close()
 
     answer = CheckInAnswer.objects.get(check_in=check_in)
-    assert (answer.pain, answer.side_effects) == (4, [])
+    assert (answer.pain, answer.side_effects) == (4, ["none"])
 
     # The clinician sees it on the patient's trends and on the dashboard.
     page.goto(live_server.url + reverse("followup:patient_trends", args=[patient.pk]))
@@ -231,10 +232,11 @@ def test_a_clinician_records_an_injection_and_sees_the_day_one_answer_the_worker
     )
     [row] = answers.locator("tbody tr").all()
     cells = row.locator("td")
-    assert [cells.nth(index).inner_text() for index in (1, 2, 7, 8)] == [
+    assert [cells.nth(index).inner_text() for index in (1, 2, 7, 8, 9)] == [
         "1",
         "4/10",
-        "none",
+        "\N{EN DASH}",  # no common effect ticked
+        "None of these",
         answer.get_route_display(),
     ]
     screenshot(page, "65-clinician-patient-trend")

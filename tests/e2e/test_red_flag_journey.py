@@ -51,7 +51,14 @@ def test_a_fever_on_day_one_tells_the_patient_to_call_and_alerts_the_clinician(
         page.get_by_role("heading", name="How is your pain?").wait_for()
         screenshot(page, "50-red-flag-check-in")
         page.get_by_role("radio", name="4", exact=True).check()
+        # "None of these" and a sign: the page asks for one or the other, and keeps the ticks.
+        page.get_by_role("checkbox", name="None of these").check()
         page.get_by_label(SideEffect.FEVER.label).check()
+        page.get_by_role("button", name="Send my answer").click()
+        page.get_by_role("alert").filter(has_text="not both").wait_for()
+        assert not CheckInAnswer.objects.filter(check_in=check_in).exists()
+        page.get_by_role("checkbox", name="None of these").uncheck()
+        assert page.get_by_label(SideEffect.FEVER.label).is_checked()
         screenshot(page, "51-red-flag-answered-form")
         page.get_by_role("button", name="Send my answer").click()
 

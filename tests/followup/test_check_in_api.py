@@ -11,8 +11,8 @@ from rest_framework.test import APIClient
 
 from booking.api.throttling import PublicRateThrottle
 from booking.links import manage_token
-from followup.checkins import check_in_token
-from followup.models import Alert, CheckIn, CheckInAnswer, CheckInState, SideEffect
+from followup.checkins import AnswerDetails, check_in_token, record_answer
+from followup.models import Alert, AnswerRoute, CheckIn, CheckInAnswer, CheckInState
 from tests.factories import LocationFactory, PatientFactory, episode_after_procedure
 
 pytestmark = pytest.mark.django_db
@@ -67,10 +67,12 @@ FULL = {
     "relief_percent": 60,
     "pgic": 2,
     "side_effects": ["soreness"],
+    "warning_signs": ["none"],
     "activity": "more",
     "medication": "less",
     "comment": "Walking the dog again.",
 }
+REQUIRED = {"pain": 0, "warning_signs": ["none"]}
 
 
 class TestState:
@@ -99,6 +101,7 @@ class TestState:
             "relief_percent",
             "pgic",
             "side_effects",
+            "warning_signs",
             "activity",
             "medication",
             "comment",
@@ -109,10 +112,36 @@ class TestState:
         assert (questions["relief_percent"]["min"], questions["relief_percent"]["max"]) == (0, 100)
         assert [c["value"] for c in questions["pgic"]["choices"]] == [1, 2, 3, 4, 5, 6, 7]
         assert questions["pgic"]["choices"][0]["label"] == "Very much improved"
-        assert [c["value"] for c in questions["side_effects"]["choices"]] == SideEffect.values
+        assert [c["value"] for c in questions["side_effects"]["choices"]] == [
+            "soreness",
+            "bruising",
+            "flushing",
+            "other",
+        ]
+        signs = questions["warning_signs"]
+        assert (signs["type"], signs["required"]) == ("multiple_choice", True)
+        assert "warning signs" in signs["label"]
+        assert [c["value"] for c in signs["choices"]] == [
+            "fever",
+            "redness",
+            "pus",
+            "weakness",
+            "numbness",
+            "chest",
+            "rash",
+            "allergy",
+            "severe_headache",
+            "positional_headache",
+            "bowel_bladder",
+            "none",
+        ]
+        assert signs["choices"][-1]["label"] == "None of these"
         assert [c["value"] for c in questions["activity"]["choices"]] == ["more", "same", "less"]
         assert [c["value"] for c in questions["medication"]["choices"]] == ["less", "same", "more"]
-        assert all(not q["required"] for name, q in questions.items() if name != "pain")
+        assert [name for name, q in questions.items() if q["required"]] == [
+            "pain",
+            "warning_signs",
+        ]
 
     def test_the_state_names_no_one(self, api, day_3):
         text = api.get(path(day_3)).content.decode()
@@ -122,7 +151,7 @@ class TestState:
     def test_the_previous_pain_is_the_patients_own(self, api, episode, day_3, clock):
         day_1 = episode.check_ins.get(day=1)
         clock.move_to(day_1.due_at)
-        post(api, day_1, {"pain": 5})
+        post(api, day_1, {"pain": 5, "warning_signs": ["none"]})
         clock.move_to(NOW)
         assert api.get(path(day_3)).json()["previous_pain"] == 5
 
@@ -147,22 +176,43 @@ class TestAnswer:
         day_3.refresh_from_db()
         assert day_3.state == CheckInState.ANSWERED
 
-    def test_only_the_pain_is_required(self, api, day_3):
-        body = post(api, day_3, {"pain": 0}).json()
+    def test_only_the_pain_and_the_warning_signs_are_required(self, api, day_3):
+        body = post(api, day_3, REQUIRED).json()
         assert (body["pain"], body["relief_percent"], body["pgic"]) == (0, None, None)
-        assert (body["side_effects"], body["activity"], body["medication"]) == ([], "", "")
+        assert (body["side_effects"], body["warning_signs"]) == ([], ["none"])
+        assert (body["activity"], body["medication"]) == ("", "")
+        assert CheckInAnswer.objects.get().side_effects == ["none"]
 
     def test_nulls_for_the_optional_numbers_are_accepted(self, api, day_3):
-        response = post(api, day_3, {"pain": 4, "relief_percent": None, "pgic": None})
+        response = post(api, day_3, REQUIRED | {"relief_percent": None, "pgic": None})
         assert response.status_code == 201
 
     def test_a_red_flag_says_to_call_the_clinic(self, api, day_3):
-        response = post(api, day_3, {"pain": 9, "side_effects": ["fever"]})
+        response = post(api, day_3, {"pain": 9, "warning_signs": ["fever"]})
         assert response.status_code == 201
         body = response.json()
+        assert body["warning_signs"] == ["fever"]
         assert body["red_flags"] == ["Fever or chills", "Pain 9/10, 3 above baseline"]
         assert body["call_clinic"] == "+18605550100"
         assert Alert.objects.get().reasons == body["red_flags"]
+
+    def test_chest_pain_is_a_red_flag_after_a_thoracic_injection_only(self, api, patient):
+        for site, flags in (
+            ("thoracic", ["Chest pain or breathlessness (possible pneumothorax)"]),
+            ("lumbar", []),
+        ):
+            episode = episode_after_procedure(
+                site_slug=site, patient=patient, performed_at=PERFORMED, pain_before=6
+            )
+            body = post(api, episode.check_ins.get(day=3), {"pain": 3, "warning_signs": ["chest"]})
+            assert (body.json()["red_flags"], body.status_code) == (flags, 201)
+
+    def test_an_answer_by_text_with_only_a_score_has_the_warning_signs_not_answered(
+        self, api, day_3
+    ):
+        record_answer(check_in=day_3, answer=AnswerDetails(pain=4), route=AnswerRoute.SMS)
+        answer = api.get(path(day_3)).json()["answer"]
+        assert (answer["pain"], answer["side_effects"], answer["warning_signs"]) == (4, [], [])
 
     def test_the_state_after_answering(self, api, day_3, clock):
         post(api, day_3, FULL)
@@ -175,7 +225,7 @@ class TestAnswer:
 
     def test_a_late_answer_within_the_grace_is_marked_late(self, api, day_3, clock):
         clock.move_to(day_3.expires_at + timedelta(hours=1))
-        body = post(api, day_3, {"pain": 4}).json()
+        body = post(api, day_3, REQUIRED | {"pain": 4}).json()
         assert body["late"] is True
 
 
@@ -183,17 +233,18 @@ class TestReplaceThenLock:
     def test_a_second_post_within_24_hours_replaces_the_answer(self, api, day_3, clock):
         post(api, day_3, FULL)
         clock.shift(timedelta(hours=23, minutes=59))
-        response = post(api, day_3, {"pain": 2})
+        response = post(api, day_3, {"pain": 2, "warning_signs": ["rash"]})
         assert response.status_code == 200  # replaced, not created
         body = response.json()
         assert (body["pain"], body["side_effects"], body["comment"]) == (2, [], "")
+        assert (body["warning_signs"], body["red_flags"]) == (["rash"], ["A rash"])
         assert body["can_change_until"] == "2026-12-05T10:30:00-05:00"  # not extended
         assert CheckInAnswer.objects.count() == 1
 
     def test_after_24_hours_it_is_409_and_the_answer_stands(self, api, day_3, clock):
         post(api, day_3, FULL)
         clock.shift(timedelta(hours=24, seconds=1))
-        response = post(api, day_3, {"pain": 1})
+        response = post(api, day_3, REQUIRED | {"pain": 1})
         assert response.status_code == 409
         assert "locked" in response.json()["detail"]
         assert CheckInAnswer.objects.get().pain == 3
@@ -238,6 +289,11 @@ class TestBadInput:
             ("pgic", "much improved"),
             ("side_effects", "fever"),
             ("side_effects", ["bogus"]),
+            ("side_effects", ["fever"]),  # a warning sign, asked in its own question
+            ("warning_signs", ["soreness"]),
+            ("warning_signs", ["warning_sign"]),  # only a text stores a Y
+            ("warning_signs", "none"),
+            ("warning_signs", None),
             ("activity", "sometimes"),
             ("medication", "none"),
             ("comment", "x" * 2001),
@@ -249,10 +305,36 @@ class TestBadInput:
         assert list(response.json()) == [field]
         assert not CheckInAnswer.objects.exists()
 
+    @pytest.mark.parametrize(
+        ("signs", "message"),
+        [
+            ([], "Tick each warning sign you have had, or “None of these”."),
+            (
+                ["none", "fever"],
+                "Tick the warning signs you have had, or “None of these”, not both.",
+            ),
+        ],
+    )
+    def test_the_warning_signs_need_signs_or_none_of_these_but_not_both(
+        self, api, day_3, signs, message
+    ):
+        response = post(api, day_3, FULL | {"warning_signs": signs})
+        assert response.status_code == 400
+        assert response.json() == {"warning_signs": [message]}
+        assert not CheckInAnswer.objects.exists()
+
+    def test_missing_warning_signs_are_400_with_the_same_words(self, api, day_3):
+        response = post(api, day_3, {"pain": 4})
+        assert response.status_code == 400
+        assert response.json() == {
+            "warning_signs": ["Tick each warning sign you have had, or “None of these”."]
+        }
+        assert not CheckInAnswer.objects.exists()
+
     def test_several_bad_fields_are_reported_together(self, api, day_3):
         response = post(api, day_3, {"pain": 11, "relief_percent": 101})
         assert response.status_code == 400
-        assert set(response.json()) == {"pain", "relief_percent"}
+        assert set(response.json()) == {"pain", "relief_percent", "warning_signs"}
 
 
 class TestLinks:
@@ -298,14 +380,14 @@ class TestLinks:
 
 def test_it_needs_no_login_and_ignores_a_session(api, day_3, clinician_user):
     api.force_login(clinician_user)  # a session without a CSRF token must not matter
-    assert post(api, day_3, {"pain": 4}).status_code == 201
+    assert post(api, day_3, REQUIRED).status_code == 201
 
 
 def test_it_is_rate_limited_per_address(api, day_3, monkeypatch):
     monkeypatch.setattr(PublicRateThrottle, "THROTTLE_RATES", {"public": "3/min"})
     statuses = [api.get(path(day_3)).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
-    assert post(api, day_3, {"pain": 4}).status_code == 429
+    assert post(api, day_3, REQUIRED).status_code == 429
     assert not CheckInAnswer.objects.exists()
     assert api.get(path(day_3), REMOTE_ADDR="203.0.113.9").status_code == 200
 

@@ -11,14 +11,13 @@ from django.core import signing
 from django.urls import reverse
 
 from booking.links import manage_token
-from followup.checkins import check_in_token
+from followup.checkins import AnswerDetails, check_in_token, record_answer
 from followup.models import (
     Alert,
     AnswerRoute,
     CheckIn,
     CheckInAnswer,
     CheckInState,
-    SideEffect,
 )
 from tests.factories import LocationFactory, PatientFactory, episode_after_procedure
 
@@ -67,6 +66,7 @@ def good_answer(**changes) -> dict:
         "relief_percent": "60",
         "pgic": "2",
         "side_effects": ["soreness", "bruising"],
+        "warning_signs": ["none"],
         "activity": "more",
         "medication": "less",
         "comment": "Walking the dog again.",
@@ -94,10 +94,43 @@ class TestQuestions:
         assert len(re.findall(r'name="pgic"', html)) == 7
         assert "Very much improved" in words
         assert "Very much worse" in words
-        # Side effects: a checkbox each, and the note that a flare and flushing are expected.
-        assert len(re.findall(r'type="checkbox" name="side_effects"', html)) == len(SideEffect)
+        # Common effects: a checkbox each, and the note that a flare and flushing are expected.
+        assert re.findall(r'type="checkbox" name="side_effects" value="(\w+)"', html) == [
+            "soreness",
+            "bruising",
+            "flushing",
+            "other",
+        ]
         assert "A flare of pain in the first 48 hours is expected" in words
         assert "facial flushing for a few days after a steroid" in words
+        # Warning signs: every sign in a group of their own, then "None of these".
+        group = html.split('<div class="warning-signs">')[1].split("</fieldset>")[0]
+        assert "<legend>Since the injection, have you had any of these warning signs?" in group
+        assert re.findall(r'type="checkbox" name="warning_signs" value="(\w+)"', group) == [
+            "fever",
+            "redness",
+            "pus",
+            "weakness",
+            "numbness",
+            "chest",
+            "rash",
+            "allergy",
+            "severe_headache",
+            "positional_headache",
+            "bowel_bladder",
+            "none",
+        ]
+        for label in (
+            "Fever or chills",
+            "Pus or discharge from the injection site",
+            "Chest pain or breathlessness",
+            "Hives, or swelling of the face, lips or throat",
+            "A severe headache",
+            "Loss of bowel or bladder control",
+            "None of these",
+        ):
+            assert label in group
+        assert 'value="warning_sign"' not in group  # a text's Y is never offered
         for name, count in (("activity", 3), ("medication", 3)):
             assert len(re.findall(rf'name="{name}"', html)) == count
         assert '<textarea name="comment"' in html
@@ -143,7 +176,7 @@ class TestAnswering:
         assert stored.pain == 3
         assert stored.relief_percent == 60
         assert stored.pgic == 2
-        assert stored.side_effects == ["bruising", "soreness"]
+        assert stored.side_effects == ["bruising", "none", "soreness"]
         assert (stored.activity, stored.medication) == ("more", "less")
         assert stored.comment == "Walking the dog again."
         assert stored.route == AnswerRoute.WEB
@@ -158,39 +191,64 @@ class TestAnswering:
         assert "Please call the clinic now" not in words
         assert "3 out of 10" in words
         assert "Much improved" in words
+        assert "Side effects Soreness where the needle went in; Bruising" in words
+        assert "Warning signs None of these" in words
 
-    def test_only_the_pain_is_required(self, client, day_3):
-        response = client.post(url(day_3), {"pain": "0"})
+    def test_only_the_pain_and_the_warning_signs_are_required(self, client, day_3):
+        response = client.post(url(day_3), {"pain": "0", "warning_signs": ["none"]})
         assert response.status_code == 302
         stored = CheckInAnswer.objects.get()
         assert (stored.pain, stored.relief_percent, stored.pgic) == (0, None, None)
-        assert (stored.side_effects, stored.activity, stored.medication) == ([], "", "")
+        assert (stored.side_effects, stored.activity, stored.medication) == (["none"], "", "")
+        words = text(client.get(url(day_3)))
+        assert "Side effects None ticked" in words
+        assert "Warning signs None of these" in words
 
     def test_a_red_flag_tells_the_patient_to_call_the_clinic_now(self, client, day_3):
-        response = client.post(url(day_3), good_answer(side_effects=["fever"]), follow=True)
+        response = client.post(url(day_3), good_answer(warning_signs=["fever"]), follow=True)
         assert response.status_code == 200
         words = text(response)
         assert "Please call the clinic now" in words
         assert "(860) 555-0100" in words
         assert 'href="tel:+18605550100"' in response.content.decode()
+        assert "Warning signs Fever or chills" in words
         assert Alert.objects.get().reasons == ["Fever or chills"]
 
+    def test_pus_a_rash_and_a_severe_headache_are_red_flags(self, client, day_3):
+        signs = ["pus", "rash", "severe_headache"]
+        response = client.post(url(day_3), good_answer(warning_signs=signs), follow=True)
+        assert "Please call the clinic now" in text(response)
+        assert Alert.objects.get().reasons == [
+            "Pus or discharge from the site (possible infection)",
+            "Severe headache",
+            "A rash",
+        ]
+
     def test_a_flare_after_day_2_is_a_red_flag_too(self, client, day_3):
-        response = client.post(url(day_3), {"pain": "9"}, follow=True)
+        response = client.post(url(day_3), {"pain": "9", "warning_signs": ["none"]}, follow=True)
         assert "Please call the clinic now" in text(response)
 
     def test_a_flare_on_day_1_is_expected(self, client, episode, clock):
         day_1 = episode.check_ins.get(day=1)
         clock.move_to(day_1.due_at)
-        response = client.post(url(day_1), {"pain": "10"}, follow=True)
+        response = client.post(url(day_1), {"pain": "10", "warning_signs": ["none"]}, follow=True)
         assert "Please call the clinic now" not in text(response)
         assert not Alert.objects.exists()
 
     def test_a_late_answer_within_the_grace_is_kept_and_marked_late(self, client, day_3, clock):
         clock.move_to(day_3.expires_at + timedelta(hours=5))
         assert client.get(url(day_3)).status_code == 200
-        assert client.post(url(day_3), {"pain": "4"}).status_code == 302
+        assert client.post(url(day_3), good_answer(pain="4")).status_code == 302
         assert CheckInAnswer.objects.get().late is True
+
+    def test_an_answer_by_text_with_only_a_score_shows_the_warning_signs_not_answered(
+        self, client, day_3
+    ):
+        record_answer(check_in=day_3, answer=AnswerDetails(pain=4), route=AnswerRoute.SMS)
+        words = text(client.get(url(day_3)))
+        assert "4 out of 10" in words
+        assert "Warning signs Not answered" in words
+        assert "None of these" not in words
 
 
 class TestReplaceThenLock:
@@ -207,6 +265,7 @@ class TestReplaceThenLock:
         form = client.get(url(day_3) + "?change=1")
         html = form.content.decode()
         assert re.search(r'name="pain" value="7"[^>]* checked>', html)
+        assert re.search(r'name="warning_signs" value="none"[^>]* checked>', html)
         assert "Walking the dog again." in html
         assert "You can change it until Saturday 5 December at 10:30 AM" in text(form)
 
@@ -280,11 +339,46 @@ class TestBadInput:
         assert "Walking the dog again." in html
 
     @pytest.mark.parametrize(
+        ("signs", "message"),
+        [
+            ([], "Tick each warning sign you have had, or “None of these”."),
+            (
+                ["none", "fever"],
+                "Tick the warning signs you have had, or “None of these”, not both.",
+            ),
+        ],
+    )
+    def test_the_warning_signs_need_signs_or_none_of_these_but_not_both(
+        self, client, day_3, signs, message
+    ):
+        response = client.post(url(day_3), good_answer(warning_signs=signs))
+        assert response.status_code == 400
+        html = response.content.decode()
+        # In the summary, linking to the group of checkboxes ...
+        summary = html.split('class="error-summary"')[1].split("</div>")[0]
+        assert 'href="#id_warning_signs"' in summary
+        assert message in summary
+        # ... and in the group's fieldset, which points to it.
+        group = html.split('<div class="warning-signs">')[1].split("</fieldset>")[0]
+        assert 'id="id_warning_signs_error"' in group
+        assert "id_warning_signs_error" in group.split(">")[0]  # the fieldset's own tag
+        assert message in group
+        # What was ticked is kept.
+        for sign in signs:
+            assert re.search(rf'name="warning_signs" value="{sign}"[^>]* checked>', html)
+        assert not CheckInAnswer.objects.exists()
+        day_3.refresh_from_db()
+        assert day_3.state == CheckInState.SCHEDULED
+
+    @pytest.mark.parametrize(
         ("field", "value"),
         [
             ("pgic", "8"),
             ("pgic", "0"),
             ("side_effects", "bogus"),
+            ("side_effects", "fever"),  # a warning sign, asked in its own question
+            ("warning_signs", "soreness"),
+            ("warning_signs", "warning_sign"),  # only a text stores a Y
             ("activity", "sometimes"),
             ("medication", "none"),
             ("comment", "x" * 2001),

@@ -51,8 +51,9 @@ def lumbar(clinician, patient):
     episode = episode_after_procedure(
         clinician=clinician, patient=patient, performed_at=PERFORMED, pain_before=7
     )
+    # Day 7 from before the warning-sign question; day 30 answered it with "none of these".
     answer_check_in(episode, 7, 3, relief_percent=60, pgic=2, side_effects=["soreness"])
-    answer_check_in(episode, 30, 5, activity="more", medication="less")
+    answer_check_in(episode, 30, 5, activity="more", medication="less", side_effects=["none"])
     return episode
 
 
@@ -120,6 +121,7 @@ def test_clinicians_get_one_pseudonymous_row_per_answer(clinician_user, lumbar, 
         "relief_percent",
         "pgic",
         "side_effects",
+        "warning_signs",
         "activity",
         "medication",
     ]
@@ -136,7 +138,8 @@ def test_clinicians_get_one_pseudonymous_row_per_answer(clinician_user, lumbar, 
         "60",
         "2",
     )
-    assert first["side_effects"] == "soreness"
+    assert (first["side_effects"], first["warning_signs"]) == ("soreness", "not answered")
+    assert (table[1]["side_effects"], table[1]["warning_signs"]) == ("", "none")
     assert (table[1]["activity"], table[1]["medication"]) == ("more", "less")
     assert table[2]["injectates"] == "local_anaesthetic"
     text = json.dumps(table)
@@ -229,6 +232,19 @@ def test_the_bundle_validates_and_holds_the_patients_record(clinician_user, lumb
         assert derived.startswith("QuestionnaireResponse/")
         assert derived.split("/")[1] in responses
     assert sorted(o["valueInteger"] for o in observations) == [3, 4, 5]
+
+    # The side-effect questions by their words; an unanswered warning-sign question has
+    # no item (not answered), never one that reads as none.
+    answers = {
+        r["id"]: {item["linkId"]: item["answer"] for item in r["item"]}
+        for r in resources
+        if r["resourceType"] == "QuestionnaireResponse"
+    }
+    day_7, day_30 = (str(lumbar.check_ins.get(day=day).pk) for day in (7, 30))
+    assert answers[day_7]["side-effects"] == [{"valueString": "Soreness where the needle went in"}]
+    assert "warning-signs" not in answers[day_7]
+    assert "side-effects" not in answers[day_30]
+    assert answers[day_30]["warning-signs"] == [{"valueString": "None of these"}]
 
     event = AuditEvent.objects.get(user=clinician_user)
     assert (event.action, event.patient) == ("export", patient)

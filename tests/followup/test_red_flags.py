@@ -1,10 +1,13 @@
 """Red-flag rules, one table each: plain functions of an answer, no database.
 
-The issue's list: fever or chills; redness, swelling or warmth at the site; new weakness or
-numbness; loss of bowel or bladder control; a headache worse upright (after cervical or
-lumbar injections); chest pain or breathlessness (pneumothorax after thoracic or upper-back
-injections); hives or facial/throat swelling (allergy); pain at least 3 points above the
-episode's baseline after day 2. A flare in the first 48 hours and flushing are expected.
+The clinic's list (docs/clinical.md): fever or chills; redness, swelling or warmth at the
+site; pus at the site; new weakness or numbness; new bowel or bladder problems; a severe
+headache after any injection; a headache worse upright after injections beside the spine
+(cervical, thoracic, lumbar); chest pain or breathlessness after thoracic and cervical
+injections (pneumothorax); hives or swelling of the face, lips or throat (allergy); a rash;
+a "Y" by text to the question about all the warning signs; pain at least 3 points above
+the episode's baseline after day 2. A flare in the first 48 hours and flushing are expected,
+and "none of these" is no flag.
 """
 
 import pytest
@@ -13,15 +16,18 @@ from followup.models import SideEffect
 from followup.redflags import (
     FlagContext,
     allergy,
-    breathing,
     cauda_equina,
     dural_puncture_headache,
     fever,
     neurological,
     pain_flare,
     pneumothorax,
+    pus,
+    rash,
     red_flags,
+    severe_headache,
     site_infection,
+    warning_sign_by_text,
 )
 
 SITES = ["bursal", "cervical-trigger-point", "intra-articular", "lumbar", "thoracic"]
@@ -38,30 +44,40 @@ def context(
     [
         (fever, SideEffect.FEVER, "Fever or chills"),
         (site_infection, SideEffect.REDNESS, "Redness, swelling or warmth at the site"),
+        (pus, SideEffect.PUS, "Pus or discharge from the site (possible infection)"),
         (neurological, SideEffect.WEAKNESS, "New weakness or numbness"),
         (neurological, SideEffect.NUMBNESS, "New weakness or numbness"),
         (cauda_equina, SideEffect.BOWEL_BLADDER, "Loss of bowel or bladder control"),
+        (severe_headache, SideEffect.SEVERE_HEADACHE, "Severe headache"),
         (
             allergy,
             SideEffect.ALLERGY,
             "Hives, facial or throat swelling (possible allergic reaction)",
         ),
+        (rash, SideEffect.RASH, "A rash"),
+        (warning_sign_by_text, SideEffect.WARNING_SIGN, "A warning sign reported by text"),
     ],
 )
 @pytest.mark.parametrize("site", SITES)
 def test_site_independent_rules_fire_at_every_site(rule, effect, reason, site):
     assert rule(context(effect, site=site)) == reason
     assert rule(context(site=site)) is None
+    assert red_flags(side_effects=[effect], pain=3, baseline=5, day=7, site_slug=site) == [reason]
 
 
 @pytest.mark.parametrize(
     ("rule", "unrelated"),
     [
         (fever, SideEffect.REDNESS),
-        (site_infection, SideEffect.FEVER),
+        (site_infection, SideEffect.PUS),
+        (pus, SideEffect.REDNESS),
         (neurological, SideEffect.SORENESS),
         (cauda_equina, SideEffect.NUMBNESS),
+        (severe_headache, SideEffect.POSITIONAL_HEADACHE),
         (allergy, SideEffect.FLUSHING),
+        (allergy, SideEffect.RASH),
+        (rash, SideEffect.ALLERGY),
+        (warning_sign_by_text, SideEffect.NONE),
     ],
 )
 def test_a_rule_ignores_the_other_side_effects(rule, unrelated):
@@ -72,45 +88,61 @@ def test_a_rule_ignores_the_other_side_effects(rule, unrelated):
     ("site", "fires"),
     [
         ("cervical-trigger-point", True),
+        ("thoracic", True),
         ("lumbar", True),
-        ("thoracic", False),
         ("bursal", False),
         ("intra-articular", False),
     ],
 )
-def test_a_headache_worse_upright_is_a_red_flag_after_cervical_and_lumbar_only(site, fires):
+def test_a_headache_worse_upright_is_a_red_flag_after_injections_beside_the_spine(site, fires):
     reason = dural_puncture_headache(context(SideEffect.POSITIONAL_HEADACHE, site=site))
-    assert (reason is not None) is fires
-    if fires:
-        assert reason == "Severe headache worse when upright (possible dural puncture)"
+    assert reason == (
+        "Severe headache worse when upright (possible dural puncture)" if fires else None
+    )
 
 
 @pytest.mark.parametrize(
-    ("site", "pneumothorax_reason", "breathing_reason"),
+    ("site", "flags"),
     [
-        ("thoracic", "Chest pain or breathlessness (possible pneumothorax)", None),
         (
-            "cervical-trigger-point",
-            "Chest pain or breathlessness (possible pneumothorax)",
-            None,
+            "lumbar",
+            ["Severe headache", "Severe headache worse when upright (possible dural puncture)"],
         ),
-        # Elsewhere it still needs a clinician (trouble breathing can be an allergy), named
-        # without the pneumothorax.
-        ("lumbar", None, "Chest pain or breathlessness"),
-        ("bursal", None, "Chest pain or breathlessness"),
-        ("intra-articular", None, "Chest pain or breathlessness"),
+        ("bursal", ["Severe headache"]),
     ],
 )
-def test_chest_pain_or_breathlessness_names_a_pneumothorax_near_the_chest(
-    site, pneumothorax_reason, breathing_reason
+def test_a_severe_headache_worse_upright_names_both(site, flags):
+    effects = [SideEffect.SEVERE_HEADACHE, SideEffect.POSITIONAL_HEADACHE]
+    assert red_flags(side_effects=effects, pain=3, baseline=5, day=7, site_slug=site) == flags
+
+
+@pytest.mark.parametrize(
+    ("site", "reason"),
+    [
+        ("thoracic", "Chest pain or breathlessness (possible pneumothorax)"),
+        ("cervical-trigger-point", "Chest pain or breathlessness (possible pneumothorax)"),
+        ("lumbar", None),
+        ("bursal", None),
+        ("intra-articular", None),
+    ],
+)
+def test_chest_pain_or_breathlessness_is_a_red_flag_after_thoracic_and_cervical_injections(
+    site, reason
 ):
-    answer = context(SideEffect.CHEST, site=site)
-    assert pneumothorax(answer) == pneumothorax_reason
-    assert breathing(answer) == breathing_reason
-    assert (
-        len(red_flags(side_effects=[SideEffect.CHEST], pain=2, baseline=5, day=7, site_slug=site))
-        == 1
+    assert pneumothorax(context(SideEffect.CHEST, site=site)) == reason
+    flags = red_flags(side_effects=[SideEffect.CHEST], pain=3, baseline=5, day=7, site_slug=site)
+    assert flags == ([reason] if reason else [])
+
+
+def test_breathlessness_with_swelling_of_the_face_is_an_allergy_at_any_site():
+    flags = red_flags(
+        side_effects=[SideEffect.CHEST, SideEffect.ALLERGY],
+        pain=3,
+        baseline=5,
+        day=7,
+        site_slug="intra-articular",
     )
+    assert flags == ["Hives, facial or throat swelling (possible allergic reaction)"]
 
 
 @pytest.mark.parametrize(
@@ -126,8 +158,9 @@ def test_chest_pain_or_breathlessness_names_a_pneumothorax_near_the_chest(
         (3, 8, 14, None),  # better, not worse
     ],
 )
-def test_a_pain_flare_is_3_points_above_baseline_after_day_2(pain, baseline, day, reason):
-    assert pain_flare(context(pain=pain, baseline=baseline, day=day)) == reason
+@pytest.mark.parametrize("site", SITES)
+def test_a_pain_flare_is_3_points_above_baseline_after_day_2(pain, baseline, day, reason, site):
+    assert pain_flare(context(pain=pain, baseline=baseline, day=day, site=site)) == reason
 
 
 @pytest.mark.parametrize(
@@ -137,18 +170,31 @@ def test_a_pain_flare_is_3_points_above_baseline_after_day_2(pain, baseline, day
         [SideEffect.BRUISING],
         [SideEffect.FLUSHING],  # expected for a few days after a steroid
         [SideEffect.OTHER],
-        [SideEffect.SORENESS, SideEffect.BRUISING, SideEffect.FLUSHING, SideEffect.OTHER],
-        [],
+        [SideEffect.NONE],
+        [SideEffect.SORENESS, SideEffect.BRUISING, SideEffect.FLUSHING, SideEffect.NONE],
+        [],  # not answered: no flag, and shown as "not answered", never as "none"
     ],
 )
 @pytest.mark.parametrize("site", SITES)
-def test_expected_effects_raise_nothing(effects, site):
+def test_expected_effects_and_none_of_these_raise_nothing(effects, site):
     assert red_flags(side_effects=effects, pain=6, baseline=5, day=2, site_slug=site) == []
 
 
 def test_several_flags_come_in_the_rules_order():
     flags = red_flags(
-        side_effects=["allergy", "fever", "weakness", "chest", "positional_headache"],
+        side_effects=[
+            "warning_sign",
+            "rash",
+            "allergy",
+            "chest",
+            "positional_headache",
+            "severe_headache",
+            "bowel_bladder",
+            "weakness",
+            "pus",
+            "redness",
+            "fever",
+        ],
         pain=9,
         baseline=4,
         day=7,
@@ -156,10 +202,16 @@ def test_several_flags_come_in_the_rules_order():
     )
     assert flags == [
         "Fever or chills",
+        "Redness, swelling or warmth at the site",
+        "Pus or discharge from the site (possible infection)",
         "New weakness or numbness",
+        "Loss of bowel or bladder control",
+        "Severe headache",
         "Severe headache worse when upright (possible dural puncture)",
         "Chest pain or breathlessness (possible pneumothorax)",
         "Hives, facial or throat swelling (possible allergic reaction)",
+        "A rash",
+        "A warning sign reported by text",
         "Pain 9/10, 5 above baseline",
     ]
 

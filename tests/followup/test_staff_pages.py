@@ -2,6 +2,7 @@
 answer given by phone; and the admin of procedures, episodes, answers and alerts."""
 
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -121,6 +122,9 @@ def complete_url(appointment) -> str:
 
 def answer_url(check_in) -> str:
     return f"/staff/check-ins/{check_in.pk}/answer/"
+
+
+NO_SIGNS = {"warning_signs": ["none"]}
 
 
 class TestAccess:
@@ -464,6 +468,8 @@ class TestAnswerGivenByPhone:
         assert "Fri 4 Dec 2026, 10:00 EST" in content
         assert 'name="pain"' in content
         assert 'name="side_effects"' in content
+        assert len(re.findall(r'name="warning_signs" value="\w+"', content)) == 12
+        assert "Since the injection, have you had any of these warning signs?" in content
 
     def test_it_is_stored_as_entered_by_staff(self, clinician, check_in):
         response = logged_in(clinician.user).post(
@@ -473,6 +479,7 @@ class TestAnswerGivenByPhone:
                 "relief_percent": "50",
                 "pgic": "2",
                 "side_effects": ["soreness"],
+                "warning_signs": ["none"],
                 "activity": "more",
                 "medication": "less",
                 "comment": "Walking the dog again",
@@ -484,7 +491,7 @@ class TestAnswerGivenByPhone:
         answer = CheckInAnswer.objects.get(check_in=check_in)
         assert (answer.route, answer.entered_by) == (AnswerRoute.STAFF, clinician.user)
         assert (answer.pain, answer.relief_percent, answer.pgic) == (3, 50, 2)
-        assert answer.side_effects == ["soreness"]
+        assert answer.side_effects == ["none", "soreness"]
         assert (answer.activity, answer.medication) == ("more", "less")
         assert answer.comment == "Walking the dog again"
         assert answer.answered_at == NOW
@@ -500,7 +507,7 @@ class TestAnswerGivenByPhone:
         client = logged_in(clinician.user)
         with then_send_due():
             response = client.post(
-                answer_url(check_in), {"pain": "4", "side_effects": ["fever", "weakness"]}
+                answer_url(check_in), {"pain": "4", "warning_signs": ["fever", "weakness"]}
             )
 
         assert response.status_code == 302
@@ -518,8 +525,16 @@ class TestAnswerGivenByPhone:
         assert "Fever" not in email.subject + email.body
         assert "Red flag: Fever or chills" in page(client, DASHBOARD)
 
+    def test_an_answer_by_text_shows_its_warning_signs_not_answered(self, clinician, check_in):
+        record_answer(check_in=check_in, answer=AnswerDetails(pain=4), route=AnswerRoute.SMS)
+        content = page(logged_in(clinician.user), answer_url(check_in))
+        assert "<dt>Warning signs</dt><dd>Not answered</dd>" in content
+        assert not re.search(r'name="warning_signs" value="\w+"[^>]* checked', content)
+
     def test_a_pain_far_above_baseline_after_day_2_is_a_red_flag(self, clinician, check_in):
-        logged_in(clinician.user).post(answer_url(check_in), {"pain": "9"})  # baseline 6
+        logged_in(clinician.user).post(
+            answer_url(check_in), {"pain": "9", **NO_SIGNS}
+        )  # baseline 6
         assert Alert.objects.get().reasons == ["Pain 9/10, 3 above baseline"]
 
     @pytest.mark.parametrize(
@@ -533,10 +548,16 @@ class TestAnswerGivenByPhone:
             ({"relief_percent": "101"}, "relief_percent"),
             ({"pgic": "8"}, "pgic"),
             ({"side_effects": ["hiccups"]}, "side_effects"),
+            ({"side_effects": ["fever"]}, "side_effects"),
+            ({"warning_signs": []}, "warning_signs"),
+            ({"warning_signs": ["none", "rash"]}, "warning_signs"),
+            ({"warning_signs": ["warning_sign"]}, "warning_signs"),
         ],
     )
     def test_bad_input_is_an_error_and_nothing_is_saved(self, clinician, check_in, changes, field):
-        response = logged_in(clinician.user).post(answer_url(check_in), {"pain": "3", **changes})
+        response = logged_in(clinician.user).post(
+            answer_url(check_in), {"pain": "3", **NO_SIGNS, **changes}
+        )
         assert response.status_code == 400
         assert field in response.context["form"].errors
         assert not CheckInAnswer.objects.exists()
@@ -545,22 +566,25 @@ class TestAnswerGivenByPhone:
 
     def test_an_answer_within_a_day_replaces_the_first(self, clinician, check_in, clock):
         client = logged_in(clinician.user)
-        client.post(answer_url(check_in), {"pain": "3"})
+        client.post(answer_url(check_in), {"pain": "3", **NO_SIGNS})
         clock.move_to(NOW + timedelta(hours=2))
-        assert "Replace the answer" in page(client, answer_url(check_in))
-        client.post(answer_url(check_in), {"pain": "2"})
+        content = page(client, answer_url(check_in))
+        assert "Replace the answer" in content
+        assert re.search(r'name="warning_signs" value="none"[^>]* checked', content)
+        client.post(answer_url(check_in), {"pain": "2", "warning_signs": ["pus"]})
         answer = CheckInAnswer.objects.get()
         assert (answer.pain, answer.first_answered_at, answer.answered_at) == (
             2,
             NOW,
             NOW + timedelta(hours=2),
         )
+        assert answer.side_effects == ["pus"]
 
     def test_a_locked_answer_is_refused(self, clinician, check_in, clock):
         client = logged_in(clinician.user)
-        client.post(answer_url(check_in), {"pain": "3"})
+        client.post(answer_url(check_in), {"pain": "3", **NO_SIGNS})
         clock.move_to(NOW + timedelta(hours=25))
-        response = client.post(answer_url(check_in), {"pain": "8"})
+        response = client.post(answer_url(check_in), {"pain": "8", **NO_SIGNS})
         assert response.status_code == 409
         assert "answered more than a day ago" in response.content.decode()
         assert CheckInAnswer.objects.get().pain == 3
@@ -572,7 +596,7 @@ class TestAnswerGivenByPhone:
         client = logged_in(clinician.user)
         content = page(client, answer_url(check_in))
         assert "no longer takes answers: A new procedure at this site." in content
-        assert client.post(answer_url(check_in), {"pain": "3"}).status_code == 409
+        assert client.post(answer_url(check_in), {"pain": "3", **NO_SIGNS}).status_code == 409
         assert not CheckInAnswer.objects.exists()
 
     def test_an_unknown_check_in_is_404(self, clinician):

@@ -114,7 +114,7 @@ def patient(db):
 def test_episode_figures_with_late_answer_red_flag_and_completion(patient, clock):
     episode = episode_after_procedure(patient=patient, performed_at=PERFORMED, pain_before=8)
     answer_check_in(episode, 1, 7)
-    answer_check_in(episode, 7, 4, relief_percent=60, pgic=2)
+    answer_check_in(episode, 7, 4, relief_percent=60, pgic=2, side_effects=[SideEffect.NONE])
     # Day 30: answered 100 hours after it was due, past its 72-hour expiry: late.
     answer_check_in(episode, 30, 6, hours_after_due=100, side_effects=[SideEffect.FEVER])
     # Day 14 was sent and never answered; day 3 was never sent.
@@ -134,6 +134,12 @@ def test_episode_figures_with_late_answer_red_flag_and_completion(patient, clock
     ]
     assert [r.late for r in figures.rows] == [False, False, True]
     assert figures.rows[2].red_flags == ["Fever or chills"]
+    # Day 1 answered no warning-sign question (a text with only a score): never "none".
+    assert [r.warning_signs for r in figures.rows] == [
+        ["Not answered"],
+        ["None of these"],
+        ["Fever or chills"],
+    ]
     assert (figures.answered, figures.sent) == (3, 4)
     assert figures.completion_percent == 75
     assert [(r.day, r.label, r.n) for r in figures.responders] == [

@@ -157,7 +157,9 @@ def test_no_answer_is_recorded_before_the_check_in_is_due(day_7):
 def test_staff_cannot_enter_an_answer_before_it_is_due(client, clinic_admin, day_7):
     client.force_login(clinic_admin)
     with time_machine.travel(DAY_2, tick=False):
-        response = client.post(f"/staff/check-ins/{day_7.pk}/answer/", {"pain": "2"})
+        response = client.post(
+            f"/staff/check-ins/{day_7.pk}/answer/", {"pain": "2", "warning_signs": ["none"]}
+        )
     assert response.status_code == 409
     assert "not due yet" in response.content.decode()
     assert not CheckInAnswer.objects.filter(check_in=day_7).exists()

@@ -84,7 +84,8 @@ def test_booking_reminders_and_a_check_in_log_nothing_of_the_patient(client, set
     check_in = episode.check_ins.get(day=1)
     with time_machine.travel(check_in.due_at + timedelta(minutes=5), tick=False):
         answered = client.post(
-            f"/check-in/{check_in_token(check_in)}/", {"pain": "9", "comment": COMMENT}
+            f"/check-in/{check_in_token(check_in)}/",
+            {"pain": "9", "warning_signs": ["none"], "comment": COMMENT},
         )
     assert answered.status_code == 302
 
