@@ -114,9 +114,19 @@ class Clinician(models.Model):
 
     class Meta:
         ordering = ["display_name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(alert_texts_agreed=False) | ~Q(mobile_phone=""),
+                name="clinician_alert_texts_need_a_mobile",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.display_name
+
+    def clean(self) -> None:
+        if self.alert_texts_agreed and not self.mobile_phone:
+            raise ValidationError({"mobile_phone": "Give the mobile the alerts are texted to."})
 
 
 class Weekday(models.IntegerChoices):

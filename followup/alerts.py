@@ -120,7 +120,9 @@ def plan_next_round(sent: Message, *, now: datetime) -> None:
     commits after this read the alert open still wins: the round is cancelled when due
     (followup.message_kinds.no_longer_wanted)."""
     alert, visit = sent.alert, sent.appointment
-    assert alert is not None and visit is not None  # an alert's messages name both
+    # An alert's messages name both.
+    assert alert is not None
+    assert visit is not None
     if alert.acknowledged_at is not None:
         return
     repeat = timedelta(minutes=settings.ALERT_REPEAT_MINUTES)
