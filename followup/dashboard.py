@@ -122,20 +122,22 @@ def _alert_row(alert: Alert, now: datetime) -> AlertRow:
 
 def open_alerts(scope: Scope, *, now: datetime | None = None) -> list[AlertRow]:
     """Alerts not yet acknowledged, newest first (all of them: none may hide)."""
+    now = now or timezone.now()
     alerts = _alerts(scope).filter(acknowledged_at__isnull=True).order_by("-created", "-pk")
-    return [_alert_row(alert, now or timezone.now()) for alert in alerts]
+    return [_alert_row(alert, now) for alert in alerts]
 
 
 def open_alerts_at_the_desk(scope: Scope, *, now: datetime | None = None) -> list[AlertRow]:
     """The open alerts the desk home lists, longest open first: a clinician's own, everyone's
     for the others. The desk shows of each only its clinician, location and age, never its
     reasons: reception reads no clinical answers."""
+    now = now or timezone.now()
     alerts = Alert.objects.filter(acknowledged_at__isnull=True).select_related(
         "clinician", "answer__check_in__episode__procedure__appointment__location"
     )
     if not scope.everyone and scope.clinician is not None:
         alerts = alerts.filter(clinician=scope.clinician)
-    return [_alert_row(alert, now or timezone.now()) for alert in alerts.order_by("created", "pk")]
+    return [_alert_row(alert, now) for alert in alerts.order_by("created", "pk")]
 
 
 def recently_acknowledged(scope: Scope, *, now: datetime | None = None) -> list[AlertRow]:
