@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from booking.models import (
     Appointment,
@@ -237,9 +237,12 @@ def seed_demo_history(*, location: Location, now: datetime) -> int:
             until = today - timedelta(days=max(later)) if later else None
             answered_until = _weekday_at_ten(until, location) if until is not None else now
             _answer_check_ins(procedure.episode, shot, now=min(now, answered_until))
-    # The past reminders of unanswered check-ins went out too (as the worker would have).
+    # The past reminders of unanswered check-ins and the past alerts' messages went out too
+    # (as the worker would have); the history's alerts escalate no further.
     Message.objects.filter(
-        check_in__episode__in=episodes, state=MessageState.SCHEDULED, due_at__lte=now
+        Q(check_in__episode__in=episodes) | Q(alert__answer__check_in__episode__in=episodes),
+        state=MessageState.SCHEDULED,
+        due_at__lte=now,
     ).update(state=MessageState.SENT, sent_at=F("due_at"))
     CheckIn.objects.filter(
         episode__in=episodes, state=CheckInState.SCHEDULED, expires_at__lte=now
