@@ -78,10 +78,26 @@ class ScheduleExceptionInline(admin.TabularInline):
     extra = 0
 
 
+ALERTS_HELP = (
+    "Who hears of a red flag on a check-in (docs/operations.md, "
+    "“Red-flag alerts and escalation”). Only clinic admins change these."
+)
+
+
 @admin.register(Location)
 class LocationAdmin(admin.ModelAdmin):
-    list_display = ["name", "phone", "time_zone"]
+    list_display = ["name", "phone", "time_zone", "on_call_name"]
     search_fields = ["name", "address"]
+    fieldsets = [
+        (None, {"fields": ["name", "address", "phone", "time_zone"]}),
+        (
+            "Red-flag alerts",
+            {
+                "fields": ["alert_email", "on_call_name", "on_call_email", "on_call_phone"],
+                "description": ALERTS_HELP,
+            },
+        ),
+    ]
 
 
 @admin.register(Site)
@@ -107,6 +123,13 @@ class ClinicianAdmin(admin.ModelAdmin):
     search_fields = ["display_name", "user__username"]
     filter_horizontal = ["sites", "locations"]
     inlines = [WorkingHoursInline, ScheduleExceptionInline]
+    fieldsets = [
+        (None, {"fields": ["user", "display_name", "sites", "locations", "is_active"]}),
+        (
+            "Red-flag alerts",
+            {"fields": ["mobile_phone", "alert_texts_agreed"], "description": ALERTS_HELP},
+        ),
+    ]
 
 
 @admin.register(WorkingHours)

@@ -133,23 +133,25 @@ def _days(first_day: date, last_day: date) -> Iterator[date]:
 
 def working_shifts(
     *,
-    site: Site,
+    site: Site | None,
     first_day: date,
     last_day: date,
     clinician_id: int | None = None,
     location_id: int | None = None,
 ) -> list[Shift]:
-    """The intervals each clinician who injects `site` works, on each local date in range.
+    """The intervals each clinician who injects `site` (any site: None) works, on each
+    local date in range.
 
     A date with schedule exceptions for a clinician at a location uses those instead of
     the weekly hours there (an exception without times is a day off). Two queries.
     """
-    eligible = {
-        "clinician__sites": site,
+    eligible: dict[str, object] = {
         "clinician__is_active": True,
         # Only locations the clinician is assigned to.
         "clinician__locations": F("location"),
     }
+    if site is not None:
+        eligible["clinician__sites"] = site
     if clinician_id is not None:
         eligible["clinician_id"] = clinician_id
     if location_id is not None:
@@ -194,6 +196,14 @@ def working_shifts(
                     )
                 )
     return shifts
+
+
+def in_clinic_hours(location: Location, moment: datetime) -> bool:
+    """Whether some clinician works at `location` at `moment`: its clinic hours are the
+    shifts worked there (weekly hours, or that date's exceptions)."""
+    day = moment.astimezone(location.zone).date()
+    shifts = working_shifts(site=None, first_day=day, last_day=day, location_id=location.pk)
+    return any(shift.start <= moment < shift.end for shift in shifts)
 
 
 def grid_starts(shift: Shift, site: Site) -> Iterator[datetime]:

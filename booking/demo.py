@@ -75,6 +75,7 @@ DEMO_PASSWORDS = {
 
 DEMO_LOCATION_NAME = "Riverside Pain Clinic, Main Street"
 DEMO_LOCATION_PHONE = "+18605550142"
+DEMO_ON_CALL_EMAIL = "on-call@example.org"
 
 # --- Demo appointments --------------------------------------------------------------------
 
@@ -164,6 +165,8 @@ def seed_demo_clinic(*, now: datetime | None = None) -> dict[str, str]:
             "address": "120 Main Street, Suite 300\nHartford, CT 06103",
             "phone": DEMO_LOCATION_PHONE,
             "time_zone": "America/New_York",
+            "on_call_name": "Dr. On Call",
+            "on_call_email": DEMO_ON_CALL_EMAIL,
         },
     )
     _staff_user("reception", DEMO_PASSWORDS["reception"], RECEPTION, first_name="Rita")

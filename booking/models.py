@@ -25,6 +25,19 @@ class Location(models.Model):
     time_zone = models.CharField(
         max_length=64, validators=[validate_time_zone], help_text="IANA name, e.g. America/New_York"
     )
+    # Who hears of a red flag on a check-in of a visit here (followup.alerts).
+    alert_email = models.EmailField(
+        blank=True,
+        help_text="Emailed every red-flag alert of this location's patients; "
+        "empty: the clinic's CLINIC_ALERT_EMAIL.",
+    )
+    on_call_name = models.CharField(max_length=100, blank=True)
+    on_call_email = models.EmailField(
+        blank=True, help_text="Gets the alerts no one acknowledged in time, until someone does."
+    )
+    on_call_phone = PhoneNumberField(
+        blank=True, help_text="Mobile, E.164: the escalated alerts are texted here too."
+    )
 
     class Meta:
         ordering = ["name"]
@@ -92,12 +105,28 @@ class Clinician(models.Model):
     sites = models.ManyToManyField(Site, related_name="clinicians", blank=True)
     locations = models.ManyToManyField(Location, related_name="clinicians", blank=True)
     is_active = models.BooleanField(default=True)
+    mobile_phone = PhoneNumberField(blank=True, help_text="Mobile, E.164.")
+    alert_texts_agreed = models.BooleanField(
+        default=False,
+        verbose_name="agreed to alert texts",
+        help_text="Red-flag alerts on their patients' check-ins are texted to the mobile too.",
+    )
 
     class Meta:
         ordering = ["display_name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(alert_texts_agreed=False) | ~Q(mobile_phone=""),
+                name="clinician_alert_texts_need_a_mobile",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.display_name
+
+    def clean(self) -> None:
+        if self.alert_texts_agreed and not self.mobile_phone:
+            raise ValidationError({"mobile_phone": "Give the mobile the alerts are texted to."})
 
 
 class Weekday(models.IntegerChoices):

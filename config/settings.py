@@ -220,6 +220,11 @@ CHECK_IN_EXPIRES_AFTER_HOURS = _integer("CHECK_IN_EXPIRES_AFTER_HOURS", 72)
 CHECK_IN_LATE_GRACE_HOURS = _integer("CHECK_IN_LATE_GRACE_HOURS", 72, minimum=0)
 CHECK_IN_EDIT_WINDOW_HOURS = _integer("CHECK_IN_EDIT_WINDOW_HOURS", 24, minimum=0)
 CLINIC_ALERT_EMAIL = _get("CLINIC_ALERT_EMAIL", "alerts@localhost")
+# A red-flag alert no one acknowledged goes to its location's on-call contact this long after
+# it was raised in clinic hours (at once after hours), then again every ALERT_REPEAT_MINUTES
+# until someone acknowledges it (followup.alerts).
+ALERT_ESCALATE_AFTER_MINUTES = _integer("ALERT_ESCALATE_AFTER_MINUTES", 30, minimum=0)
+ALERT_REPEAT_MINUTES = _integer("ALERT_REPEAT_MINUTES", 30)
 _twilio_chosen = SMS_BACKEND == "followup.channels.TwilioSmsBackend"
 TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER = (
     _production_value(name) if _twilio_chosen else _get(name)

@@ -6,7 +6,7 @@ Messages are read-only here: they change through the outbox's functions. A faile
 can be sent again (followup.operations.retry_failed), from the message list, from the
 message's page, or from the timeline on its appointment's page. Procedures are recorded
 by completing a visit (staff pages, API) and answers by the check-in routes, so the admin
-only shows them; alerts can be acknowledged here too (followup.alerts.acknowledge_alert).
+only shows them; alerts can be acknowledged here too (followup.alerts.acknowledge_and_audit).
 """
 
 from django import forms
@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from booking.admin import AppointmentAdmin, PatientDataAdmin, SiteAdmin
 from booking.models import Appointment, Site
 from config.logs import masked
-from followup.alerts import NotAllowedToAcknowledge, acknowledge_alert
+from followup.alerts import NotAllowedToAcknowledge, acknowledge_and_audit
 from followup.content import SMS_OPT_OUT
 from followup.models import (
     Alert,
@@ -480,11 +480,10 @@ class AlertAdmin(PatientDataAdmin):
         done = refused = 0
         for alert in queryset.filter(acknowledged_at__isnull=True):
             try:
-                acknowledge_alert(alert=alert, user=request.user)
+                if acknowledge_and_audit(request, alert):
+                    done += 1
             except NotAllowedToAcknowledge:
                 refused += 1
-            else:
-                done += 1
         if done:
             self.message_user(request, f"{done} alert(s) acknowledged.", messages.SUCCESS)
         if refused:

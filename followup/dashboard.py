@@ -17,9 +17,10 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Exists, Model, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 
-from booking.models import Appointment, AppointmentStatus, Clinician, Patient
+from booking.models import Appointment, AppointmentStatus, Clinician, Location, Patient
 from booking.roles import CLINIC_ADMIN, CLINICIAN, has_role
 from config.logs import masked
+from followup.alerts import open_for, visit_of
 from followup.models import (
     Alert,
     Channel,
@@ -84,8 +85,10 @@ def performing_clinician(
 @dataclass(frozen=True)
 class AlertRow:
     alert: Alert
+    location: Location  # of the visit whose check-in raised it
     raised_at: datetime  # in the location's zone
     acknowledged_at: datetime | None
+    open_for: str  # until now, or until acknowledged: "42 min"
 
 
 @dataclass(frozen=True)
@@ -117,26 +120,43 @@ def _alerts(scope: Scope) -> QuerySet[Alert]:
     )
 
 
-def _alert_row(alert: Alert) -> AlertRow:
-    zone = alert.answer.check_in.episode.procedure.appointment.location.zone
+def _alert_row(alert: Alert, now: datetime) -> AlertRow:
+    location = visit_of(alert).location
+    zone = location.zone
     acknowledged = alert.acknowledged_at
     return AlertRow(
         alert=alert,
+        location=location,
         raised_at=alert.created.astimezone(zone),
         acknowledged_at=acknowledged.astimezone(zone) if acknowledged else None,
+        open_for=open_for(alert, now),
     )
 
 
-def open_alerts(scope: Scope) -> list[AlertRow]:
+def open_alerts(scope: Scope, *, now: datetime | None = None) -> list[AlertRow]:
     """Alerts not yet acknowledged, newest first (all of them: none may hide)."""
+    now = now or timezone.now()
     alerts = _alerts(scope).filter(acknowledged_at__isnull=True).order_by("-created", "-pk")
-    return [_alert_row(alert) for alert in alerts]
+    return [_alert_row(alert, now) for alert in alerts]
+
+
+def open_alerts_at_the_desk(scope: Scope, *, now: datetime | None = None) -> list[AlertRow]:
+    """The open alerts the desk home lists, longest open first: a clinician's own, everyone's
+    for the others. The desk shows of each only its clinician, location and age, never its
+    reasons: reception reads no clinical answers."""
+    now = now or timezone.now()
+    alerts = Alert.objects.filter(acknowledged_at__isnull=True).select_related(
+        "clinician", "answer__check_in__episode__procedure__appointment__location"
+    )
+    if not scope.everyone and scope.clinician is not None:
+        alerts = alerts.filter(clinician=scope.clinician)
+    return [_alert_row(alert, now) for alert in alerts.order_by("created", "pk")]
 
 
 def recently_acknowledged(scope: Scope, *, now: datetime | None = None) -> list[AlertRow]:
-    since = (now or timezone.now()) - ACKNOWLEDGED_SHOWN_FOR
-    alerts = _alerts(scope).filter(acknowledged_at__gte=since).order_by("-acknowledged_at")
-    return [_alert_row(alert) for alert in alerts[:LIST_LIMIT]]
+    now = now or timezone.now()
+    alerts = _alerts(scope).filter(acknowledged_at__gte=now - ACKNOWLEDGED_SHOWN_FOR)
+    return [_alert_row(alert, now) for alert in alerts.order_by("-acknowledged_at")[:LIST_LIMIT]]
 
 
 def recent_answers(scope: Scope) -> list[AnswerRow]:

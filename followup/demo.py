@@ -238,8 +238,8 @@ def seed_demo_history(*, location: Location, now: datetime) -> int:
             until = today - timedelta(days=max(later)) if later else None
             answered_until = _weekday_at_ten(until, location) if until is not None else now
             _answer_check_ins(procedure.episode, shot, now=min(now, answered_until))
-    # The past reminders of unanswered check-ins, and the alerts of past red flags, went
-    # out too (as the worker would have).
+    # The past reminders of unanswered check-ins and the past alerts' messages went out too
+    # (as the worker would have); the history's alerts escalate no further.
     Message.objects.filter(
         Q(check_in__episode__in=episodes) | Q(alert__answer__check_in__episode__in=episodes),
         state=MessageState.SCHEDULED,

@@ -16,6 +16,7 @@ from django.utils import timezone
 from booking.models import AppointmentStatus, OfferState, WaitlistOffer
 from booking.notifications import AppointmentEvent, appointment_email
 from booking.waitlist import OfferNotice, offer_message_text
+from followup.alerts import alert_message_text, plan_next_round
 from followup.channels import OutboundMessage
 from followup.content import render_message, render_text
 from followup.models import Channel, CheckInState, Message, MessageKind
@@ -157,8 +158,6 @@ def _offer(message: Message) -> OutboundMessage:
 
 
 def _alert(message: Message) -> OutboundMessage:
-    from followup.alerts import alert_message_text  # alerts plan messages: import on use
-
     subject, body = alert_message_text(message)
     return render_text(message, subject=subject, body=body)
 
@@ -181,8 +180,11 @@ def render(message: Message) -> OutboundMessage:
 
 def record_sent(message: Message, now: datetime) -> None:
     """What a sent message changes besides itself: an offer counts as made once it has
-    reached the patient (only then are they told when it is gone)."""
+    reached the patient (only then are they told when it is gone); an escalation of an
+    alert still open plans the next round."""
     if message.kind == MessageKind.WAITLIST_OFFER:
         WaitlistOffer.objects.filter(pk=message.offer.pk, notified_at__isnull=True).update(
             notified_at=now
         )
+    elif message.kind == MessageKind.ALERT_ESCALATION:
+        plan_next_round(message, now=now)

@@ -167,6 +167,13 @@ class Message(models.Model):
                 condition=Q(waitlist_offer__isnull=False),
                 name="message_one_per_offer_kind_channel",
             ),
+            # An alert's escalation round is planned once, however many of its messages
+            # report being sent (followup.alerts.plan_next_round).
+            models.UniqueConstraint(
+                fields=["alert", "channel", "minutes_before"],
+                condition=Q(kind=MessageKind.ALERT_ESCALATION),
+                name="message_one_escalation_round_per_channel",
+            ),
             # A patient's message names its patient; only staff alerts have none.
             models.CheckConstraint(
                 condition=Q(patient__isnull=False) | Q(alert__isnull=False),

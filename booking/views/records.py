@@ -38,8 +38,8 @@ from booking.patients import (
 from booking.records_forms import AuditSearchForm, MergeConfirmForm, PatientDetailsForm
 from booking.roles import CLINIC_ADMIN, CLINICIAN, RECEPTION, STAFF_ROLES, has_role, staff_only
 from config.logs import masked
-from followup.dashboard import patient_check_ins, scope_for
-from followup.models import Alert, CheckInAnswer, Message, MessageState, Procedure
+from followup.dashboard import open_alerts_at_the_desk, patient_check_ins, scope_for
+from followup.models import CheckInAnswer, Message, MessageState, Procedure
 from followup.side_effects import expected_effect_labels, warning_sign_labels
 
 View = Callable[..., HttpResponse]
@@ -104,15 +104,12 @@ def home(request: HttpRequest) -> HttpResponse:
             )
         )
     scope = scope_for(request.user)
-    alerts = Alert.objects.filter(acknowledged_at__isnull=True)
-    if not scope.everyone and scope.clinician is not None:
-        alerts = alerts.filter(clinician=scope.clinician)
     context = {
         "days": days,
         "totals": {
             key: sum(getattr(row, key) for row in days) for key in ("booked", "arrived", "no_shows")
         },
-        "open_alerts": alerts.count(),
+        "open_alerts": open_alerts_at_the_desk(scope, now=now),
         "alerts_are_mine": not scope.everyone and scope.clinician is not None,
         "failed_messages": Message.objects.filter(state=MessageState.FAILED).count(),
         # The admin's message list names patients, so it is clinic admins' (PatientDataAdmin):

@@ -2,7 +2,7 @@
 completion form, and entering a check-in answer given by phone.
 
 Thin views: they check the role, parse the form and call the domain functions
-(`complete_visit`, `record_answer`, `acknowledge_alert`); reading patient data is logged.
+(`complete_visit`, `record_answer`, `acknowledge_and_audit`); reading patient data is logged.
 """
 
 import logging
@@ -27,7 +27,7 @@ from booking.patients import (
 from booking.roles import STAFF_ROLES, staff_only
 from booking.services import BookingError
 from followup import dashboard as lists
-from followup.alerts import NotAllowedToAcknowledge, acknowledge_alert
+from followup.alerts import NotAllowedToAcknowledge, acknowledge_and_audit
 from followup.checkins import (
     CheckInClosed,
     CheckInLocked,
@@ -58,7 +58,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if scope.follows_patients:
         now = timezone.now()
         context |= {
-            "open_alerts": lists.open_alerts(scope),
+            "open_alerts": lists.open_alerts(scope, now=now),
             "acknowledged": lists.recently_acknowledged(scope, now=now),
             "awaiting_completion": lists.awaiting_completion(scope),
             "answers": lists.recent_answers(scope),
@@ -73,10 +73,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
     alert = get_object_or_404(Alert, pk=alert_id)
     try:
-        acknowledge_alert(alert=alert, user=request.user)
+        acknowledge_and_audit(request, alert)
     except NotAllowedToAcknowledge as error:
         raise PermissionDenied from error
-    audit.info("%s acknowledged alert %s", request.user, alert_id)
     messages.success(request, "Alert acknowledged.")
     return redirect("followup:dashboard")
 

@@ -346,7 +346,7 @@ def test_home_shows_todays_numbers_with_links(client, receptionist, patient, doc
     assert row.day == date(2026, 12, 10)
     assert "date=2026-12-10" in row.day_url
     assert row.day_url.startswith("/desk/day/")
-    assert response.context["open_alerts"] == 1
+    assert [row.alert.reasons for row in response.context["open_alerts"]] == [["Fever"]]
     assert response.context["failed_messages"] == 1
     page = response.content.decode()
     # The admin's message list names patients: clinic admins' only.
