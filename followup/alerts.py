@@ -114,15 +114,12 @@ def plan_alert_messages(alert: Alert, *, now: datetime) -> None:
 
 
 def plan_next_round(sent: Message, *, now: datetime) -> None:
-    """After a message of escalation round n was sent: round n + 1, ALERT_REPEAT_MINUTES
-    later, while the alert is open. Every message of a round calls this; the round is
-    planned once (message_one_escalation_round_per_channel). An acknowledgement that
-    commits after this read the alert open still wins: the round is cancelled when due
-    (followup.message_kinds.no_longer_wanted)."""
-    alert, visit = sent.alert, sent.appointment
-    # An alert's messages name both.
-    assert alert is not None
-    assert visit is not None
+    """After a message of escalation round n was sent, or failed for good: round n + 1,
+    ALERT_REPEAT_MINUTES later, while the alert is open. Every message of a round calls
+    this; the round is planned once (message_one_escalation_round_per_channel). An
+    acknowledgement that commits after this read the alert open still wins: the round is
+    cancelled when due (followup.message_kinds.no_longer_wanted)."""
+    alert, visit = sent.red_flag, sent.visit
     if alert.acknowledged_at is not None:
         return
     repeat = timedelta(minutes=settings.ALERT_REPEAT_MINUTES)

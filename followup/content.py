@@ -93,12 +93,12 @@ def render_message(message: Message) -> OutboundMessage:
 
 
 def render_text(message: Message, *, subject: str, body: str) -> OutboundMessage:
-    """A message whose words its kind wrote: texts end with the opt-out wording."""
+    """A message whose words its kind wrote: texts to patients end with the opt-out
+    wording (staff receive alerts by their role, not by a consent a STOP withdraws)."""
     key = str(message.idempotency_key)
     if message.channel == Channel.SMS:
-        return OutboundMessage(
-            recipient=message.recipient, body=sms_body(body), idempotency_key=key
-        )
+        text = sms_body(body) if message.patient_id is not None else body
+        return OutboundMessage(recipient=message.recipient, body=text, idempotency_key=key)
     return OutboundMessage(
         recipient=message.recipient, subject=subject, body=body, idempotency_key=key
     )

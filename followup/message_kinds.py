@@ -19,7 +19,7 @@ from booking.waitlist import OfferNotice, offer_message_text
 from followup.alerts import alert_message_text, plan_next_round
 from followup.channels import OutboundMessage
 from followup.content import render_message, render_text
-from followup.models import Channel, CheckInState, Message, MessageKind
+from followup.models import Channel, CheckInState, Message, MessageKind, MessageState
 from followup.reminders import out_of_quiet_hours
 
 
@@ -178,11 +178,12 @@ def render(message: Message) -> OutboundMessage:
     return RENDERERS.get(message.kind, render_message)(message)
 
 
-def record_sent(message: Message, now: datetime) -> None:
-    """What a sent message changes besides itself: an offer counts as made once it has
-    reached the patient (only then are they told when it is gone); an escalation of an
-    alert still open plans the next round."""
-    if message.kind == MessageKind.WAITLIST_OFFER:
+def record_outcome(message: Message, now: datetime) -> None:
+    """What a message sent, or failed for good, changes besides itself. An offer counts as
+    made once it has reached the patient (only then are they told when it is gone). An
+    escalation of an alert still open plans the next round whether this one reached the
+    on-call contact or failed: a number or mailbox that refuses must not end the chase."""
+    if message.kind == MessageKind.WAITLIST_OFFER and message.state == MessageState.SENT:
         WaitlistOffer.objects.filter(pk=message.offer.pk, notified_at__isnull=True).update(
             notified_at=now
         )

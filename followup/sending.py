@@ -131,22 +131,25 @@ def _deliver(message: Message, now: datetime) -> Outcome:
         return Outcome.CANCELLED
     except PermanentSendError as error:
         _finish(message, MessageState.FAILED, last_error=str(error))
+        message_kinds.record_outcome(message, now)
         # The provider's words may quote the number: they stay in last_error, not the log.
         logger.warning("message %s failed: %s", message.pk, type(error).__name__)
         return Outcome.FAILED
     except TransientSendError as error:
         if message.attempts >= settings.MESSAGE_MAX_ATTEMPTS:
             _finish(message, MessageState.FAILED, last_error=str(error))
+            message_kinds.record_outcome(message, now)
             logger.warning("message %s failed after %s attempts", message.pk, message.attempts)
             return Outcome.FAILED
         retry_at = message_kinds.next_try(message, now + backoff(message.attempts))
         if retry_at >= message_kinds.useful_until(message):
             _finish(message, MessageState.FAILED, last_error=f"{error} (no time left to retry)")
+            message_kinds.record_outcome(message, now)
             return Outcome.FAILED
         _finish(message, MessageState.SCHEDULED, last_error=str(error), due_at=retry_at)
         return Outcome.RETRY_LATER
     _finish(message, MessageState.SENT, provider_message_id=provider_id, sent_at=now, last_error="")
-    message_kinds.record_sent(message, now)
+    message_kinds.record_outcome(message, now)
     logger.info(
         "sent message %s (%s %s) to %s as %s",
         message.pk,

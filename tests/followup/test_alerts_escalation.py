@@ -15,6 +15,7 @@ from django.test import Client
 from booking.models import AuditEvent, Clinician, Location
 from booking.roles import CLINICIAN
 from followup.alerts import acknowledge_alert
+from followup.channels import EmailSender, FileSmsBackend, PermanentSendError
 from followup.checkins import AnswerDetails, record_answer
 from followup.models import Alert, AnswerRoute, Channel, Message, MessageKind, MessageState
 from tests.factories import (
@@ -161,6 +162,14 @@ class TestToldAtOnce:
             ):
                 assert private not in text
 
+    def test_staff_texts_carry_no_opt_out_wording(self, episode, sms):
+        # Staff are told by their role, not by a patient's consent a STOP withdraws.
+        raise_alert(episode, AFTER_HOURS)
+        send_due(AFTER_HOURS)
+        assert sms()
+        for text in sms():
+            assert "STOP" not in text["body"]
+
 
 class TestEscalation:
     def test_in_clinic_hours_the_on_call_gets_it_after_30_minutes_then_every_30(
@@ -217,6 +226,25 @@ class TestEscalation:
         assert sorted(rounds.values_list("minutes_before", "channel", "state")) == [
             (1, Channel.EMAIL, MessageState.SENT),
             (1, Channel.SMS, MessageState.SENT),
+            (2, Channel.EMAIL, MessageState.SCHEDULED),
+            (2, Channel.SMS, MessageState.SCHEDULED),
+        ]
+
+    def test_a_round_the_providers_refuse_for_good_still_plans_the_next(
+        self, episode, sms, monkeypatch
+    ):
+        def refused(self, outbound):
+            raise PermanentSendError("the address or number is refused")
+
+        monkeypatch.setattr(FileSmsBackend, "send", refused)
+        monkeypatch.setattr(EmailSender, "send", refused)
+        alert = raise_alert(episode, AFTER_HOURS)
+        send_due(AFTER_HOURS)
+        rounds = Message.objects.filter(alert=alert, kind=MessageKind.ALERT_ESCALATION)
+        # The chase goes on; the failures show to operators.
+        assert sorted(rounds.values_list("minutes_before", "channel", "state")) == [
+            (1, Channel.EMAIL, MessageState.FAILED),
+            (1, Channel.SMS, MessageState.FAILED),
             (2, Channel.EMAIL, MessageState.SCHEDULED),
             (2, Channel.SMS, MessageState.SCHEDULED),
         ]

@@ -13,7 +13,6 @@ from twilio.request_validator import RequestValidator
 
 from booking.models import Site
 from config.logs import masked
-from followup import redflags
 from followup.checkins import AnswerDetails, record_answer
 from followup.inbound import handle_inbound_sms, parse_pain
 from followup.models import (
@@ -23,9 +22,7 @@ from followup.models import (
     CheckInAnswer,
     InboundOutcome,
     InboundSms,
-    SideEffect,
 )
-from followup.redflags import FlagContext, red_flags
 from tests.factories import (
     ClinicianFactory,
     LocationFactory,
@@ -309,32 +306,13 @@ def test_logs_carry_no_score(day_3, caplog):
     assert "7" not in logged.replace("SMLOG1", "").replace(masked(PHONE), "")
 
 
-@pytest.fixture
-def warning_sign_rule(monkeypatch):
-    """The red-flag rule for a texted Y ("A warning sign reported by text"), standing in
-    until followup.redflags has it; once it has, this adds nothing."""
-    if red_flags(
-        side_effects=[SideEffect.WARNING_SIGN], pain=0, baseline=None, day=1, site_slug="lumbar"
-    ):
-        return
-
-    def texted_warning_sign(context: FlagContext) -> str | None:
-        if SideEffect.WARNING_SIGN in context.side_effects:
-            return "A warning sign reported by text"
-        return None
-
-    monkeypatch.setattr(redflags, "RULES", (*redflags.RULES, texted_warning_sign))
-
-
 def side_effects() -> list[str]:
     return CheckInAnswer.objects.get().side_effects
 
 
 @pytest.mark.django_db
 class TestWarningSigns:
-    def test_a_texted_y_raises_an_alert_end_to_end(
-        self, client, day_3, warning_sign_rule, mailoutbox, settings
-    ):
+    def test_a_texted_y_raises_an_alert_end_to_end(self, client, day_3, mailoutbox, settings):
         assert webhook(client, "6", sid="SMPAIN") == QUESTION
         reply = webhook(client, "Y", sid="SMSIGN", now=NOW + timedelta(minutes=3))
         send_due(NOW + timedelta(minutes=3))
@@ -342,7 +320,8 @@ class TestWarningSigns:
         assert reply == CALL_NOW
         answer = CheckInAnswer.objects.get()
         assert (answer.check_in, answer.pain, answer.side_effects) == (day_3, 6, ["warning_sign"])
-        assert Alert.objects.filter(answer=answer).count() == 1
+        (alert,) = Alert.objects.filter(answer=answer)
+        assert alert.reasons == ["A warning sign reported by text"]
         # Staff hear of it by the outbox, the clinic's alert address among them.
         assert [settings.CLINIC_ALERT_EMAIL] in [email.to for email in mailoutbox]
         assert last_outcome() == InboundOutcome.WARNING_SIGNS
@@ -373,9 +352,7 @@ class TestWarningSigns:
         assert not Alert.objects.exists()
         assert last_outcome() == InboundOutcome.NO_OPEN_CHECK_IN
 
-    def test_a_provider_retry_answers_the_same_and_changes_nothing(
-        self, client, day_3, warning_sign_rule
-    ):
+    def test_a_provider_retry_answers_the_same_and_changes_nothing(self, client, day_3):
         webhook(client, "6", sid="SMPAIN")
         first = webhook(client, "Y", sid="SMSIGN", now=NOW + timedelta(minutes=1))
         answered_at = CheckInAnswer.objects.get().answered_at
