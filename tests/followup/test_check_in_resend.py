@@ -497,7 +497,7 @@ class TestAnAnswerGivenByPhoneWaitsForTheDueTime:
     def test_posting_one_anyway_is_409_and_saves_nothing(self, episode, clinician):
         day_7 = episode.check_ins.get(day=7)
         response = logged_in(clinician.user).post(
-            f"/staff/check-ins/{day_7.pk}/answer/", {"pain": "3"}
+            f"/staff/check-ins/{day_7.pk}/answer/", {"pain": "3", "warning_signs": ["none"]}
         )
         assert response.status_code == 409
         assert "not due yet" in response.content.decode()
