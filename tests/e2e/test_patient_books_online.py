@@ -4,10 +4,12 @@ import re
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from booking.demo import seed_demo_clinic
 from booking.models import Appointment, AppointmentStatus
 from tests.e2e.conftest import screenshot
+from tests.outbox import send_due
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -64,7 +66,8 @@ def test_a_patient_books_reschedules_and_cancels_on_a_phone(
 
     appointment = Appointment.objects.get(patient__last_name="O'Brien-Núñez")
     assert appointment.patient.last_name == "O'Brien-Núñez"
-    [confirmation] = mail.outbox
+    send_due(timezone.now())  # beat and a worker, a minute later
+    [confirmation] = to_patient(appointment)
     manage_link = re.search(r"To change or cancel this appointment: (\S+)", confirmation.body)
     assert manage_link is not None
 
@@ -84,4 +87,9 @@ def test_a_patient_books_reschedules_and_cancels_on_a_phone(
     screenshot(page, "08-cancelled")
     appointment.refresh_from_db()
     assert appointment.status == AppointmentStatus.CANCELLED
-    assert len(mail.outbox) == 3
+    send_due(timezone.now())
+    assert len(to_patient(appointment)) == 3  # booked, moved, cancelled
+
+
+def to_patient(appointment: Appointment) -> list:
+    return [email for email in mail.outbox if email.to == [appointment.patient.email]]
