@@ -31,7 +31,7 @@ What it does, in one run:
 4. Counts messages lost and duplicated: the outbox's states against the SMS file's lines
    (by idempotency key) and the email files (by Message-ID).
 5. Times `--in-process` more sends (2,000) called in this process, with no Celery and no
-   broker, and reads how often PostgreSQL planned their prepared statements.
+   broker.
 
 With `--profile N` it then sends N more messages through a worker run under cProfile
 (solo pool, so the task bodies run in the profiled process) and prints where the time goes.
@@ -125,6 +125,7 @@ PROFILE_STEPS = 400_000
 IN_PROCESS_STEPS = 500_000
 COLUMNS = (
     "appointment_id",
+    "patient_id",
     "kind",
     "channel",
     "minutes_before",
@@ -154,6 +155,7 @@ class Contact:
     """A booked visit and where its patient's messages go."""
 
     appointment_id: int
+    patient_id: int
     email: str
     phone: str
 
@@ -217,14 +219,14 @@ def seed_clinic(count: int, now: datetime) -> list[Contact]:
         batch_size=5_000,
     )
     return [
-        Contact(appointment.pk, patient.email, phones[i])
+        Contact(appointment.pk, patient.pk, patient.email, phones[i])
         for i, (appointment, patient) in enumerate(zip(appointments, patients, strict=True))
     ]
 
 
 # --- Messages, written with COPY -----------------------------------------------------------
 
-Row = tuple[int, str, str, int, str, datetime, str, int, str, str, uuid.UUID, str, datetime]
+Row = tuple[int, int, str, str, int, str, datetime, str, int, str, str, uuid.UUID, str, datetime]
 
 
 def message_rows(
@@ -241,6 +243,7 @@ def message_rows(
         channel = Channel.EMAIL if j % 2 == 0 else Channel.SMS
         yield (
             contact.appointment_id,
+            contact.patient_id,
             MessageKind.REMINDER.value,
             channel.value,
             steps + j // len(contacts),
@@ -687,9 +690,7 @@ def tally(rounds: Sequence[RoundResult], sinks: Sinks) -> list[Tally]:
 
 def time_sends_in_process(contacts: Sequence[Contact], count: int, scratch: Path) -> str:
     """`send_message` called in this process, one due message after another, with no Celery
-    and no broker but the worker's file backends: what a send itself costs, and whether
-    PostgreSQL planned its statements once (the prepared statements of this process's
-    connection)."""
+    and no broker but the worker's file backends: what a send itself costs."""
     due = make_due(contacts, count, IN_PROCESS_STEPS)
     now = timezone.now()
     while dispatch.claim_due_batch(now=now, limit=settings.DISPATCH_BATCH_SIZE):
@@ -712,19 +713,11 @@ def time_sends_in_process(contacts: Sequence[Contact], count: int, scratch: Path
                     raise BenchError(f"message {message_id} was not sent: {outcome}")
     finally:
         sent_log.disabled = False
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0),"
-            " count(*) FROM pg_prepared_statements"
-        )
-        generic, custom, statements = cursor.fetchone()
     return (
         f"\nA send alone, in this process (send_message to the file backends, no Celery, no "
         "broker, log lines off), "
         f"{count:,} messages: median {statistics.median(samples):.2f} ms, p95 "
-        f"{percentile(samples, 0.95):.2f} ms. Its {statements} prepared statements were "
-        f"planned {custom} times for this connection and then ran {generic:,} times on "
-        "their generic plan."
+        f"{percentile(samples, 0.95):.2f} ms."
     )
 
 
@@ -772,12 +765,11 @@ PROFILE_FOCUS = (
     ("celery/app/trace.py", "trace_task", "a task as Celery runs it, all below included"),
     ("followup/sending.py", "send_message", "  send_message, the task's body"),
     ("django/db/backends/utils.py", "_execute", "    queries through Django's cursor"),
-    ("followup/send_queries.py", "_run", "    the send's prepared statements"),
     ("django/db/backends/base/base.py", "connect", "    opening a database connection"),
     ("django/db/transaction.py", "__exit__", "    COMMIT (leaving atomic)"),
-    ("followup/send_queries.py", "locked_for_sending", "    the locking SELECT, models built"),
+    ("followup/sending.py", "_locked", "    the locking SELECT, models built"),
     ("followup/sending.py", "_sms_sent_this_week", "    the SMS cap query"),
-    ("followup/content.py", "render_message", "    render_message: render, links"),
+    ("followup/message_kinds.py", "render", "    rendering the kind's wording, links"),
     ("followup/channels.py", "check_phone_number", "    checking the phone number"),
     ("followup/channels.py", "send", "    the channel's send (file backends)"),
     ("followup/sending.py", "_finish", "    the UPDATE to sent"),
