@@ -96,6 +96,7 @@ from django.utils import timezone  # noqa: E402
 from psycopg import sql  # noqa: E402
 
 from bench import faults  # noqa: E402
+from bench.clinic import phone_number  # noqa: E402
 from bench.noop import noop  # noqa: E402
 from bench.report import percentile, stop_process, table  # noqa: E402
 from booking.models import (  # noqa: E402
@@ -115,7 +116,6 @@ from followup.sending import Outcome, send_message  # noqa: E402
 from followup.tasks import dispatch_and_enqueue_sends, dispatch_producer  # noqa: E402
 
 CLINICIANS = 50
-AREA_CODES = ("860", "203", "475", "959")  # Connecticut; 555-xxxx is valid in each
 # Plan steps (minutes_before) by the role of a row, so every row is unique per
 # appointment, kind, channel and step, and each group can be found and deleted again.
 BATCH_STEPS = 100_000
@@ -158,11 +158,6 @@ class Contact:
     patient_id: int
     email: str
     phone: str
-
-
-def phone_number(index: int) -> str:
-    area = AREA_CODES[(index // 10_000) % len(AREA_CODES)]
-    return f"+1{area}555{index % 10_000:04d}"
 
 
 def seed_clinic(count: int, now: datetime) -> list[Contact]:
