@@ -77,13 +77,12 @@ import uuid  # noqa: E402
 from collections import Counter  # noqa: E402
 from collections.abc import Callable, Iterator, Sequence  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
-from datetime import date, datetime, timedelta  # noqa: E402
+from datetime import datetime, timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import celery  # noqa: E402
 import redis  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.contrib.auth.models import User  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.db.models import QuerySet  # noqa: E402
 from django.test.utils import (  # noqa: E402
@@ -96,18 +95,10 @@ from django.utils import timezone  # noqa: E402
 from psycopg import sql  # noqa: E402
 
 from bench import faults  # noqa: E402
-from bench.clinic import phone_number  # noqa: E402
+from bench.clinic import Clinic  # noqa: E402
 from bench.noop import noop  # noqa: E402
 from bench.report import percentile, stop_process, table  # noqa: E402
-from booking.models import (  # noqa: E402
-    Appointment,
-    AppointmentSource,
-    AppointmentStatus,
-    Clinician,
-    Location,
-    Patient,
-    Site,
-)
+from booking.models import AppointmentStatus  # noqa: E402
 from config.celery import app as celery_app  # noqa: E402
 from followup import dispatch  # noqa: E402
 from followup.channels import check_phone_number  # noqa: E402
@@ -163,59 +154,15 @@ class Contact:
 def seed_clinic(count: int, now: datetime) -> list[Contact]:
     """`count` booked visits 90 days ahead, one patient each, spread over CLINICIANS
     clinicians without overlap."""
-    site = Site.objects.get(slug="lumbar")
-    location = Location.objects.create(
-        name="Bench Pain Clinic",
-        address="1 Main Street, Hartford, CT",
-        phone="+18605550100",
-        time_zone="America/New_York",
-    )
-    users = User.objects.bulk_create(User(username=f"bench{i:02d}") for i in range(CLINICIANS))
-    clinicians = Clinician.objects.bulk_create(
-        Clinician(user=user, display_name=f"Dr. Bench {i:02d}") for i, user in enumerate(users)
-    )
-    phones = [phone_number(i) for i in range(count)]
-    for phone in set(phones):
+    clinic = Clinic.create("Bench", clinicians=CLINICIANS)
+    patients = clinic.patients(count)
+    for phone in {patient.phone.as_e164 for patient in patients}:
         check_phone_number(phone)  # raises if the sending path would refuse it
-    patients = Patient.objects.bulk_create(
-        (
-            Patient(
-                first_name=f"Pat{i}",
-                last_name="Bench",
-                date_of_birth=date(1950, 1, 1) + timedelta(days=i % 20_000),
-                email=f"patient{i}@bench.example",
-                phone=phones[i],
-                consent_email=True,
-                consent_sms=True,
-            )
-            for i in range(count)
-        ),
-        batch_size=5_000,
-    )
-    duration = timedelta(minutes=site.duration_minutes)
-    held = duration + timedelta(minutes=site.buffer_after_minutes)
-    spacing = held + timedelta(minutes=15)
     first = now.replace(minute=0, second=0, microsecond=0) + timedelta(days=90)
-    appointments = Appointment.objects.bulk_create(
-        (
-            Appointment(
-                site=site,
-                clinician=clinicians[i % CLINICIANS],
-                location=location,
-                patient=patient,
-                start=first + (i // CLINICIANS) * spacing,
-                end=first + (i // CLINICIANS) * spacing + duration,
-                blocked_until=first + (i // CLINICIANS) * spacing + held,
-                status=AppointmentStatus.BOOKED,
-                source=AppointmentSource.RECEPTION,
-            )
-            for i, patient in enumerate(patients)
-        ),
-        batch_size=5_000,
-    )
+    visits = clinic.visits(patients, first=first, status=AppointmentStatus.BOOKED)
     return [
-        Contact(appointment.pk, patient.pk, patient.email, phones[i])
-        for i, (appointment, patient) in enumerate(zip(appointments, patients, strict=True))
+        Contact(visit.pk, patient.pk, patient.email, patient.phone.as_e164)
+        for visit, patient in zip(visits, patients, strict=True)
     ]
 
 

@@ -396,7 +396,7 @@ def seed_due_messages(count: int, *, spread: timedelta = timedelta()) -> dict[st
                 if kind == MessageKind.ALERT
                 else patients[j].email
                 if channel == Channel.EMAIL
-                else patients[j].phone
+                else patients[j].phone.as_e164
             ),
             due_at=now - timedelta(minutes=1) + spread * j / count,
         )
