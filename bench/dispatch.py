@@ -97,7 +97,7 @@ from psycopg import sql  # noqa: E402
 from bench import faults  # noqa: E402
 from bench.clinic import Clinic  # noqa: E402
 from bench.noop import noop  # noqa: E402
-from bench.report import percentile, stop_process, table  # noqa: E402
+from bench.report import CpuMeter, percentile, stop_process, table  # noqa: E402
 from booking.models import AppointmentStatus  # noqa: E402
 from config.celery import app as celery_app  # noqa: E402
 from followup import dispatch  # noqa: E402
@@ -468,65 +468,14 @@ class Run:
         return self.count / self.seconds
 
 
-def _stat(pid: int) -> list[str]:
-    """/proc/PID/stat's fields after the command name (state is [0], ppid [1])."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-
-
-def _cpu(pid: int, *, reaped: bool = False) -> float:
-    """CPU seconds (user + system) of `pid`, or with `reaped` of its exited children."""
-    fields = _stat(pid)
-    first = 13 if reaped else 11  # cutime, cstime or utime, stime
-    return (int(fields[first]) + int(fields[first + 1])) / os.sysconf("SC_CLK_TCK")
-
-
-def _children(parent: int) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int(_stat(int(entry.name))[1]) == parent:
-                    pids.append(int(entry.name))
-            except (OSError, IndexError):
-                continue  # exited meanwhile
-    return pids
-
-
-class CpuMeter:
-    """CPU seconds used so far by each process of a run, read from /proc: the worker's
-    parent and pool children, this process (the dispatcher or the no-op publisher), and the
-    PostgreSQL and Redis servers (all their processes, exited ones included). Only where
-    both servers run on this machine."""
-
-    def __init__(self, worker: Worker, broker: Broker) -> None:
-        self.worker = worker.process.pid
-        self.redis = int(broker.client.info("server")["process_id"])
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            self.postmaster = int(_stat(int(cursor.fetchone()[0]))[1])
-        self.read()  # fails here, not mid-run, when the servers are elsewhere
-
-    def read(self) -> dict[str, float]:
-        pool = _children(self.worker)
-        backends = _children(self.postmaster)
-        return {
-            "worker parent": _cpu(self.worker),
-            "worker children": sum(map(_cpu, pool)) + _cpu(self.worker, reaped=True),
-            "publisher": _cpu(os.getpid()),
-            "PostgreSQL": _cpu(self.postmaster)
-            + _cpu(self.postmaster, reaped=True)
-            + sum(map(_cpu, backends)),
-            "Redis": _cpu(self.redis),
-        }
-
-    def since(self, before: dict[str, float]) -> dict[str, float]:
-        now = self.read()
-        return {part: now[part] - before[part] for part in now}
-
-
 def open_meter(worker: Worker, broker: Broker) -> CpuMeter | None:
     try:
-        return CpuMeter(worker, broker)
+        return CpuMeter(
+            worker=worker.process.pid,
+            postmaster=faults.postmaster_pid(),
+            redis=int(broker.client.info("server")["process_id"]),
+            publisher=os.getpid(),
+        )
     except (OSError, ValueError, IndexError):
         return None  # a server on another machine: no CPU table
 

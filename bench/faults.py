@@ -65,7 +65,7 @@ from django.test.utils import setup_test_environment, teardown_test_environment
 from django.utils import timezone
 
 from bench.clinic import Clinic
-from bench.report import free_port
+from bench.report import free_port, parent_pid
 from booking.models import (
     AppointmentSource,
     AppointmentStatus,
@@ -122,19 +122,24 @@ def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None
         time.sleep(POLL_SECONDS)
 
 
-class RedisServer:
-    """A `redis-server` of the scenario's own, keeping nothing on disk, that can be killed."""
+# A scenario's Redis keeps nothing on disk: restarted, it is empty.
+FORGETFUL = ("--save", "", "--appendonly", "no")
 
-    def __init__(self, folder: Path) -> None:
+
+class RedisServer:
+    """A `redis-server` of the run's own on a free port, with `options`, that can be killed."""
+
+    def __init__(self, folder: Path, options: Sequence[str] = FORGETFUL) -> None:
         self.folder = folder
+        self.options = options
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.client = redis.Redis.from_url(self.url)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
-        command += ["--save", "", "--appendonly", "no", "--daemonize", "no"]
+        command = ["redis-server", *self.options, "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--daemonize", "no"]
         command += ["--dir", str(self.folder), "--logfile", str(self.folder / "redis.log")]
         try:
             self.process = subprocess.Popen(command)  # noqa: S603 - our own arguments
@@ -231,16 +236,23 @@ class Process:
                 self.kill()
 
 
-class Worker(Process):
-    """`celery -A config worker --pool prefork --concurrency 1`: a parent reading the broker
-    and one pool child running the tasks."""
+# A parent reading the broker and one pool child running the tasks.
+ONE_CHILD = (
+    *("--pool", "prefork", "--concurrency", "1", "--loglevel", "INFO"),
+    *("--without-gossip", "--without-mingle", "--without-heartbeat"),
+)
 
-    def __init__(self, name: str, env: dict[str, str], sinks: Sinks) -> None:
+
+class Worker(Process):
+    """`celery -A config worker` with `options`, its sinks in a folder of its own."""
+
+    def __init__(
+        self, name: str, env: dict[str, str], sinks: Sinks, options: Sequence[str] = ONE_CHILD
+    ) -> None:
         sinks.folder.mkdir(parents=True)
         env = {**env, "SMS_FILE_PATH": str(sinks.sms), "EMAIL_FILE_PATH": str(sinks.email)}
         command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-n", f"{name}@%h"]
-        command += ["--pool", "prefork", "--concurrency", "1", "--loglevel", "INFO"]
-        command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+        command += options
         log = sinks.folder / f"{name}.log"
         super().__init__(command, {**env, "PGAPPNAME": f"faults-{name}"}, log)
         self.sinks = sinks
@@ -274,6 +286,24 @@ class Worker(Process):
         wait_until(started, START_SECONDS, "a pool child to kill")
         for pid in children:
             os.kill(pid, signal.SIGKILL)
+
+
+def process_env(redis_server: RedisServer) -> dict[str, str]:
+    """The environment of a worker or dispatcher: the real settings, on this process's
+    database and `redis_server`, sending to the file backends."""
+    keep = {name: value for name, value in os.environ.items() if not name.startswith("PG")}
+    return {
+        **keep,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": keep.get("SECRET_KEY", "bench-only-not-secret"),
+        "STATIC_MANIFEST": "false",
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "REDIS_URL": redis_server.url,
+        "SMS_BACKEND": "followup.channels.FileSmsBackend",
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "LOG_LEVEL": "INFO",
+    }
 
 
 def dispatch_forever(interval: float) -> None:
@@ -319,6 +349,13 @@ def scenario_database(suffix: str) -> Iterator[None]:
         connection.close()
         connection.settings_dict["NAME"] = source
         creation.destroy_test_db(verbosity=0, suffix=suffix)
+
+
+def postmaster_pid() -> int:
+    """The PostgreSQL server's main process, when it runs on this machine."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return parent_pid(int(cursor.fetchone()[0]))
 
 
 def terminate_backends(application: str = "faults-%") -> int:
@@ -461,23 +498,13 @@ class Stage:
     sigkills: int = 0  # processes killed while sending
 
     def env(self) -> dict[str, str]:
-        keep = {name: value for name, value in os.environ.items() if not name.startswith("PG")}
         return {
-            **keep,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DEBUG": "false",
-            "SECRET_KEY": keep.get("SECRET_KEY", "faults-only-not-secret"),
-            "STATIC_MANIFEST": "false",
-            "DATABASE_URL": database_url(connection.settings_dict),
-            "REDIS_URL": self.redis.url,
-            "SMS_BACKEND": "followup.channels.FileSmsBackend",
-            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            **process_env(self.redis),
             "MESSAGE_SENDING_TIMEOUT_SECONDS": str(self.options.reclaim_seconds),
             # Start-up wants it under a third of the reclaim; the file sinks never wait.
             "PROVIDER_TIMEOUT_SECONDS": str((self.options.reclaim_seconds - 1) // 3),
             "SMS_MAX_PER_DAY": "1000000",  # no benchmark message is rerouted or held back
             "SMS_MAX_PER_WEEK": "1000000",
-            "LOG_LEVEL": "INFO",
         }
 
     def start(self, *, workers: int = 1, dispatchers: int = 1) -> None:
