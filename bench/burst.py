@@ -38,13 +38,14 @@ if __name__ == "__main__":  # the real settings, as the worker has them
     django.setup()
 
 import argparse
+import json
 import signal
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -398,6 +399,7 @@ def main() -> None:
     )
     parser.add_argument("--target", type=float, default=120.0, help="drain within (120 s)")
     parser.add_argument("--keep", type=Path, metavar="FOLDER", help="keep logs and sinks here")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     arguments = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("bench.burst needs PostgreSQL: set DATABASE_URL=postgres://…")
@@ -418,10 +420,13 @@ def main() -> None:
                 results = run_all(options, Path(scratch))
     except (BurstError, faults.FaultError) as error:
         sys.exit(f"bench.burst: {error}")
-    print(describe(rig_options, options))
-    print(runs_table(results))
     text, met = verdict(results, options)
-    print(text)
+    if arguments.json:
+        print(json.dumps({"runs": [asdict(figures) for figures in results], "met": met}))
+    else:
+        print(describe(rig_options, options))
+        print(runs_table(results))
+        print(text)
     if not met:
         sys.exit(1)
 
