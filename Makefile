@@ -42,6 +42,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/bandit -c bandit.yaml -r config booking followup -q
 	$(BIN)/python -m tests.config.compose_spec docker-compose.yml

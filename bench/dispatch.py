@@ -31,7 +31,7 @@ What it does, in one run:
 4. Counts messages lost and duplicated: the outbox's states against the SMS file's lines
    (by idempotency key) and the email files (by Message-ID).
 5. Times `--in-process` more sends (2,000) called in this process, with no Celery and no
-   broker, and reads how often PostgreSQL planned their prepared statements.
+   broker.
 
 With `--profile N` it then sends N more messages through a worker run under cProfile
 (solo pool, so the task bodies run in the profiled process) and prints where the time goes.
@@ -77,13 +77,12 @@ import uuid  # noqa: E402
 from collections import Counter  # noqa: E402
 from collections.abc import Callable, Iterator, Sequence  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
-from datetime import date, datetime, timedelta  # noqa: E402
+from datetime import datetime, timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import celery  # noqa: E402
 import redis  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.contrib.auth.models import User  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.db.models import QuerySet  # noqa: E402
 from django.test.utils import (  # noqa: E402
@@ -96,17 +95,10 @@ from django.utils import timezone  # noqa: E402
 from psycopg import sql  # noqa: E402
 
 from bench import faults  # noqa: E402
+from bench.clinic import Clinic  # noqa: E402
 from bench.noop import noop  # noqa: E402
-from bench.report import percentile, stop_process, table  # noqa: E402
-from booking.models import (  # noqa: E402
-    Appointment,
-    AppointmentSource,
-    AppointmentStatus,
-    Clinician,
-    Location,
-    Patient,
-    Site,
-)
+from bench.report import CpuMeter, percentile, stop_process, table  # noqa: E402
+from booking.models import AppointmentStatus  # noqa: E402
 from config.celery import app as celery_app  # noqa: E402
 from followup import dispatch  # noqa: E402
 from followup.channels import check_phone_number  # noqa: E402
@@ -115,7 +107,6 @@ from followup.sending import Outcome, send_message  # noqa: E402
 from followup.tasks import dispatch_and_enqueue_sends, dispatch_producer  # noqa: E402
 
 CLINICIANS = 50
-AREA_CODES = ("860", "203", "475", "959")  # Connecticut; 555-xxxx is valid in each
 # Plan steps (minutes_before) by the role of a row, so every row is unique per
 # appointment, kind, channel and step, and each group can be found and deleted again.
 BATCH_STEPS = 100_000
@@ -125,6 +116,7 @@ PROFILE_STEPS = 400_000
 IN_PROCESS_STEPS = 500_000
 COLUMNS = (
     "appointment_id",
+    "patient_id",
     "kind",
     "channel",
     "minutes_before",
@@ -154,77 +146,29 @@ class Contact:
     """A booked visit and where its patient's messages go."""
 
     appointment_id: int
+    patient_id: int
     email: str
     phone: str
-
-
-def phone_number(index: int) -> str:
-    area = AREA_CODES[(index // 10_000) % len(AREA_CODES)]
-    return f"+1{area}555{index % 10_000:04d}"
 
 
 def seed_clinic(count: int, now: datetime) -> list[Contact]:
     """`count` booked visits 90 days ahead, one patient each, spread over CLINICIANS
     clinicians without overlap."""
-    site = Site.objects.get(slug="lumbar")
-    location = Location.objects.create(
-        name="Bench Pain Clinic",
-        address="1 Main Street, Hartford, CT",
-        phone="+18605550100",
-        time_zone="America/New_York",
-    )
-    users = User.objects.bulk_create(User(username=f"bench{i:02d}") for i in range(CLINICIANS))
-    clinicians = Clinician.objects.bulk_create(
-        Clinician(user=user, display_name=f"Dr. Bench {i:02d}") for i, user in enumerate(users)
-    )
-    phones = [phone_number(i) for i in range(count)]
-    for phone in set(phones):
+    clinic = Clinic.create("Bench", clinicians=CLINICIANS)
+    patients = clinic.patients(count)
+    for phone in {patient.phone.as_e164 for patient in patients}:
         check_phone_number(phone)  # raises if the sending path would refuse it
-    patients = Patient.objects.bulk_create(
-        (
-            Patient(
-                first_name=f"Pat{i}",
-                last_name="Bench",
-                date_of_birth=date(1950, 1, 1) + timedelta(days=i % 20_000),
-                email=f"patient{i}@bench.example",
-                phone=phones[i],
-                consent_email=True,
-                consent_sms=True,
-            )
-            for i in range(count)
-        ),
-        batch_size=5_000,
-    )
-    duration = timedelta(minutes=site.duration_minutes)
-    held = duration + timedelta(minutes=site.buffer_after_minutes)
-    spacing = held + timedelta(minutes=15)
     first = now.replace(minute=0, second=0, microsecond=0) + timedelta(days=90)
-    appointments = Appointment.objects.bulk_create(
-        (
-            Appointment(
-                site=site,
-                clinician=clinicians[i % CLINICIANS],
-                location=location,
-                patient=patient,
-                start=first + (i // CLINICIANS) * spacing,
-                end=first + (i // CLINICIANS) * spacing + duration,
-                blocked_until=first + (i // CLINICIANS) * spacing + held,
-                status=AppointmentStatus.BOOKED,
-                source=AppointmentSource.RECEPTION,
-            )
-            for i, patient in enumerate(patients)
-        ),
-        batch_size=5_000,
-    )
+    visits = clinic.visits(patients, first=first, status=AppointmentStatus.BOOKED)
     return [
-        Contact(appointment.pk, patient.email, phones[i])
-        for i, (appointment, patient) in enumerate(zip(appointments, patients, strict=True))
+        Contact(visit.pk, patient.pk, patient.email, patient.phone.as_e164)
+        for visit, patient in zip(visits, patients, strict=True)
     ]
 
 
 # --- Messages, written with COPY -----------------------------------------------------------
 
-Row = tuple[int, str, str, int, str, datetime, str, int, str, str, uuid.UUID, str, datetime]
+Row = tuple[int, int, str, str, int, str, datetime, str, int, str, str, uuid.UUID, str, datetime]
 
 
 def message_rows(
@@ -241,6 +185,7 @@ def message_rows(
         channel = Channel.EMAIL if j % 2 == 0 else Channel.SMS
         yield (
             contact.appointment_id,
+            contact.patient_id,
             MessageKind.REMINDER.value,
             channel.value,
             steps + j // len(contacts),
@@ -523,65 +468,14 @@ class Run:
         return self.count / self.seconds
 
 
-def _stat(pid: int) -> list[str]:
-    """/proc/PID/stat's fields after the command name (state is [0], ppid [1])."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-
-
-def _cpu(pid: int, *, reaped: bool = False) -> float:
-    """CPU seconds (user + system) of `pid`, or with `reaped` of its exited children."""
-    fields = _stat(pid)
-    first = 13 if reaped else 11  # cutime, cstime or utime, stime
-    return (int(fields[first]) + int(fields[first + 1])) / os.sysconf("SC_CLK_TCK")
-
-
-def _children(parent: int) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int(_stat(int(entry.name))[1]) == parent:
-                    pids.append(int(entry.name))
-            except (OSError, IndexError):
-                continue  # exited meanwhile
-    return pids
-
-
-class CpuMeter:
-    """CPU seconds used so far by each process of a run, read from /proc: the worker's
-    parent and pool children, this process (the dispatcher or the no-op publisher), and the
-    PostgreSQL and Redis servers (all their processes, exited ones included). Only where
-    both servers run on this machine."""
-
-    def __init__(self, worker: Worker, broker: Broker) -> None:
-        self.worker = worker.process.pid
-        self.redis = int(broker.client.info("server")["process_id"])
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            self.postmaster = int(_stat(int(cursor.fetchone()[0]))[1])
-        self.read()  # fails here, not mid-run, when the servers are elsewhere
-
-    def read(self) -> dict[str, float]:
-        pool = _children(self.worker)
-        backends = _children(self.postmaster)
-        return {
-            "worker parent": _cpu(self.worker),
-            "worker children": sum(map(_cpu, pool)) + _cpu(self.worker, reaped=True),
-            "publisher": _cpu(os.getpid()),
-            "PostgreSQL": _cpu(self.postmaster)
-            + _cpu(self.postmaster, reaped=True)
-            + sum(map(_cpu, backends)),
-            "Redis": _cpu(self.redis),
-        }
-
-    def since(self, before: dict[str, float]) -> dict[str, float]:
-        now = self.read()
-        return {part: now[part] - before[part] for part in now}
-
-
 def open_meter(worker: Worker, broker: Broker) -> CpuMeter | None:
     try:
-        return CpuMeter(worker, broker)
+        return CpuMeter(
+            worker=worker.process.pid,
+            postmaster=faults.postmaster_pid(),
+            redis=int(broker.client.info("server")["process_id"]),
+            publisher=os.getpid(),
+        )
     except (OSError, ValueError, IndexError):
         return None  # a server on another machine: no CPU table
 
@@ -687,9 +581,7 @@ def tally(rounds: Sequence[RoundResult], sinks: Sinks) -> list[Tally]:
 
 def time_sends_in_process(contacts: Sequence[Contact], count: int, scratch: Path) -> str:
     """`send_message` called in this process, one due message after another, with no Celery
-    and no broker but the worker's file backends: what a send itself costs, and whether
-    PostgreSQL planned its statements once (the prepared statements of this process's
-    connection)."""
+    and no broker but the worker's file backends: what a send itself costs."""
     due = make_due(contacts, count, IN_PROCESS_STEPS)
     now = timezone.now()
     while dispatch.claim_due_batch(now=now, limit=settings.DISPATCH_BATCH_SIZE):
@@ -712,19 +604,11 @@ def time_sends_in_process(contacts: Sequence[Contact], count: int, scratch: Path
                     raise BenchError(f"message {message_id} was not sent: {outcome}")
     finally:
         sent_log.disabled = False
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0),"
-            " count(*) FROM pg_prepared_statements"
-        )
-        generic, custom, statements = cursor.fetchone()
     return (
         f"\nA send alone, in this process (send_message to the file backends, no Celery, no "
         "broker, log lines off), "
         f"{count:,} messages: median {statistics.median(samples):.2f} ms, p95 "
-        f"{percentile(samples, 0.95):.2f} ms. Its {statements} prepared statements were "
-        f"planned {custom} times for this connection and then ran {generic:,} times on "
-        "their generic plan."
+        f"{percentile(samples, 0.95):.2f} ms."
     )
 
 
@@ -772,12 +656,11 @@ PROFILE_FOCUS = (
     ("celery/app/trace.py", "trace_task", "a task as Celery runs it, all below included"),
     ("followup/sending.py", "send_message", "  send_message, the task's body"),
     ("django/db/backends/utils.py", "_execute", "    queries through Django's cursor"),
-    ("followup/send_queries.py", "_run", "    the send's prepared statements"),
     ("django/db/backends/base/base.py", "connect", "    opening a database connection"),
     ("django/db/transaction.py", "__exit__", "    COMMIT (leaving atomic)"),
-    ("followup/send_queries.py", "locked_for_sending", "    the locking SELECT, models built"),
+    ("followup/sending.py", "_locked", "    the locking SELECT, models built"),
     ("followup/sending.py", "_sms_sent_this_week", "    the SMS cap query"),
-    ("followup/content.py", "render_message", "    render_message: render, links"),
+    ("followup/message_kinds.py", "render", "    rendering the kind's wording, links"),
     ("followup/channels.py", "check_phone_number", "    checking the phone number"),
     ("followup/channels.py", "send", "    the channel's send (file backends)"),
     ("followup/sending.py", "_finish", "    the UPDATE to sent"),

@@ -6,8 +6,10 @@ PostgreSQL only, with real Celery workers and real Redis servers. Each scenario 
 throwaway database (a clone, made with Django's test-database machinery), its own
 `redis-server` on a free port that keeps nothing on disk (never the shared one: a scenario
 kills it), its own sink folder (Django's file email backend, `FileSmsBackend`) and a short
-reclaim timeout (`MESSAGE_SENDING_TIMEOUT_SECONDS`). It seeds `--messages` reminders due now,
-half email and half SMS, runs the processes below, injects its fault while they send, and
+reclaim timeout (`MESSAGE_SENDING_TIMEOUT_SECONDS`). It seeds `--messages` messages due now,
+of every kind in turn (reminders and check-ins by email and SMS, booking confirmations with
+their .ics, waitlist offers, red-flag alerts to staff: MIX), each about a visit, check-in,
+offer or alert of its own, runs the processes below, injects its fault while they send, and
 waits until every message is `sent` and the broker's queue is empty. Then it counts each
 message's copies in the sinks (SMS file lines by idempotency key, email files by Message-ID):
 
@@ -52,28 +54,37 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 import redis
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.db import close_old_connections, connection
 from django.test.utils import setup_test_environment, teardown_test_environment
 from django.utils import timezone
 
-from bench.report import free_port
+from bench.clinic import Clinic
+from bench.report import free_port, parent_pid
 from booking.models import (
-    Appointment,
     AppointmentSource,
     AppointmentStatus,
-    Clinician,
-    Location,
     Patient,
-    Site,
+    WaitlistEntry,
+    WaitlistOffer,
 )
-from followup.models import Channel, Message, MessageKind, MessageState
+from followup.models import (
+    Alert,
+    AnswerRoute,
+    Channel,
+    CheckIn,
+    CheckInAnswer,
+    CheckInState,
+    Message,
+    MessageKind,
+    MessageState,
+    SideEffect,
+)
 from followup.tasks import dispatch_and_enqueue_sends
 
 QUEUE = "celery"  # Celery's default queue: each scenario has a Redis server of its own
@@ -111,19 +122,24 @@ def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None
         time.sleep(POLL_SECONDS)
 
 
-class RedisServer:
-    """A `redis-server` of the scenario's own, keeping nothing on disk, that can be killed."""
+# A scenario's Redis keeps nothing on disk: restarted, it is empty.
+FORGETFUL = ("--save", "", "--appendonly", "no")
 
-    def __init__(self, folder: Path) -> None:
+
+class RedisServer:
+    """A `redis-server` of the run's own on a free port, with `options`, that can be killed."""
+
+    def __init__(self, folder: Path, options: Sequence[str] = FORGETFUL) -> None:
         self.folder = folder
+        self.options = options
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.client = redis.Redis.from_url(self.url)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
-        command += ["--save", "", "--appendonly", "no", "--daemonize", "no"]
+        command = ["redis-server", *self.options, "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--daemonize", "no"]
         command += ["--dir", str(self.folder), "--logfile", str(self.folder / "redis.log")]
         try:
             self.process = subprocess.Popen(command)  # noqa: S603 - our own arguments
@@ -220,16 +236,23 @@ class Process:
                 self.kill()
 
 
-class Worker(Process):
-    """`celery -A config worker --pool prefork --concurrency 1`: a parent reading the broker
-    and one pool child running the tasks."""
+# A parent reading the broker and one pool child running the tasks.
+ONE_CHILD = (
+    *("--pool", "prefork", "--concurrency", "1", "--loglevel", "INFO"),
+    *("--without-gossip", "--without-mingle", "--without-heartbeat"),
+)
 
-    def __init__(self, name: str, env: dict[str, str], sinks: Sinks) -> None:
+
+class Worker(Process):
+    """`celery -A config worker` with `options`, its sinks in a folder of its own."""
+
+    def __init__(
+        self, name: str, env: dict[str, str], sinks: Sinks, options: Sequence[str] = ONE_CHILD
+    ) -> None:
         sinks.folder.mkdir(parents=True)
         env = {**env, "SMS_FILE_PATH": str(sinks.sms), "EMAIL_FILE_PATH": str(sinks.email)}
         command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-n", f"{name}@%h"]
-        command += ["--pool", "prefork", "--concurrency", "1", "--loglevel", "INFO"]
-        command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+        command += options
         log = sinks.folder / f"{name}.log"
         super().__init__(command, {**env, "PGAPPNAME": f"faults-{name}"}, log)
         self.sinks = sinks
@@ -263,6 +286,24 @@ class Worker(Process):
         wait_until(started, START_SECONDS, "a pool child to kill")
         for pid in children:
             os.kill(pid, signal.SIGKILL)
+
+
+def process_env(redis_server: RedisServer) -> dict[str, str]:
+    """The environment of a worker or dispatcher: the real settings, on this process's
+    database and `redis_server`, sending to the file backends."""
+    keep = {name: value for name, value in os.environ.items() if not name.startswith("PG")}
+    return {
+        **keep,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": keep.get("SECRET_KEY", "bench-only-not-secret"),
+        "STATIC_MANIFEST": "false",
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "REDIS_URL": redis_server.url,
+        "SMS_BACKEND": "followup.channels.FileSmsBackend",
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "LOG_LEVEL": "INFO",
+    }
 
 
 def dispatch_forever(interval: float) -> None:
@@ -310,6 +351,13 @@ def scenario_database(suffix: str) -> Iterator[None]:
         creation.destroy_test_db(verbosity=0, suffix=suffix)
 
 
+def postmaster_pid() -> int:
+    """The PostgreSQL server's main process, when it runs on this machine."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return parent_pid(int(cursor.fetchone()[0]))
+
+
 def terminate_backends(application: str = "faults-%") -> int:
     """pg_terminate_backend every connection of the scenario's processes to its database."""
     with connection.cursor() as cursor:
@@ -321,59 +369,119 @@ def terminate_backends(application: str = "faults-%") -> int:
         return int(cursor.fetchone()[0])
 
 
+# What a scenario sends, in turn: every kind of message, by a channel it goes by.
+MIX = (
+    (MessageKind.REMINDER, Channel.EMAIL),
+    (MessageKind.REMINDER, Channel.SMS),
+    (MessageKind.CHECK_IN, Channel.EMAIL),
+    (MessageKind.CHECK_IN, Channel.SMS),
+    (MessageKind.APPOINTMENT_BOOKED, Channel.EMAIL),  # with the visit's .ics
+    (MessageKind.WAITLIST_OFFER, Channel.SMS),
+    (MessageKind.ALERT, Channel.EMAIL),  # to the treating clinician
+)
+ABOUT_A_VISIT = {MessageKind.REMINDER, MessageKind.APPOINTMENT_BOOKED}
+AFTER_A_PROCEDURE = {MessageKind.CHECK_IN, MessageKind.ALERT}
+
+
+def label(kind: str, channel: str) -> str:
+    return f"{kind} {channel}"
+
+
 def seed_due_messages(count: int, *, spread: timedelta = timedelta()) -> dict[str, str]:
-    """`count` reminders (email and SMS in turn, one pair per booked visit), due from now
-    over `spread`; returns each message's idempotency key and channel."""
+    """`count` messages of every kind in turn (MIX), due from now over `spread`, each about
+    a visit, check-in, offer or alert of its own; returns each message's idempotency key
+    and what it is (its kind and channel)."""
     now = timezone.now()
-    site = Site.objects.get(slug="lumbar")
-    location = Location.objects.create(
-        name="Faults Clinic", address="1 Main Street", time_zone="America/New_York"
+    clinic = Clinic.create("Faults")
+    clinician = clinic.clinicians[0]
+    patients = clinic.patients(count)
+    mix = [MIX[j % len(MIX)] for j in range(count)]
+    ahead = [j for j, (kind, _) in enumerate(mix) if kind in ABOUT_A_VISIT]
+    after = [j for j, (kind, _) in enumerate(mix) if kind in AFTER_A_PROCEDURE]
+    offered = [j for j, (kind, _) in enumerate(mix) if kind == MessageKind.WAITLIST_OFFER]
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    booked = clinic.visits(
+        [patients[j] for j in ahead],
+        first=hour + timedelta(days=2),
+        status=AppointmentStatus.BOOKED,
     )
-    user = User.objects.create(username="faults-clinician")
-    clinician = Clinician.objects.create(user=user, display_name="Dr. Faults")
-    visits = (count + 1) // 2
-    patients = Patient.objects.bulk_create(
-        Patient(
-            first_name=f"Pat{i}",
-            last_name="Faults",
-            date_of_birth=date(1960, 1, 1),
-            email=f"patient{i}@faults.example",
-            phone=f"+1860555{i:04d}",
-            consent_email=True,
-            consent_sms=True,
-        )
-        for i in range(visits)
+    completed = clinic.visits(
+        [patients[j] for j in after],
+        first=hour - timedelta(days=30),
+        status=AppointmentStatus.COMPLETED,
     )
-    first = now.replace(microsecond=0) + timedelta(days=2)
-    length = timedelta(minutes=site.duration_minutes + site.buffer_after_minutes)
-    appointments = Appointment.objects.bulk_create(
-        Appointment(
-            site=site,
-            clinician=clinician,
-            location=location,
-            patient=patient,
-            start=first + i * length,
-            end=first + i * length + timedelta(minutes=site.duration_minutes),
-            blocked_until=first + (i + 1) * length,
-            status=AppointmentStatus.BOOKED,
-            source=AppointmentSource.RECEPTION,
-        )
-        for i, patient in enumerate(patients)
+    check_ins = clinic.check_ins(completed, due_at=now - timedelta(minutes=1))
+    visit_of = dict(zip(ahead + after, booked + completed, strict=True))
+    check_in_of = dict(zip(after, check_ins, strict=True))
+    alerted = [j for j in after if mix[j][0] == MessageKind.ALERT]
+    alert_of = dict(zip(alerted, raise_alerts([check_in_of[j] for j in alerted], now), strict=True))
+    offer_of = dict(
+        zip(offered, offer_times(clinic, [patients[j] for j in offered], now), strict=True)
     )
     messages = Message.objects.bulk_create(
         Message(
-            appointment=appointments[j // 2],
-            patient=appointments[j // 2].patient,
-            kind=MessageKind.REMINDER,
+            appointment=visit_of.get(j),
+            patient=None if kind == MessageKind.ALERT else patients[j],
+            check_in=None if kind == MessageKind.ALERT else check_in_of.get(j),
+            waitlist_offer=offer_of.get(j),
+            alert=alert_of.get(j),
+            kind=kind,
             channel=channel,
-            minutes_before=120,
-            recipient=patient.email if channel == Channel.EMAIL else patient.phone,
+            minutes_before=120 if kind == MessageKind.REMINDER else 0,
+            recipient=(
+                clinician.user.email
+                if kind == MessageKind.ALERT
+                else patients[j].email
+                if channel == Channel.EMAIL
+                else patients[j].phone.as_e164
+            ),
             due_at=now - timedelta(minutes=1) + spread * j / count,
         )
-        for j in range(count)
-        for patient, channel in [(patients[j // 2], Channel.EMAIL if j % 2 == 0 else Channel.SMS)]
+        for j, (kind, channel) in enumerate(mix)
     )
-    return {str(message.idempotency_key): message.channel for message in messages}
+    return {
+        str(message.idempotency_key): label(message.kind, message.channel) for message in messages
+    }
+
+
+def raise_alerts(check_ins: list[CheckIn], now: datetime) -> list[Alert]:
+    """A red-flag answer to each check-in, and its alert to the treating clinician."""
+    answers = CheckInAnswer.objects.bulk_create(
+        CheckInAnswer(
+            check_in=check_in,
+            pain=10,
+            side_effects=[SideEffect.FEVER],
+            route=AnswerRoute.WEB,
+            first_answered_at=now,
+            answered_at=now,
+        )
+        for check_in in check_ins
+    )
+    CheckIn.objects.filter(pk__in=[c.pk for c in check_ins]).update(state=CheckInState.ANSWERED)
+    return Alert.objects.bulk_create(
+        Alert(answer=answer, clinician=check_in.episode.procedure.performed_by, reasons=["Fever"])
+        for answer, check_in in zip(answers, check_ins, strict=True)
+    )
+
+
+def offer_times(clinic: Clinic, patients: list[Patient], now: datetime) -> list[WaitlistOffer]:
+    """A waitlist place for each patient, and a time offered to it, held for a day."""
+    entries = WaitlistEntry.objects.bulk_create(
+        WaitlistEntry(patient=patient, site=clinic.site, source=AppointmentSource.ONLINE)
+        for patient in patients
+    )
+    start = now.replace(minute=0, second=0, microsecond=0) + timedelta(days=3)
+    return WaitlistOffer.objects.bulk_create(
+        WaitlistOffer(
+            entry=entry,
+            site=clinic.site,
+            clinician=clinic.clinicians[0],
+            location=clinic.location,
+            start=start,
+            expires_at=now + timedelta(days=1),
+        )
+        for entry in entries
+    )
 
 
 @dataclass
@@ -390,23 +498,13 @@ class Stage:
     sigkills: int = 0  # processes killed while sending
 
     def env(self) -> dict[str, str]:
-        keep = {name: value for name, value in os.environ.items() if not name.startswith("PG")}
         return {
-            **keep,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DEBUG": "false",
-            "SECRET_KEY": keep.get("SECRET_KEY", "faults-only-not-secret"),
-            "STATIC_MANIFEST": "false",
-            "DATABASE_URL": database_url(connection.settings_dict),
-            "REDIS_URL": self.redis.url,
-            "SMS_BACKEND": "followup.channels.FileSmsBackend",
-            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            **process_env(self.redis),
             "MESSAGE_SENDING_TIMEOUT_SECONDS": str(self.options.reclaim_seconds),
             # Start-up wants it under a third of the reclaim; the file sinks never wait.
             "PROVIDER_TIMEOUT_SECONDS": str((self.options.reclaim_seconds - 1) // 3),
             "SMS_MAX_PER_DAY": "1000000",  # no benchmark message is rerouted or held back
             "SMS_MAX_PER_WEEK": "1000000",
-            "LOG_LEVEL": "INFO",
         }
 
     def start(self, *, workers: int = 1, dispatchers: int = 1) -> None:
@@ -517,6 +615,13 @@ SCENARIOS = (
 )
 
 
+@dataclass(frozen=True)
+class KindFigures:
+    expected: int
+    lost: int
+    duplicated: int
+
+
 @dataclass
 class Figures:
     scenario: str
@@ -529,6 +634,7 @@ class Figures:
     sigkills: int  # each may leave one message sent and not yet recorded: sent again
     seconds: float
     events: list[str]
+    by_kind: dict[str, KindFigures]  # by label(): each kind and channel of MIX
 
     @property
     def correct(self) -> bool:
@@ -546,6 +652,15 @@ def tally(stage: Stage, seconds: float) -> Figures:
         )
     }
     wanted = set(stage.expected)
+
+    def of_kind(what: str) -> KindFigures:
+        keys = {key for key, label in stage.expected.items() if label == what}
+        return KindFigures(
+            expected=len(keys),
+            lost=len({key for key in keys if key not in sent or key not in copies}),
+            duplicated=sum(copies[key] - 1 for key in keys if copies[key] > 1),
+        )
+
     return Figures(
         scenario="",
         expected=len(wanted),
@@ -557,6 +672,7 @@ def tally(stage: Stage, seconds: float) -> Figures:
         sigkills=stage.sigkills,
         seconds=seconds,
         events=stage.events,
+        by_kind={what: of_kind(what) for what in dict.fromkeys(stage.expected.values())},
     )
 
 
@@ -590,6 +706,20 @@ def run_scenario(scenario: Scenario, options: Options, folder: Path) -> Figures:
 # --- Report -----------------------------------------------------------------------------
 
 
+def grid(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A Markdown table's lines: the first column left-aligned, figures right-aligned."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(row: Sequence[str]) -> str:
+        cells = [row[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
+        ]
+        return "| " + " | ".join(cells) + " |"
+
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return [line(header), rule, *(line(row) for row in rows)]
+
+
 def report(results: Sequence[Figures], options: Options) -> str:
     header = ["scenario", "expected", "sent", "in sinks", "lost", "duplicated", "SIGKILLs", "s"]
     rows = [
@@ -605,21 +735,27 @@ def report(results: Sequence[Figures], options: Options) -> str:
         ]
         for figures in results
     ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-
-    def line(row: Sequence[str]) -> str:
-        cells = [row[0].ljust(widths[0])] + [
-            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
+    kinds = list(dict.fromkeys(what for figures in results for what in figures.by_kind))
+    by_kind = [
+        [
+            figures.scenario,
+            *(
+                f"{k.expected} / {k.lost} / {k.duplicated}"
+                for k in (figures.by_kind[what] for what in kinds)
+            ),
         ]
-        return "| " + " | ".join(cells) + " |"
-
+        for figures in results
+    ]
     lines = [
-        f"{options.messages:,} messages due per scenario (half email, half SMS); reclaim after "
-        f"{options.reclaim_seconds} s; dispatcher every {options.dispatch_interval} s.",
+        f"{options.messages:,} messages due per scenario, of every kind in turn: "
+        f"{', '.join(kinds)}; reclaim after {options.reclaim_seconds} s; dispatcher every "
+        f"{options.dispatch_interval} s.",
         "",
-        line(header),
-        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
-        *(line(row) for row in rows),
+        *grid(header, rows),
+        "",
+        "By kind and channel: expected / lost / duplicated",
+        "",
+        *grid(["scenario", *kinds], by_kind),
         "",
         f"Sink entries of no expected message: {sum(figures.unexpected for figures in results)}.",
         "",

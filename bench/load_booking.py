@@ -15,8 +15,8 @@ PostgreSQL only (its exclusion constraint is what is under test). In one run it:
 3. starts `--servers` gunicorn processes (`config.wsgi:application`, `--workers` sync
    workers each, as in production), each on a free loopback port of its own against the
    one database, with DEBUG off and `PUBLIC_API_RATE=0` (no rate limit: every client comes
-   from 127.0.0.1). The confirmation email each booking queues goes to Celery's in-memory
-   transport inside the worker and is dropped, so no broker is shared;
+   from 127.0.0.1). Each booking's confirmation email is an outbox row; no dispatcher or
+   worker runs, so nothing is sent and no broker is shared;
 4. starts `--clients` threads, each with its own HTTP connection, spread evenly over the
    slots and round-robin over the servers (so each slot is contested through every
    server), and releases them together with a barrier: each POSTs a full booking (its own
@@ -233,7 +233,7 @@ def gunicorn(workers: int, folder: Path, number: int) -> Iterator[int]:
         "DATABASE_URL": database_url(),
         "PUBLIC_API_RATE": "0",
         "STATIC_MANIFEST": "false",
-        # Celery reads this before its settings: queued emails stay in the worker.
+        # Celery reads this before its settings: nothing reaches a shared broker.
         "CELERY_BROKER_URL": "memory://",
         "LOG_LEVEL": "WARNING",
     }
@@ -381,8 +381,8 @@ def book_race(ports: Sequence[int], assigned: Sequence[Slot], folder: Path) -> B
 
 def booking_queries(*, free: Slot, taken: Slot) -> dict[str, int]:
     """SQL queries of a booking that succeeds and of one that finds its time taken, through
-    Django's test client in this process (the confirmation email is a row of the booking's
-    transaction, counted with it)."""
+    Django's test client in this process. They include the outbox rows a booking writes in
+    its transaction (its confirmation email and reminders), as under gunicorn."""
     counts: dict[str, int] = {}
     client = Client()
     for expected, slot in (("201", free), ("409", taken)):

@@ -1,9 +1,11 @@
-"""What the benchmarks share: how they print figures, pick a port and stop a server they
-started; plain functions, no Django set-up."""
+"""What the benchmarks share: how they print figures, pick a port, stop a server they
+started and read the CPU time of processes; no Django set-up."""
 
+import os
 import socket
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def percentile(samples: Sequence[float], share: float) -> float:
@@ -41,3 +43,66 @@ def stop_process(process: subprocess.Popen, grace: float) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
+
+
+def _stat(pid: int) -> list[str]:
+    """/proc/PID/stat's fields after the command name (state is [0], ppid [1])."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _cpu(pid: int, *, reaped: bool = False) -> float:
+    """CPU seconds (user + system) of `pid`, or with `reaped` of its exited children."""
+    fields = _stat(pid)
+    first = 13 if reaped else 11  # cutime, cstime or utime, stime
+    return (int(fields[first]) + int(fields[first + 1])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(parent: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int(_stat(int(entry.name))[1]) == parent:
+                    pids.append(int(entry.name))
+            except (OSError, IndexError):
+                continue  # exited meanwhile
+    return pids
+
+
+def parent_pid(pid: int) -> int:
+    return int(_stat(pid)[1])
+
+
+class CpuMeter:
+    """CPU seconds used so far by each process of a run, read from /proc: a Celery worker's
+    parent and pool children, the PostgreSQL and Redis servers (all their processes, exited
+    ones included; PostgreSQL's other clients too) and, if given, the publishing process.
+    Only where the servers run on this machine: raises OSError otherwise."""
+
+    def __init__(
+        self, *, worker: int, postmaster: int, redis: int, publisher: int | None = None
+    ) -> None:
+        self.worker = worker
+        self.postmaster = postmaster
+        self.redis = redis
+        self.publisher = publisher
+        self.read()  # fails here, not mid-run, when the servers are elsewhere
+
+    def read(self) -> dict[str, float]:
+        pool = _children(self.worker)
+        backends = _children(self.postmaster)
+        seconds = {
+            "worker parent": _cpu(self.worker),
+            "worker children": sum(map(_cpu, pool)) + _cpu(self.worker, reaped=True),
+        }
+        if self.publisher is not None:
+            seconds["publisher"] = _cpu(self.publisher)
+        seconds["PostgreSQL"] = (
+            _cpu(self.postmaster) + _cpu(self.postmaster, reaped=True) + sum(map(_cpu, backends))
+        )
+        seconds["Redis"] = _cpu(self.redis)
+        return seconds
+
+    def since(self, before: dict[str, float]) -> dict[str, float]:
+        now = self.read()
+        return {part: now[part] - before[part] for part in now}

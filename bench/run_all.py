@@ -59,6 +59,7 @@ BENCHMARKS = (
     Benchmark("trends", "bench.trends"),
     Benchmark("load_booking", "bench.load_booking"),
     Benchmark("dispatch", "bench.dispatch"),
+    Benchmark("burst", "bench.burst"),
     Benchmark("faults", "bench.faults"),
     Benchmark("scale_out", "bench.scale_out"),
 )

@@ -37,10 +37,6 @@ def database_config(url: str) -> dict:
     else:
         config["CONN_MAX_AGE"] = 60
         config["CONN_HEALTH_CHECKS"] = True
-        # Django leaves psycopg's statement preparing off (None). Its own cursors bind
-        # parameters on the client and never prepare whatever this says; this lets the
-        # send path's server-binding cursor prepare its statements (followup/send_queries.py).
-        config.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
     return config
 
 

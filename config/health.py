@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from config.celery import app as celery_app
-from followup.dispatch import last_dispatch
+from followup.models import DispatcherRun
 
 BROKER_TIMEOUT_SECONDS = 2
 
@@ -38,7 +38,7 @@ def broker_state() -> str:
 def dispatcher_state() -> str:
     """ok while Celery beat's dispatcher has run within DISPATCHER_STALE_AFTER seconds."""
     try:
-        last = last_dispatch()
+        last = DispatcherRun.last_finished_at()
     except Exception as error:  # the database check reports the cause
         return f"error: {type(error).__name__}"
     if last is None:

@@ -62,8 +62,3 @@ def dispatch_due_messages(*, enqueue: Callable[[int], object], now: datetime | N
         pk=1, defaults={"finished_at": timezone.now(), "claimed": claimed}
     )
     return claimed
-
-
-def last_dispatch() -> datetime | None:
-    run = DispatcherRun.objects.filter(pk=1).first()
-    return run.finished_at if run else None

@@ -6,6 +6,7 @@ and hands each to a send task. Rescheduling a visit is an UPDATE of due times.
 """
 
 import uuid
+from datetime import datetime
 from typing import TypeVar
 
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -256,6 +257,11 @@ class DispatcherRun(models.Model):
 
     def __str__(self) -> str:
         return f"Dispatcher ran at {self.finished_at:%Y-%m-%d %H:%M:%S}"
+
+    @classmethod
+    def last_finished_at(cls) -> datetime | None:
+        run = cls.objects.filter(pk=1).first()
+        return run.finished_at if run else None
 
 
 class InboundOutcome(models.TextChoices):

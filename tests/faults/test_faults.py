@@ -10,7 +10,16 @@ from celery.signals import task_prerun
 from django.db import OperationalError, connection
 from django.db.models import QuerySet
 
-from bench.faults import SCENARIOS, Options, Scenario, database_url, run_scenario, seed_due_messages
+from bench.faults import (
+    MIX,
+    SCENARIOS,
+    Options,
+    Scenario,
+    database_url,
+    label,
+    run_scenario,
+    seed_due_messages,
+)
 from config.celery import app as celery_app
 from followup.channels import FileSmsBackend, OutboundMessage
 from followup.dispatch import dispatch_due_messages
@@ -35,6 +44,10 @@ def test_no_message_is_lost_or_sent_twice(scenario: Scenario, tmp_path: Path):
     assert figures.sent == figures.delivered == figures.expected == SMALL.messages
     # Only a SIGKILL between the provider's acceptance and the commit sends one twice.
     assert figures.duplicated <= figures.sigkills
+    assert set(figures.by_kind) == {label(kind, channel) for kind, channel in MIX}
+    for kind in figures.by_kind.values():
+        assert kind.expected >= 4
+        assert kind.lost == 0
 
 
 class SmsThenConnectionDropped(FileSmsBackend):
