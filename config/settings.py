@@ -167,7 +167,10 @@ CELERY_BEAT_ENABLE_REMOTE_CONTROL = True
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-messages": {
         "task": "followup.tasks.dispatch_due_messages_task",
-        "schedule": _integer("DISPATCH_INTERVAL_SECONDS", 60),
+        # Every message waits for a tick: a booking's confirmation, an offer, an alert, and
+        # a burst of check-ins due at 10:00 (docs/performance.md, "Burst"). A tick that
+        # finds nothing due reads two small partial indexes.
+        "schedule": _integer("DISPATCH_INTERVAL_SECONDS", 15),
     },
     "expire-waitlist-offers": {
         "task": "booking.tasks.expire_waitlist_offers_task",

@@ -25,7 +25,7 @@ def send_due(now: datetime) -> list[int]:
 @contextmanager
 def then_send_due() -> Iterator[None]:
     """Run the block (a request, a booking), then let beat and a worker send what it made
-    due, at the test's clock: what a patient finds in their inbox a minute later. What
+    due, at the test's clock: what a patient finds in their inbox moments later. What
     earlier steps (fixtures) made due goes out first and is left out of `mail.outbox`."""
     send_due(timezone.now())
     mail.outbox.clear()

@@ -66,7 +66,7 @@ def test_a_patient_books_reschedules_and_cancels_on_a_phone(
 
     appointment = Appointment.objects.get(patient__last_name="O'Brien-Núñez")
     assert appointment.patient.last_name == "O'Brien-Núñez"
-    send_due(timezone.now())  # beat and a worker, a minute later
+    send_due(timezone.now())  # beat's next tick and a worker
     [confirmation] = to_patient(appointment)
     manage_link = re.search(r"To change or cancel this appointment: (\S+)", confirmation.body)
     assert manage_link is not None

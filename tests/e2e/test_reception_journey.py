@@ -155,7 +155,7 @@ def test_reception_books_a_walk_in_marks_visits_and_a_cancellation_reaches_the_w
         assert offer.start == cancelling.start
         assert offer.clinician_id == cancelling.clinician_id
         assert offer.state == OfferState.PENDING
-        send_due(timezone.now())  # beat and a worker, a minute later
+        send_due(timezone.now())  # beat's next tick and a worker
         [offer_email] = [m for m in mail.outbox if m.to == ["wanda@example.org"]]
         assert offer_email.subject.startswith("A time has come free at")
         assert "Hi Wanda" in offer_email.body

@@ -83,10 +83,11 @@ def test_send_tasks_ack_late_and_are_requeued_when_their_worker_is_lost():
     assert celery_app.conf.worker_prefetch_multiplier == 1
 
 
-def test_beat_runs_the_dispatcher_every_minute():
+def test_beat_runs_the_dispatcher_every_15_seconds():
+    # Every message waits for a tick: a booking's confirmation, an alert, a 10:00 burst.
     entry = celery_app.conf.beat_schedule["dispatch-due-messages"]
     assert entry["task"] == dispatch_due_messages_task.name
-    assert entry["schedule"] == 60.0
+    assert entry["schedule"] == 15.0
 
 
 @pytest.mark.django_db
