@@ -15,8 +15,8 @@ of them is sent, with:
 - a Redis server of its own, started with the options of compose's (an append-only file
   synced every second, no eviction), on a free port;
 - beat's dispatcher: this process publishes `dispatch_due_messages_task` every `--interval`
-  seconds (DISPATCH_INTERVAL_SECONDS, 15 by default, which compose keeps), as beat does, and the worker runs it.
-  The first tick after T comes `--phase` seconds after it: by default a whole interval, the
+  seconds (DISPATCH_INTERVAL_SECONDS, 15 by default, which compose keeps), as beat does,
+  and the worker runs it. The first tick after T comes `--phase` seconds after it: by default a whole interval, the
   worst case (the tick before ran just before T and found nothing due);
 - the file backends of bench.dispatch as channels.
 
