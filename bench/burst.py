@@ -17,7 +17,8 @@ of them is sent, with:
 - beat's dispatcher: this process publishes `dispatch_due_messages_task` every `--interval`
   seconds (DISPATCH_INTERVAL_SECONDS, 15 by default, which compose keeps), as beat does,
   and the worker runs it. The first tick after T comes `--phase` seconds after it: by
-  default a whole interval, the worst case (the tick before ran just before T and found nothing due);
+  default a whole interval, the worst case (the tick before ran just before T and found
+  nothing due);
 - the file backends of bench.dispatch as channels.
 
 Each of `--runs` runs has check-ins of its own (new patients: no SMS cap holds one back),
