@@ -24,7 +24,8 @@ of them is sent, with:
 Each of `--runs` runs has check-ins of its own (new patients: no SMS cap holds one back),
 written before the first run, due a month ahead until their run moves them to T. It creates
 and drops its own database (`<name>_bench_burst`). Exits 1 if a message was lost or
-duplicated, or the drain took longer than `--target` seconds.
+duplicated; whether every drain met `--target` seconds it prints (a busy machine misses it
+without the code being wrong, so `make bench` still records the figures).
 """
 
 import os
@@ -345,7 +346,7 @@ def runs_table(results: Sequence[RunFigures]) -> str:
     )
 
 
-def verdict(results: Sequence[RunFigures], options: Options) -> tuple[str, bool]:
+def verdict(results: Sequence[RunFigures], options: Options) -> str:
     drains = [figures.drained for figures in results]
     lost = sum(figures.lost for figures in results)
     duplicated = sum(figures.duplicated for figures in results)
@@ -354,8 +355,7 @@ def verdict(results: Sequence[RunFigures], options: Options) -> tuple[str, bool]
         f"\nDrained {options.check_ins:,} check-ins in median {statistics.median(drains):.1f} s, "
         f"p95 {percentile(drains, 0.95):.1f} s, longest {max(drains):.1f} s after T "
         f"(target {options.target:g} s); {lost} lost, {duplicated} duplicated: "
-        f"{'met' if met else 'NOT met'}.",
-        met,
+        f"{'met' if met else 'NOT met'}."
     )
 
 
@@ -421,14 +421,13 @@ def main() -> None:
                 results = run_all(options, Path(scratch))
     except (BurstError, faults.FaultError) as error:
         sys.exit(f"bench.burst: {error}")
-    text, met = verdict(results, options)
     if arguments.json:
-        print(json.dumps({"runs": [asdict(figures) for figures in results], "met": met}))
+        print(json.dumps({"runs": [asdict(figures) for figures in results]}))
     else:
         print(describe(rig_options, options))
         print(runs_table(results))
-        print(text)
-    if not met:
+        print(verdict(results, options))
+    if any(figures.lost or figures.duplicated for figures in results):
         sys.exit(1)
 
 
