@@ -31,6 +31,7 @@ from followup.models import (
     Message,
 )
 from followup.reminders import recipient_for
+from followup.side_effects import expected_effect_labels, warning_sign_labels
 
 LIST_LIMIT = 20
 ACKNOWLEDGED_SHOWN_FOR = timedelta(days=7)
@@ -258,6 +259,34 @@ def _message_line(message: Message, zone: ZoneInfo) -> MessageLine:
         sent_at=sent.astimezone(zone) if sent else None,
         recipient=masked(message.recipient),
     )
+
+
+@dataclass(frozen=True)
+class RecordAnswer:
+    answer: CheckInAnswer
+    answered_at: datetime  # in the location's zone
+    side_effects: list[str]
+    warning_signs: list[str]
+
+
+def patient_answers(patient: Patient) -> list[RecordAnswer]:
+    """The patient's check-in answers, newest first, with their time at the location and
+    the side-effect questions in words (the desk's patient record, for clinical staff)."""
+    return [
+        RecordAnswer(
+            answer,
+            answer.answered_at.astimezone(
+                answer.check_in.episode.procedure.appointment.location.zone
+            ),
+            expected_effect_labels(answer.side_effects),
+            warning_sign_labels(answer.side_effects),
+        )
+        for answer in CheckInAnswer.objects.filter(check_in__episode__patient=patient)
+        .select_related(
+            "check_in__episode__site", "check_in__episode__procedure__appointment__location"
+        )
+        .order_by("-answered_at", "-pk")
+    ]
 
 
 def patient_check_ins(patient: Patient, *, now: datetime | None = None) -> list[EpisodeLines]:

@@ -38,9 +38,13 @@ from booking.patients import (
 from booking.records_forms import AuditSearchForm, MergeConfirmForm, PatientDetailsForm
 from booking.roles import CLINIC_ADMIN, CLINICIAN, RECEPTION, STAFF_ROLES, has_role, staff_only
 from config.logs import masked
-from followup.dashboard import open_alerts_at_the_desk, patient_check_ins, scope_for
-from followup.models import CheckInAnswer, Message, MessageState, Procedure
-from followup.side_effects import expected_effect_labels, warning_sign_labels
+from followup.dashboard import (
+    open_alerts_at_the_desk,
+    patient_answers,
+    patient_check_ins,
+    scope_for,
+)
+from followup.models import Message, MessageState, Procedure
 
 View = Callable[..., HttpResponse]
 EDITORS = (RECEPTION, CLINIC_ADMIN)
@@ -147,36 +151,10 @@ def patient_search(request: HttpRequest) -> HttpResponse:
 
 
 @dataclass(frozen=True)
-class AnswerRow:
-    answer: CheckInAnswer
-    answered_at: datetime
-    side_effects: list[str]
-    warning_signs: list[str]
-
-
-@dataclass(frozen=True)
 class MessageRow:
     message: Message
     due_at: datetime
     recipient: str
-
-
-def _answer_rows(patient: Patient) -> list[AnswerRow]:
-    return [
-        AnswerRow(
-            answer,
-            answer.answered_at.astimezone(
-                answer.check_in.episode.procedure.appointment.location.zone
-            ),
-            expected_effect_labels(answer.side_effects),
-            warning_sign_labels(answer.side_effects),
-        )
-        for answer in CheckInAnswer.objects.filter(check_in__episode__patient=patient)
-        .select_related(
-            "check_in__episode__site", "check_in__episode__procedure__appointment__location"
-        )
-        .order_by("-answered_at", "-pk")
-    ]
 
 
 def _record_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
@@ -221,7 +199,7 @@ def _record_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
             for procedure in procedures
         ],
         # The answers are clinical: reception gets none of them (not only hidden).
-        "answers": _answer_rows(patient) if clinical else [],
+        "answers": patient_answers(patient) if clinical else [],
         "messages_sent": message_rows,
         "check_ins": patient_check_ins(patient, now=now),
         "back_to": reverse("desk:patient", args=[patient.pk]),
