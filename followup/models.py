@@ -498,7 +498,16 @@ class CheckIn(models.Model):
                 condition=Q(expires_at__gt=F("due_at")), name="check_in_expires_after_due"
             ),
         ]
-        indexes = [models.Index(fields=["episode", "due_at"])]
+        indexes = [
+            models.Index(fields=["episode", "due_at"]),
+            # Every dispatcher tick expires what is past its time: it reads the check-ins
+            # still waiting for an answer, not the history of answered ones.
+            models.Index(
+                fields=["expires_at"],
+                name="check_in_scheduled_expiry",
+                condition=Q(state=CheckInState.SCHEDULED),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Day {self.day} check-in ({self.state})"
