@@ -37,6 +37,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.lookups import Exact
 
 from booking.models import Clinician, Location, Site
+from followup.clinical import MODERATE_PERCENT, RESPONDER_DAYS, SUBSTANTIAL_PERCENT, reduced_by
 from followup.models import (
     Activity,
     Alert,
@@ -50,7 +51,6 @@ from followup.models import (
 )
 from followup.outcome_facts import INJECTATE_BITS, refreshed_at
 
-RESPONDER_DAYS = (7, 30, 90)
 BENEFIT_DAYS = (30, 90)
 Z_95 = 1.959963984540054
 
@@ -318,8 +318,10 @@ class DayTally:
             # The same float arithmetic, in the same order, as the SQL it replaces.
             self.percent_change[(pain - baseline) * 100.0 / baseline] += n
             self.counts["with_baseline"] += n
-            self.counts["moderate"] += n if pain * 10 <= baseline * 7 else 0
-            self.counts["substantial"] += n if pain * 2 <= baseline else 0
+            self.counts["moderate"] += n if reduced_by(baseline, pain, MODERATE_PERCENT) else 0
+            self.counts["substantial"] += (
+                n if reduced_by(baseline, pain, SUBSTANTIAL_PERCENT) else 0
+            )
         self.counts["activity_n"] += n if activity else 0
         self.counts["activity_more"] += n if activity == Activity.MORE else 0
         self.counts["medication_n"] += n if medication else 0

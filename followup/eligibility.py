@@ -23,8 +23,9 @@ from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
+from followup.clinical import percent_reduction
 from followup.models import EligibilityPolicy
-from followup.trends import EpisodeFigures, episodes_by_site, percent_reduction
+from followup.trends import EpisodeFigures, episodes_by_site
 
 ELIGIBLE = "eligible"
 NOT_YET = "not yet"

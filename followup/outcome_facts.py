@@ -25,6 +25,7 @@ from django.db.models import Case, F, OuterRef, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from followup.clinical import RELIEF_PERCENT, reduced_by_sql
 from followup.models import (
     CheckIn,
     CheckInAnswer,
@@ -87,8 +88,8 @@ FROM (
            MIN(CASE WHEN NOT relieved AND day > first_relieved THEN day END) IS NOT NULL
                AS ended
     FROM (
-        SELECT episode_id, day, pain * 2 <= baseline AS relieved,
-               MIN(CASE WHEN pain * 2 <= baseline THEN day END)
+        SELECT episode_id, day, {relieved} AS relieved,
+               MIN(CASE WHEN {relieved} THEN day END)
                    OVER (PARTITION BY episode_id) AS first_relieved
         FROM {fact}
         WHERE pain IS NOT NULL AND baseline > 0
@@ -156,7 +157,8 @@ def refresh_outcome_facts() -> OutcomeRefresh | None:
         with connection.cursor() as cursor:
             cursor.execute(*episodes_insert_sql())
             cursor.execute(FACTS_SQL.format(**tables), [MessageKind.CHECK_IN, MessageState.SENT])
-            cursor.execute(RELIEF_SQL.format(**tables))
+            relieved = reduced_by_sql("pain", "baseline", RELIEF_PERCENT)
+            cursor.execute(RELIEF_SQL.format(**tables, relieved=relieved))
         record.refreshed_at = timezone.now()
         record.seconds = time.perf_counter() - started
         record.save()

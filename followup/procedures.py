@@ -9,6 +9,7 @@ from django.utils import timezone
 from booking.models import Appointment, AppointmentStatus, Clinician, Site
 from booking.services import TransitionNotAllowed, check_visit_day_has_come
 from followup.checkins import close_episode, plan_check_ins
+from followup.clinical import choose_baseline
 from followup.models import Episode, Procedure, ProcedureInjectate
 
 NEW_PROCEDURE_AT_SITE = "A new procedure at this site started a new follow-up."
@@ -79,9 +80,7 @@ def complete_visit(
         procedure=record,
         patient=appointment.patient,
         site=procedure.site,
-        baseline_pain=procedure.pain_before
-        if procedure.pain_before is not None
-        else appointment.baseline_pain,
+        baseline_pain=choose_baseline(procedure.pain_before, appointment.baseline_pain),
         started_at=now,
     )
     plan_check_ins(episode)

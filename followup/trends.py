@@ -8,10 +8,10 @@ Definitions (written on the page too):
   "% relief" answer (shown beside it for reference).
 - Responder at day 7, 30, 90 (IMMPACT): reduction >= 50 % substantial, >= 30 % moderate,
   below 30 % not a responder; judged on the answer to that day's check-in.
-- Duration of relief: from the first answered check-in with a reduction >= 50 %, the day of
-  the first later answered check-in whose reduction fell below 50 %; when none has,
-  "still >= 50 % at day N" (N the last answered check-in's day). The time point of an
-  answer is its check-in's day, also when the answer came late.
+- Duration of relief: an interval, from followup.clinical.relief_interval. The time point
+  of an answer is its check-in's day, also when the answer came late.
+- Baseline: followup.clinical.baseline_of (the pain just before the injection, else the
+  score given at booking, and then the page says so).
 - Completion: answered / sent, where sent counts check-ins whose check-in message was sent.
 """
 
@@ -24,6 +24,16 @@ from datetime import datetime
 from django.db.models import Exists, OuterRef, Prefetch
 
 from booking.models import Patient
+from followup.clinical import (
+    MODERATE_PERCENT,
+    RELIEF_PERCENT,
+    RESPONDER_DAYS,
+    SUBSTANTIAL_PERCENT,
+    ReliefInterval,
+    percent_reduction,
+    reduced_by,
+    relief_interval,
+)
 from followup.models import (
     CheckIn,
     CheckInAnswer,
@@ -36,24 +46,12 @@ from followup.models import (
 from followup.redflags import red_flags
 from followup.side_effects import expected_effect_labels, warning_sign_labels
 
-RESPONDER_DAYS = (7, 30, 90)
-MODERATE_PERCENT = 30
-SUBSTANTIAL_PERCENT = 50
-RELIEF_PERCENT = 50
-
-SUBSTANTIAL = "substantial responder (≥ 50 %)"
-MODERATE = "moderate responder (≥ 30 %)"
-NOT_RESPONDER = "not a responder (< 30 %)"
+SUBSTANTIAL = f"substantial responder (≥ {SUBSTANTIAL_PERCENT} %)"
+MODERATE = f"moderate responder (≥ {MODERATE_PERCENT} %)"
+NOT_RESPONDER = f"not a responder (< {MODERATE_PERCENT} %)"
 NO_ANSWER = "no answer"
 BASELINE_ZERO = "no percent: baseline was 0"
 NO_BASELINE = "no baseline recorded"
-
-
-def percent_reduction(baseline: int | None, pain: int) -> float | None:
-    """(baseline - pain) / baseline x 100; None without a baseline or with a baseline of 0."""
-    if baseline is None or baseline == 0:
-        return None
-    return (baseline - pain) / baseline * 100
 
 
 def responder_label(baseline: int | None, pain: int | None) -> str:
@@ -61,12 +59,11 @@ def responder_label(baseline: int | None, pain: int | None) -> str:
         return NO_ANSWER
     if baseline is None:
         return NO_BASELINE
-    reduction = percent_reduction(baseline, pain)
-    if reduction is None:
+    if not baseline:
         return BASELINE_ZERO
-    if reduction >= SUBSTANTIAL_PERCENT:
+    if reduced_by(baseline, pain, SUBSTANTIAL_PERCENT):
         return SUBSTANTIAL
-    if reduction >= MODERATE_PERCENT:
+    if reduced_by(baseline, pain, MODERATE_PERCENT):
         return MODERATE
     return NOT_RESPONDER
 
@@ -102,8 +99,7 @@ class ResponderStatus:
 
 @dataclass(frozen=True)
 class ReliefDuration:
-    days: int | None  # day relief fell below 50 % again
-    still_at_day: int | None  # last day it was still >= 50 % (when it has not fallen)
+    interval: ReliefInterval | None  # None: relief never began or cannot be measured
     text: str
     n: int  # answers considered
 
@@ -147,27 +143,20 @@ def responders(baseline: int | None, pains_by_day: dict[int, int]) -> list[Respo
 
 
 def relief_duration(baseline: int | None, answers: list[tuple[int, int]]) -> ReliefDuration:
-    """Duration of >= 50 % relief from (day, pain) answers, by NRS reduction from baseline."""
-    answers = sorted(answers)
+    """Duration of relief from (day, pain) answers, as an interval in words."""
     n = len(answers)
+    interval = relief_interval(baseline, answers)
     if baseline is None:
-        return ReliefDuration(None, None, "Not computed: no baseline recorded.", n)
-    if baseline == 0:
-        return ReliefDuration(None, None, "Not computed: baseline was 0 (no percent).", n)
-    if not answers:
-        return ReliefDuration(None, None, "Not computed: no answers yet.", 0)
-    started = False
-    last_good: int | None = None
-    for day, pain in answers:
-        reduction = percent_reduction(baseline, pain)
-        assert reduction is not None
-        if reduction >= RELIEF_PERCENT:
-            started, last_good = True, day
-        elif started:
-            return ReliefDuration(day, None, f"{day} days (below 50 % again at day {day}).", n)
-    if not started:
-        return ReliefDuration(None, None, "No check-in reached 50 % relief.", n)
-    return ReliefDuration(None, last_good, f"Still ≥ 50 % at day {last_good}.", n)
+        text = "Not computed: no baseline recorded."
+    elif baseline == 0:
+        text = "Not computed: baseline was 0 (no percent)."
+    elif not answers:
+        text = "Not computed: no answers yet."
+    elif interval is None:
+        text = f"No check-in reached {RELIEF_PERCENT} % relief."
+    else:
+        text = interval.text[0].upper() + interval.text[1:] + "."
+    return ReliefDuration(interval, text, n)
 
 
 def episode_label(episode: Episode) -> str:

@@ -13,14 +13,15 @@ from booking.audit import record
 from booking.models import AuditEvent
 from booking.patients import can_read_clinical, visible_patients
 from followup.charts import DAY_TICKS, Series, line_chart
+from followup.clinical import MODERATE_PERCENT, RELIEF_PERCENT, SUBSTANTIAL_PERCENT, level_below
 from followup.eligibility import eligibility_by_site
-from followup.trends import MODERATE_PERCENT, SUBSTANTIAL_PERCENT, EpisodeFigures
+from followup.trends import EpisodeFigures
 from followup.trends import patient_trends as figures_of
 
 
 def trend_chart(figures: list[EpisodeFigures]) -> str:
     """Pain by day since each procedure: one series per episode; the baseline is its
-    point at day 0; red-flag answers are ringed; the 30 % and 50 % reduction levels are
+    point at day 0; red-flag answers are ringed; the responder reduction levels are
     drawn for the latest episode with a baseline above 0."""
     series = []
     for item in figures:
@@ -34,8 +35,11 @@ def trend_chart(figures: list[EpisodeFigures]) -> str:
     latest = next((item for item in reversed(figures) if item.baseline), None)
     if latest is not None and latest.baseline:
         reference_lines = [
-            (f"30 % below latest baseline ({latest.baseline * 0.7:g})", latest.baseline * 0.7),
-            (f"50 % below latest baseline ({latest.baseline * 0.5:g})", latest.baseline * 0.5),
+            (
+                f"{percent} % below latest baseline ({level_below(latest.baseline, percent):g})",
+                level_below(latest.baseline, percent),
+            )
+            for percent in (MODERATE_PERCENT, SUBSTANTIAL_PERCENT)
         ]
     answers = sum(len(item.rows) for item in figures)
     return line_chart(
@@ -76,6 +80,7 @@ def patient_trends(request: HttpRequest, patient_id: int) -> HttpResponse:
         "eligibility": eligibility_by_site(figures, now=now),
         "moderate": MODERATE_PERCENT,
         "substantial": SUBSTANTIAL_PERCENT,
+        "relief": RELIEF_PERCENT,
         "now": now,
     }
     return render(request, "followup/trends/patient.html", context)

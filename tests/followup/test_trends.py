@@ -11,6 +11,7 @@ from django.test import Client
 
 from booking.models import AuditEvent
 from booking.roles import CLINICIAN
+from followup.clinical import ReliefInterval, percent_reduction
 from followup.models import SideEffect
 from followup.trends import (
     BASELINE_ZERO,
@@ -21,7 +22,6 @@ from followup.trends import (
     SUBSTANTIAL,
     change_from_baseline,
     patient_trends,
-    percent_reduction,
     relief_duration,
     responder_label,
     responders,
@@ -73,17 +73,20 @@ def test_responders_at_7_30_90_with_n():
 
 def test_relief_duration_falls_below_again():
     # Baseline 8: day 1 6 (25 %), day 7 4 (50 %), day 14 3 (62.5 %), day 30 5 (37.5 %).
+    # Relief lasted at least 14 days (last seen at day 14) and at most 30 (gone at day 30):
+    # not "30 days", which would overstate it.
     duration = relief_duration(8, [(1, 6), (7, 4), (14, 3), (30, 5), (42, 2)])
-    assert duration.days == 30
-    assert duration.still_at_day is None
+    assert duration.interval == ReliefInterval(began=7, at_least=14, at_most=30)
+    assert duration.text == "Between 14 and 30 days (≥ 50 % at day 14, below at day 30)."
     assert duration.n == 5
 
 
 def test_relief_duration_still_and_never_and_missing():
-    assert relief_duration(8, [(7, 4), (14, 4)]).still_at_day == 14
-    assert "Still ≥ 50 % at day 14" in relief_duration(8, [(7, 4), (14, 4)]).text
+    lasting = relief_duration(8, [(7, 4), (14, 4)])
+    assert lasting.interval == ReliefInterval(began=7, at_least=14, at_most=None)
+    assert lasting.text == "At least 14 days (still ≥ 50 % at day 14)."
     never = relief_duration(8, [(7, 5), (14, 6)])
-    assert (never.days, never.still_at_day) == (None, None)
+    assert never.interval is None
     assert "No check-in reached" in never.text
     assert relief_duration(8, []).n == 0
     assert "no answers" in relief_duration(8, []).text
@@ -93,7 +96,7 @@ def test_relief_duration_still_and_never_and_missing():
 
 def test_relief_duration_single_answer():
     single = relief_duration(6, [(7, 3)])
-    assert (single.days, single.still_at_day, single.n) == (None, 7, 1)
+    assert (single.interval, single.n) == (ReliefInterval(7, 7, None), 1)
 
 
 # --- figures from the database -------------------------------------------------------------
@@ -148,7 +151,8 @@ def test_episode_figures_with_late_answer_red_flag_and_completion(patient, clock
         (90, NO_ANSWER, 0),
     ]
     assert figures.duration is not None
-    assert figures.duration.days == 30  # 50 % at day 7, 25 % at day 30
+    # 50 % at day 7, 25 % at day 30: at least 7 days, at most 30.
+    assert figures.duration.interval == ReliefInterval(began=7, at_least=7, at_most=30)
 
 
 @pytest.mark.django_db
@@ -196,7 +200,7 @@ def test_episode_closed_by_a_new_procedure(patient, clock):
     assert newer.episode == second
     assert [r.day for r in older.rows] == [7, 14]
     assert older.duration is not None
-    assert older.duration.still_at_day == 14
+    assert older.duration.interval == ReliefInterval(began=7, at_least=14, at_most=None)
     assert [(r.day, r.n) for r in older.responders] == [(7, 1), (30, 0), (90, 0)]
     assert (older.answered, older.sent) == (2, 2)
 
