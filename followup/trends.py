@@ -29,7 +29,9 @@ from followup.clinical import (
     RELIEF_PERCENT,
     RESPONDER_DAYS,
     SUBSTANTIAL_PERCENT,
+    Baseline,
     ReliefInterval,
+    baseline_of,
     percent_reduction,
     reduced_by,
     relief_interval,
@@ -109,6 +111,7 @@ class EpisodeFigures:
     episode: Episode
     label: str
     baseline: int | None
+    baseline_info: Baseline
     rows: list[AnswerRow] = field(default_factory=list)
     responders: list[ResponderStatus] = field(default_factory=list)
     duration: ReliefDuration | None = None
@@ -169,10 +172,28 @@ def episode_label(episode: Episode) -> str:
     )
 
 
+def episode_baseline(episode: Episode) -> Baseline:
+    """The episode's baseline, where it came from and when, in its location's dates."""
+    procedure = episode.procedure
+    appointment = procedure.appointment
+    zone = appointment.location.zone
+    return baseline_of(
+        pain_before=procedure.pain_before,
+        pain_at_booking=appointment.baseline_pain,
+        injected_on=procedure.performed_at.astimezone(zone).date(),
+        booked_on=appointment.created.astimezone(zone).date(),
+    )
+
+
 def episode_figures(episode: Episode) -> EpisodeFigures:
     """The figures of one episode loaded by `patient_episodes`."""
     baseline = episode.baseline_pain
-    figures = EpisodeFigures(episode=episode, label=episode_label(episode), baseline=baseline)
+    figures = EpisodeFigures(
+        episode=episode,
+        label=episode_label(episode),
+        baseline=baseline,
+        baseline_info=episode_baseline(episode),
+    )
     for check_in in episode.check_ins.all():
         if check_in.sent:  # type: ignore[attr-defined]  # annotated by patient_episodes
             figures.sent += 1
