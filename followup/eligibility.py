@@ -1,18 +1,21 @@
 """Repeat-injection eligibility at one site: plain functions, no HTTP.
 
-The rules (limits from the site's EligibilityPolicy, which clinic admins edit):
-1. At least min_weeks weeks since the last injection at the site.
-2. Fewer than max_per_year sessions at the site in the last 12 months (365 days),
-   so that one more stays within the limit.
-3. The last injection gave >= relief_percent % relief lasting >= relief_weeks
-   weeks, measured as the reduction of the 0-10 NRS from that episode's own baseline (the
-   same scale), by answered check-ins: relief must reach the threshold and stay at or above
-   it at every answered check-in up to one at or after the required number of days.
+The rules (limits from the site's EligibilityPolicy, which clinic admins edit; they follow
+the Medicare trigger point injection policies, see docs/clinical.md). Days are calendar days
+of the injection's location.
+1. At least min_weeks x 7 days since the last injection at the site.
+2. Fewer than max_per_year sessions at the site in the last 365 days, so that one more
+   stays within the limit.
+3. The last injection gave >= relief_percent % relief lasting >= relief_weeks weeks: the
+   0-10 NRS at least relief_percent % below that episode's own baseline (the same scale) at
+   an answered check-in by day RELIEF_ONSET_DAYS, and at every answered check-in from that
+   one through one answered at or after day relief_weeks x 7.
 
-Verdict: "not supported by the data" when rule 3 fails or cannot be shown (no baseline, a
-baseline of 0, no answers, relief that never reached the threshold or fell before the
-required weeks, or no measurement that late while the wait is over); otherwise "not yet"
-while rule 1 or 2 fails; otherwise "eligible".
+Verdict, the first that applies:
+- "not supported by the data": rule 3 failed, or no answer still to come can show it;
+- "not yet": rule 1 or 2 fails (the earliest date they allow is given);
+- "waiting": rule 3 waits for the answer of a check-in that still takes one;
+- "eligible".
 """
 
 from __future__ import annotations
@@ -20,17 +23,30 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
 
-from django.utils import timezone
-
-from followup.clinical import percent_reduction
+from followup.checkins import CheckInStatus, answerable_until, check_in_status
+from followup.clinical import (
+    RELIEF_ONSET_DAYS,
+    Baseline,
+    ReliefInterval,
+    percent_reduction,
+    relief_interval,
+)
 from followup.models import EligibilityPolicy
 from followup.trends import EpisodeFigures, episodes_by_site
 
 ELIGIBLE = "eligible"
 NOT_YET = "not yet"
+WAITING = "waiting"
 NOT_SUPPORTED = "not supported by the data"
-YEAR = timedelta(days=365)
+YEAR_DAYS = 365
+
+
+def us_date(day: date) -> str:
+    """A date as US readers write it: "Mar 2, 2026"."""
+    return f"{day:%b} {day.day}, {day.year}"
 
 
 @dataclass(frozen=True)
@@ -49,6 +65,16 @@ class Rules:
             relief_weeks=policy.relief_weeks,
         )
 
+    @property
+    def relief_days(self) -> int:
+        return self.relief_weeks * 7
+
+    @property
+    def relief_onset_days(self) -> int:
+        """The day by which relief must be measured: a clinical definition, the same at
+        every site."""
+        return RELIEF_ONSET_DAYS
+
 
 def rules_by_site(site_ids: Iterable[int]) -> dict[int, Rules]:
     """Each site's rules in one query; a site without a saved policy (one created outside
@@ -64,17 +90,36 @@ def rules_by_site(site_ids: Iterable[int]) -> dict[int, Rules]:
 @dataclass(frozen=True)
 class Measurement:
     day: int  # the check-in's time point, days after the injection
-    measured_on: date
+    measured_on: date  # the location's date of the answer
     pain: int
 
 
 @dataclass(frozen=True)
+class Awaited:
+    """An unanswered check-in that still takes an answer, now or once it is due."""
+
+    day: int
+    answerable_until: datetime
+
+
+@dataclass(frozen=True)
 class Session:
-    """One injection at the site: when, its baseline NRS and its answered check-ins."""
+    """One injection at the site: when and where (its location's zone), its baseline, its
+    answered check-ins and those still awaited."""
 
     performed_at: datetime
-    baseline: int | None
+    zone: ZoneInfo
+    baseline: Baseline
     measurements: list[Measurement] = field(default_factory=list)
+    awaited: list[Awaited] = field(default_factory=list)
+
+    @property
+    def performed_on(self) -> date:
+        return self.performed_at.astimezone(self.zone).date()
+
+    def days_since(self, now: datetime) -> int:
+        """Calendar days from the injection to `now`, in the location's zone."""
+        return (now.astimezone(self.zone).date() - self.performed_on).days
 
 
 @dataclass(frozen=True)
@@ -82,195 +127,292 @@ class Evidence:
     """One dated NRS measurement used for rule 3, with its reduction from baseline."""
 
     what: str
-    measured_on: date
+    measured_on: date | None
     pain: int
     reduction: float | None
+
+
+class ReliefFinding(StrEnum):
+    SHOWN = "shown"
+    PENDING = "pending"  # an answer still to come can show it
+    NOT_SHOWN = "not shown"
+
+
+@dataclass(frozen=True)
+class Relief:
+    """Rule 3 on the last session: the finding, why, the measurements it rests on, and the
+    check-in whose answer it waits for when pending."""
+
+    finding: ReliefFinding
+    reason: str
+    evidence: list[Evidence]
+    waiting_for: Awaited | None = None
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Rules 1 and 2 at `now`."""
+
+    days_since: int
+    interval_ok: bool
+    sessions_last_year: int
+    within_limit: bool
+    earliest: date  # the first date both allow
 
 
 @dataclass
 class Eligibility:
     verdict: str
+    headline: str  # the verdict with what it waits for or lacks, in words
     reasons: list[str]
-    last_injection: datetime | None
-    weeks_since: float | None
+    last_injection_on: date | None  # the location's date
+    days_since: int | None
     interval_ok: bool
     next_date: date | None  # first date rules 1 and 2 allow, when "not yet"
     sessions_last_year: int
     limit: int
     within_limit: bool
     relief_ok: bool
+    waiting_until: date | None  # the location's last date the awaited answer is taken
     evidence: list[Evidence]
     rules: Rules
 
+    @property
+    def weeks_since(self) -> float | None:
+        return None if self.days_since is None else self.days_since / 7
 
-def _relief(session: Session, rules: Rules) -> tuple[bool, bool, list[Evidence], str]:
-    """(shown, still_possible, evidence, reason) for rule 3 on the last session.
 
-    still_possible: relief is at or above the threshold at the latest answer, which comes
-    before the required day, so a later measurement could still show it."""
-    needed_days = rules.relief_weeks * 7
-    baseline = session.baseline
-    evidence: list[Evidence] = []
-    performed = session.performed_at.date()
-    if baseline is None:
-        return False, False, evidence, "No baseline NRS was recorded for the last injection."
-    evidence.append(Evidence("Baseline (before the injection)", performed, baseline, None))
-    if baseline == 0:
-        return False, False, evidence, "The baseline NRS was 0: no percent relief exists."
-    answers = sorted(session.measurements, key=lambda m: m.day)
-    if not answers:
-        return False, True, evidence, "No check-in after the last injection was answered."
-    first_good: Measurement | None = None
-    last_good: Measurement | None = None
-    for m in answers:
-        reduction = percent_reduction(baseline, m.pain)
-        assert reduction is not None
-        if reduction >= rules.relief_percent:
-            first_good = first_good or m
-            last_good = m
-            if m.day >= needed_days:
-                evidence.append(
-                    Evidence(
-                        f"First ≥ {rules.relief_percent} % (day {first_good.day})",
-                        first_good.measured_on,
-                        first_good.pain,
-                        percent_reduction(baseline, first_good.pain),
-                    )
-                )
-                if m is not first_good:
-                    evidence.append(
-                        Evidence(
-                            f"Still ≥ {rules.relief_percent} % (day {m.day})",
-                            m.measured_on,
-                            m.pain,
-                            reduction,
-                        )
-                    )
-                return (
-                    True,
-                    False,
-                    evidence,
-                    f"Relief ≥ {rules.relief_percent} % from day {first_good.day} to at least "
-                    f"day {m.day} (≥ {rules.relief_weeks} weeks).",
-                )
-        elif first_good is not None:
-            assert last_good is not None
-            evidence.append(
-                Evidence(
-                    f"Last ≥ {rules.relief_percent} % (day {last_good.day})",
-                    last_good.measured_on,
-                    last_good.pain,
-                    percent_reduction(baseline, last_good.pain),
-                )
-            )
-            evidence.append(
-                Evidence(
-                    f"Below {rules.relief_percent} % (day {m.day})",
-                    m.measured_on,
-                    m.pain,
-                    reduction,
-                )
-            )
-            return (
-                False,
-                False,
-                evidence,
-                f"Relief fell below {rules.relief_percent} % at day {m.day}, before "
-                f"{rules.relief_weeks} weeks.",
-            )
-    if first_good is None:
-        best = min(answers, key=lambda m: m.pain)
-        evidence.append(
-            Evidence(
-                f"Best answer (day {best.day})",
-                best.measured_on,
-                best.pain,
-                percent_reduction(baseline, best.pain),
-            )
-        )
-        return (
-            False,
-            False,
-            evidence,
-            f"No answered check-in showed ≥ {rules.relief_percent} % relief.",
-        )
-    assert last_good is not None
-    evidence.append(
+# --- rule 3 --------------------------------------------------------------------------------
+
+
+def _not_enough(rules: Rules) -> str:
+    return f"Not enough answers to show {rules.relief_weeks} weeks"
+
+
+def _baseline_evidence(baseline: Baseline) -> Evidence:
+    assert baseline.pain is not None
+    return Evidence(f"Baseline ({baseline.note})", baseline.measured_on, baseline.pain, None)
+
+
+def _answer_evidence(
+    answers: list[Measurement], baseline: int, through_day: int, label: dict[int, str]
+) -> list[Evidence]:
+    """The answers up to day `through_day`, each with its reduction and any label."""
+    return [
         Evidence(
-            f"Latest ≥ {rules.relief_percent} % (day {last_good.day})",
-            last_good.measured_on,
-            last_good.pain,
-            percent_reduction(baseline, last_good.pain),
+            f"Day {m.day} check-in" + (f": {label[m.day]}" if m.day in label else ""),
+            m.measured_on,
+            m.pain,
+            percent_reduction(baseline, m.pain),
         )
-    )
-    return (
-        False,
-        True,
+        for m in answers
+        if m.day <= through_day
+    ]
+
+
+def _relief_began_in_time(
+    session: Session, answers: list[Measurement], interval: ReliefInterval, rules: Rules
+) -> Relief:
+    """Rule 3 once relief was measured by day RELIEF_ONSET_DAYS: it lasted, it fell, or it
+    waits for an answer at or after the required day."""
+    baseline = session.baseline.pain
+    assert baseline is not None
+    percent, needed = rules.relief_percent, rules.relief_days
+    evidence = [_baseline_evidence(session.baseline)]
+    began = {interval.began: f"≥ {percent} %, relief began"}
+    if interval.at_least >= needed:
+        proof = next(m.day for m in answers if m.day >= needed)
+        still = {proof: f"still ≥ {percent} %"}
+        evidence += _answer_evidence(answers, baseline, proof, began | still)
+        return Relief(
+            ReliefFinding.SHOWN,
+            f"Relief ≥ {percent} % at every answered check-in from day {interval.began} to "
+            f"day {proof} (≥ {rules.relief_weeks} weeks).",
+            evidence,
+        )
+    if interval.at_most is not None:
+        fell = interval.at_most
+        evidence += _answer_evidence(answers, baseline, fell, began | {fell: f"below {percent} %"})
+        return Relief(
+            ReliefFinding.NOT_SHOWN,
+            f"Relief fell below {percent} % at day {fell}, before {rules.relief_weeks} weeks "
+            f"(day {needed}).",
+            evidence,
+        )
+    evidence += _answer_evidence(answers, baseline, interval.at_least, began)
+    so_far = f"Relief ≥ {percent} % from day {interval.began} to day {interval.at_least} so far"
+    awaited = next((a for a in session.awaited if a.day >= needed), None)
+    if awaited is None:
+        return Relief(
+            ReliefFinding.NOT_SHOWN,
+            f"{_not_enough(rules)}: {so_far[0].lower()}{so_far[1:]}, and no check-in at or "
+            f"after day {needed} can still be answered.",
+            evidence,
+        )
+    return Relief(
+        ReliefFinding.PENDING,
+        f"{so_far}; the day-{awaited.day} answer can show {rules.relief_weeks} weeks.",
         evidence,
-        f"Relief ≥ {rules.relief_percent} % is measured up to day {last_good.day} only; "
-        f"{rules.relief_weeks} weeks is day {needed_days}.",
+        awaited,
+    )
+
+
+def _relief_not_begun_in_time(
+    session: Session, answers: list[Measurement], interval: ReliefInterval | None, rules: Rules
+) -> Relief:
+    """Rule 3 when no answer by day RELIEF_ONSET_DAYS shows relief: pending while such an
+    answer and one at or after the required day can still come, else not shown."""
+    baseline = session.baseline.pain
+    assert baseline is not None
+    percent, needed = rules.relief_percent, rules.relief_days
+    evidence = [
+        _baseline_evidence(session.baseline),
+        *_answer_evidence(answers, baseline, needed, {}),
+    ]
+    early = next((a for a in session.awaited if a.day <= RELIEF_ONSET_DAYS), None)
+    if early is not None and any(a.day >= needed for a in session.awaited):
+        return Relief(
+            ReliefFinding.PENDING,
+            f"No answered check-in shows ≥ {percent} % relief yet; the day-{early.day} answer can.",
+            evidence,
+            early,
+        )
+    if not answers:
+        reason = f"{_not_enough(rules)}: no check-in after the last injection was answered."
+    elif interval is None:
+        reason = f"No answered check-in showed ≥ {percent} % relief."
+    else:
+        reason = (
+            f"{_not_enough(rules)}: ≥ {percent} % relief is first measured at day "
+            f"{interval.began}; it must be measured by day {RELIEF_ONSET_DAYS} and at every "
+            f"answered check-in through day {needed}."
+        )
+    return Relief(ReliefFinding.NOT_SHOWN, reason, evidence)
+
+
+def judge_relief(session: Session, rules: Rules) -> Relief:
+    """Rule 3 on the session (the last one at the site)."""
+    baseline = session.baseline
+    if baseline.pain is None:
+        return Relief(
+            ReliefFinding.NOT_SHOWN, "No baseline NRS was recorded for the last injection.", []
+        )
+    if baseline.pain == 0:
+        return Relief(
+            ReliefFinding.NOT_SHOWN,
+            "The baseline NRS was 0: no percent relief exists.",
+            [_baseline_evidence(baseline)],
+        )
+    answers = sorted(session.measurements, key=lambda m: m.day)
+    interval = relief_interval(
+        baseline.pain, [(m.day, m.pain) for m in answers], rules.relief_percent
+    )
+    if interval is not None and interval.began <= RELIEF_ONSET_DAYS:
+        return _relief_began_in_time(session, answers, interval, rules)
+    return _relief_not_begun_in_time(session, answers, interval, rules)
+
+
+# --- rules 1 and 2 -------------------------------------------------------------------------
+
+
+def timing(sessions: list[Session], *, now: datetime, rules: Rules) -> Timing:
+    """Rules 1 and 2 for sessions in the order given (the last is the latest)."""
+    last = sessions[-1]
+    days_since = last.days_since(now)
+    in_year = [s for s in sessions if s.days_since(now) < YEAR_DAYS]
+    within_limit = len(in_year) < rules.max_per_year
+    earliest = last.performed_on + timedelta(weeks=rules.min_weeks)
+    if not within_limit:
+        # The oldest session that has to leave the 12-month window for one more to fit.
+        leaves = in_year[len(in_year) - rules.max_per_year]
+        earliest = max(earliest, leaves.performed_on + timedelta(days=YEAR_DAYS))
+    return Timing(
+        days_since=days_since,
+        interval_ok=days_since >= rules.min_weeks * 7,
+        sessions_last_year=len(in_year),
+        within_limit=within_limit,
+        earliest=earliest,
+    )
+
+
+# --- the verdict ---------------------------------------------------------------------------
+
+
+def _verdict(relief: Relief, when: Timing) -> str:
+    if relief.finding == ReliefFinding.NOT_SHOWN:
+        return NOT_SUPPORTED
+    if not when.interval_ok or not when.within_limit:
+        return NOT_YET
+    if relief.finding == ReliefFinding.PENDING:
+        return WAITING
+    return ELIGIBLE
+
+
+def _no_session(rules: Rules) -> Eligibility:
+    return Eligibility(
+        verdict=NOT_SUPPORTED,
+        headline=NOT_SUPPORTED,
+        reasons=["No injection at this site yet: nothing to repeat."],
+        last_injection_on=None,
+        days_since=None,
+        interval_ok=False,
+        next_date=None,
+        sessions_last_year=0,
+        limit=rules.max_per_year,
+        within_limit=True,
+        relief_ok=False,
+        waiting_until=None,
+        evidence=[],
+        rules=rules,
     )
 
 
 def assess(*, sessions: list[Session], now: datetime, rules: Rules) -> Eligibility:
     """The verdict for one more injection at a site, from its past sessions there."""
     if not sessions:
-        return Eligibility(
-            verdict=NOT_SUPPORTED,
-            reasons=["No injection at this site yet: nothing to repeat."],
-            last_injection=None,
-            weeks_since=None,
-            interval_ok=False,
-            next_date=None,
-            sessions_last_year=0,
-            limit=rules.max_per_year,
-            within_limit=True,
-            relief_ok=False,
-            evidence=[],
-            rules=rules,
-        )
+        return _no_session(rules)
     ordered = sorted(sessions, key=lambda s: s.performed_at)
     last = ordered[-1]
-    weeks_since = (now - last.performed_at) / timedelta(weeks=1)
-    interval_from = last.performed_at + timedelta(weeks=rules.min_weeks)
-    interval_ok = now >= interval_from
-    in_year = [s for s in ordered if s.performed_at > now - YEAR]
-    within_limit = len(in_year) < rules.max_per_year
-    next_date = interval_from
-    if not within_limit:
-        # The oldest session that has to leave the 12-month window for one more to fit.
-        drops_out = in_year[len(in_year) - rules.max_per_year].performed_at + YEAR
-        next_date = max(next_date, drops_out)
-    relief_ok, relief_pending, evidence, relief_reason = _relief(last, rules)
-
+    when = timing(ordered, now=now, rules=rules)
+    relief = judge_relief(last, rules)
+    verdict = _verdict(relief, when)
+    waiting = relief.waiting_for
+    waiting_until = (
+        waiting.answerable_until.astimezone(last.zone).date() if waiting is not None else None
+    )
     reasons = [
-        f"Last injection at this site {last.performed_at:%d %b %Y}, {weeks_since:.1f} weeks ago "
-        f"({'at least' if interval_ok else 'less than'} {rules.min_weeks} weeks).",
-        f"{len(in_year)} session(s) at this site in the last 12 months; the limit is "
-        f"{rules.max_per_year}" + ("." if within_limit else ": one more would exceed it."),
-        relief_reason,
+        f"Last injection at this site {us_date(last.performed_on)}, {when.days_since} days ago "
+        f"({'at least' if when.interval_ok else 'less than'} {rules.min_weeks} weeks).",
+        f"{when.sessions_last_year} session(s) at this site in the last 12 months; the limit "
+        f"is {rules.max_per_year}" + ("." if when.within_limit else ": one more would exceed it."),
+        relief.reason,
     ]
-    if not relief_ok and not (relief_pending and not interval_ok):
-        verdict = NOT_SUPPORTED
-    elif not interval_ok or not within_limit:
-        verdict = NOT_YET
-        reasons.append(f"Earliest date the timing rules allow: {next_date:%d %b %Y}.")
-    else:
-        verdict = ELIGIBLE
+    if verdict == NOT_YET:
+        reasons.append(f"Earliest date the timing rules allow: {us_date(when.earliest)}.")
+    headline = verdict
+    if verdict == WAITING and waiting is not None and waiting_until is not None:
+        headline = f"waiting for the day-{waiting.day} answer (until {us_date(waiting_until)})"
+    elif verdict == NOT_SUPPORTED and relief.reason.startswith(_not_enough(rules)):
+        headline = f"{NOT_SUPPORTED}: {_not_enough(rules).lower()}"
     return Eligibility(
         verdict=verdict,
+        headline=headline,
         reasons=reasons,
-        last_injection=last.performed_at,
-        weeks_since=weeks_since,
-        interval_ok=interval_ok,
-        next_date=next_date.date() if verdict == NOT_YET else None,
-        sessions_last_year=len(in_year),
+        last_injection_on=last.performed_on,
+        days_since=when.days_since,
+        interval_ok=when.interval_ok,
+        next_date=when.earliest if verdict == NOT_YET else None,
+        sessions_last_year=when.sessions_last_year,
         limit=rules.max_per_year,
-        within_limit=within_limit,
-        relief_ok=relief_ok,
-        evidence=evidence,
+        within_limit=when.within_limit,
+        relief_ok=relief.finding == ReliefFinding.SHOWN,
+        waiting_until=waiting_until,
+        evidence=relief.evidence,
         rules=rules,
     )
+
+
+# --- from the trend figures ----------------------------------------------------------------
 
 
 @dataclass
@@ -279,21 +421,34 @@ class SiteEligibility:
     result: Eligibility
 
 
-def sessions_from(figures: list[EpisodeFigures]) -> list[Session]:
-    """Sessions at one site from its episodes' figures (see followup.trends)."""
-    return [
-        Session(
-            performed_at=item.episode.procedure.performed_at,
-            baseline=item.baseline,
-            measurements=[
-                Measurement(
-                    day=row.day, measured_on=timezone.localdate(row.answered_at), pain=row.pain
-                )
-                for row in item.rows
-            ],
-        )
-        for item in figures
+def session_of(item: EpisodeFigures, *, now: datetime) -> Session:
+    """The session of one episode's figures (see followup.trends): its answers in its
+    location's dates, and its unanswered check-ins that still take an answer at `now`
+    (read from the check-ins patient_episodes prefetched)."""
+    episode = item.episode
+    zone = episode.procedure.appointment.location.zone
+    awaited = [
+        Awaited(day=check_in.day, answerable_until=answerable_until(check_in))
+        for check_in in episode.check_ins.all()
+        if check_in_status(check_in, now=now) in (CheckInStatus.OPEN, CheckInStatus.NOT_DUE)
     ]
+    return Session(
+        performed_at=episode.procedure.performed_at,
+        zone=zone,
+        baseline=item.baseline_info,
+        measurements=[
+            Measurement(
+                day=row.day, measured_on=row.answered_at.astimezone(zone).date(), pain=row.pain
+            )
+            for row in item.rows
+        ],
+        awaited=sorted(awaited, key=lambda a: a.day),
+    )
+
+
+def sessions_from(figures: list[EpisodeFigures], *, now: datetime) -> list[Session]:
+    """Sessions at one site from its episodes' figures."""
+    return [session_of(item, now=now) for item in figures]
 
 
 def eligibility_by_site(figures: list[EpisodeFigures], *, now: datetime) -> list[SiteEligibility]:
@@ -304,7 +459,7 @@ def eligibility_by_site(figures: list[EpisodeFigures], *, now: datetime) -> list
     results = [
         SiteEligibility(
             site_name=items[0].episode.site.name,
-            result=assess(sessions=sessions_from(items), now=now, rules=rules[site_id]),
+            result=assess(sessions=sessions_from(items, now=now), now=now, rules=rules[site_id]),
         )
         for site_id, items in by_site.items()
     ]

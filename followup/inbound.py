@@ -14,6 +14,8 @@ the reply asks whether they have any of the warning signs; a Y (or S, SI, SÍ) o
 follows while the check-in takes changes adds the answer: a yes asks them to call the clinic
 now, with the emergency number when no clinician is scheduled at the location. Unanswered,
 the answer's side effects stay empty: not asked or not answered, never "none of these".
+A score sent when no check-in takes one is recorded nowhere (a check-in not yet due takes
+no answer), and the reply says when the next check-in opens.
 """
 
 import logging
@@ -49,6 +51,7 @@ from followup.models import (
     Channel,
     CheckIn,
     CheckInAnswer,
+    CheckInState,
     InboundOutcome,
     InboundSms,
     Message,
@@ -186,7 +189,7 @@ def record_pain_reply(phone: str, pain: int, *, now: datetime) -> tuple[str, str
             if _asks_warning_signs(answer):
                 return InboundOutcome.PAIN_RECORDED, _warning_signs_question()
             return InboundOutcome.PAIN_RECORDED, _thanks()
-    return InboundOutcome.NO_OPEN_CHECK_IN, _nothing_to_answer()
+    return InboundOutcome.NO_OPEN_CHECK_IN, _nothing_to_answer(next_check_in(phone, now=now))
 
 
 def _asks_warning_signs(answer: CheckInAnswer) -> bool:
@@ -257,10 +260,32 @@ def _call_now(check_in: CheckIn, *, now: datetime) -> str:
     )
 
 
-def _nothing_to_answer() -> str:
+def next_check_in(phone: str, *, now: datetime) -> CheckIn | None:
+    """The patient's next check-in not yet due, in an open episode."""
+    return (
+        CheckIn.objects.filter(
+            episode__patient__phone=phone,
+            episode__closed_at__isnull=True,
+            state=CheckInState.SCHEDULED,
+            due_at__gt=now,
+        )
+        .select_related("episode__procedure__appointment__location")
+        .order_by("due_at", "pk")
+        .first()
+    )
+
+
+def _nothing_to_answer(upcoming: CheckIn | None = None) -> str:
+    """Nothing was recorded; when a check-in is still to come, when it opens (the
+    location's date and time)."""
+    opens = ""
+    if upcoming is not None:
+        due = upcoming.due_at.astimezone(upcoming.episode.procedure.appointment.location.zone)
+        opens = f" Your next check-in opens on {due:%b} {due.day}, {due.year} at {due:%-I:%M %p}."
     return (
         f"{settings.CLINIC_NAME}: thank you. We have no check-in waiting for your answer just "
-        f"now, so nothing was recorded. If you need help, please call the clinic. {SMS_OPT_OUT}"
+        f"now, so nothing was recorded.{opens} If you need help, please call the clinic. "
+        f"{SMS_OPT_OUT}"
     )
 
 

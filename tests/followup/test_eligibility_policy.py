@@ -8,13 +8,23 @@ import time_machine
 from django.db import IntegrityError, transaction
 from django.test import Client
 
-from booking.models import Site
-from followup.eligibility import ELIGIBLE, NOT_YET, Rules, eligibility_by_site, rules_by_site
+from booking.models import AppointmentStatus, Site
+from followup.eligibility import (
+    ELIGIBLE,
+    NOT_YET,
+    WAITING,
+    Rules,
+    eligibility_by_site,
+    rules_by_site,
+)
 from followup.models import EligibilityPolicy
+from followup.procedures import InjectateDetails, ProcedureDetails, complete_visit
 from followup.trends import patient_trends
 from tests.admin_forms import site_change_form
 from tests.factories import (
+    AppointmentFactory,
     ClinicianFactory,
+    LocationFactory,
     PatientFactory,
     SiteFactory,
     answer_check_in,
@@ -183,3 +193,95 @@ def test_the_database_refuses_a_bad_limit(field, value):
         EligibilityPolicy.objects.filter(pk=policy.pk).update(**{field: value})
     policy.refresh_from_db()
     assert Rules.of(policy) == DEFAULTS
+
+
+# --- the verdict from the stored check-ins, in the location's dates ------------------------
+
+# 10:00 on Dec 1, 2026 in New York. Day 42 is Jan 12, 2027 (Dec 1 + 30 = Dec 31, + 12): its
+# check-in is due at 10:00 EST, expires 72 hours later and takes a late answer for 72 more,
+# until Jan 18, 2027 at 10:00 EST.
+DEC_1 = datetime(2026, 12, 1, 15, tzinfo=UTC)
+DAY_43_NOON = datetime(2027, 1, 13, 17, tzinfo=UTC)
+
+
+@pytest.fixture
+def relief_through_day_30(clinician_user):
+    episode = episode_after_procedure(
+        patient=PatientFactory(),
+        clinician=ClinicianFactory(user=clinician_user),
+        performed_at=DEC_1,
+        pain_before=8,
+    )
+    for day, pain in {7: 4, 14: 3, 30: 3}.items():  # 50 %, 62.5 %, 62.5 %
+        answer_check_in(episode, day, pain)
+    return episode
+
+
+def test_the_verdict_waits_for_the_open_day_42_answer(relief_through_day_30, clinician_user, clock):
+    patient = relief_through_day_30.patient
+    clock.move_to(DAY_43_NOON)
+    [lumbar] = eligibility_by_site(patient_trends(patient), now=DAY_43_NOON)
+    assert lumbar.result.verdict == WAITING
+    assert lumbar.result.headline == "waiting for the day-42 answer (until Jan 18, 2027)"
+    page = client_for(clinician_user).get(f"/staff/patients/{patient.pk}/trends/")
+    assert "Waiting for the day-42 answer (until Jan 18, 2027)" in page.content.decode()
+
+    answer_check_in(relief_through_day_30, 42, 4, hours_after_due=26)  # 50 % on day 43
+    [lumbar] = eligibility_by_site(patient_trends(patient), now=DAY_43_NOON)
+    assert lumbar.result.verdict == ELIGIBLE
+
+
+def test_the_verdict_reads_no_check_in_twice(
+    relief_through_day_30, clock, django_assert_num_queries
+):
+    clock.move_to(DAY_43_NOON)
+    figures = patient_trends(relief_through_day_30.patient)
+    # The policies of the patient's sites, in one query; the check-ins are prefetched.
+    with django_assert_num_queries(1):
+        eligibility_by_site(figures, now=DAY_43_NOON)
+
+
+LOS_ANGELES = "America/Los_Angeles"
+BOOKED = datetime(2026, 7, 8, 3, tzinfo=UTC)  # 8:00 PM PDT on Jul 7 (Jul 8 in UTC)
+INJECTED = datetime(2026, 7, 15, 0, 30, tzinfo=UTC)  # 5:30 PM PDT on Jul 14 (Jul 15 in UTC)
+AUG_10_NOON = datetime(2026, 8, 10, 19, tzinfo=UTC)  # 12:00 PDT: Jul 14 + 17 + 10 = 27 days
+
+
+def test_the_page_shows_the_locations_dates_and_where_the_baseline_came_from(clinician_user, clock):
+    clinician = ClinicianFactory(user=clinician_user)
+    site = Site.objects.get(slug="lumbar")
+    clock.move_to(BOOKED)
+    appointment = AppointmentFactory(
+        site=site,
+        clinician=clinician,
+        location=LocationFactory(time_zone=LOS_ANGELES),
+        start=INJECTED - timedelta(minutes=30),
+        baseline_pain=8,
+        status=AppointmentStatus.ARRIVED,
+    )
+    clock.move_to(INJECTED)
+    procedure = complete_visit(
+        appointment=appointment,
+        procedure=ProcedureDetails(
+            site=site,
+            side="left",
+            injectates=[InjectateDetails("corticosteroid")],
+            trigger_points=1,
+            pain_before=None,
+        ),
+        clinician=clinician,
+        now=INJECTED,
+    )
+    # Day 7 (Jul 21) answered at 6:00 PM PDT, 01:00 UTC on Jul 22.
+    answer_check_in(procedure.episode, 7, 4, hours_after_due=8)
+    clock.move_to(AUG_10_NOON)
+    page = client_for(clinician_user).get(f"/staff/patients/{appointment.patient_id}/trends/")
+    text = page.content.decode()
+    assert "Not yet" in text
+    assert "Jul 14, 2026 (27 days" in text
+    assert "Earliest date the timing rules allow: Aug 25, 2026." in text  # Jul 14 + 42 days
+    assert (
+        "<td>Baseline (baseline from booking, 7 days before the injection)</td>"
+        "<td>Jul 7, 2026</td>" in text
+    )
+    assert "<td>Day 7 check-in: ≥ 50 %, relief began</td><td>Jul 21, 2026</td>" in text

@@ -64,6 +64,13 @@ NOTHING_OPEN = (
 )
 
 
+def nothing_open_until(opens: str) -> str:
+    """The reply to a score sent when no check-in takes one, naming when the next opens."""
+    return NOTHING_OPEN.replace(
+        "recorded. If", f"recorded. Your next check-in opens on {opens}. If"
+    )
+
+
 @pytest.mark.parametrize(
     ("body", "pain"),
     [
@@ -210,7 +217,8 @@ class TestReplaceThenLock:
     def test_after_24_hours_nothing_is_recorded(self, day_3):
         sms("4")
         reply = sms("2", now=NOW + timedelta(hours=24, seconds=1))
-        assert reply == NOTHING_OPEN
+        # Day 7 of a Dec 1 injection: Dec 8, at 10:00 in New York.
+        assert reply == nothing_open_until("Dec 8, 2026 at 10:00 AM")
         assert CheckInAnswer.objects.get().pain == 4
         assert last_outcome() == InboundOutcome.NO_OPEN_CHECK_IN
 
@@ -219,7 +227,7 @@ class TestReplaceThenLock:
 class TestNothingRecorded:
     def test_no_open_check_in_gets_a_polite_reply(self, episode):
         before_day_1 = episode.check_ins.get(day=1).due_at - timedelta(minutes=1)
-        assert sms("7", now=before_day_1) == NOTHING_OPEN
+        assert sms("7", now=before_day_1) == nothing_open_until("Dec 2, 2026 at 10:00 AM")
         assert not CheckInAnswer.objects.exists()
         assert last_outcome() == InboundOutcome.NO_OPEN_CHECK_IN
 
