@@ -28,7 +28,7 @@ RESPONDER_DAYS = (7, 30, 90)
 # "50 % relief" of the Medicare trigger point injection policies).
 RELIEF_PERCENT = 50
 # Relief lasting some weeks is shown only from an answer by this day: a trigger point
-# injection's anaesthetic acts within hours and a corticosteroid within days, so relief first
+# injection's anesthetic acts within hours and a corticosteroid within days, so relief first
 # measured later cannot be dated from the injection, and when it began is unknown.
 RELIEF_ONSET_DAYS = 14
 
