@@ -105,9 +105,8 @@ def test_every_figure_and_date_of_the_last_injection(history, clinician_user):
     response = client_for(clinician_user).get(url(history.patient_id))
     assert response.status_code == 200
     text = page_text(response)
-    assert f"{settings.CLINIC_NAME} · Hartford Pain Center 12 Asylum Street Hartford, CT 06103" in (
-        text
-    )
+    letterhead = "Hartford Pain Center 12 Asylum Street Hartford, CT 06103 (860) 555-0100"
+    assert f"{settings.CLINIC_NAME} · {letterhead}" in text
     assert "Documentation for a repeat-injection request: Lumbar" in text
     assert f"Ann Rivera (patient number {history.patient_id})" in text
     assert "Date of birth May 17, 1970" in text
