@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from followup.models import Pgic
 
@@ -31,6 +31,9 @@ RELIEF_PERCENT = 50
 # injection's anesthetic acts within hours and a corticosteroid within days, so relief first
 # measured later cannot be dated from the injection, and when it began is unknown.
 RELIEF_ONSET_DAYS = 14
+# The Medicare trigger point injection policies limit the sessions at a site "in 12 months",
+# counted here as the 365 days up to and including the day of the count.
+SESSION_YEAR_DAYS = 365
 
 
 def percent_reduction(baseline: int | None, pain: int) -> float | None:
@@ -153,3 +156,9 @@ def relief_interval(
         elif began is not None:
             return ReliefInterval(began, last_good, day)
     return None if began is None else ReliefInterval(began, last_good, None)
+
+
+def in_session_year(performed_on: date, today: date) -> bool:
+    """Whether a session on `performed_on` falls in the 12 months (SESSION_YEAR_DAYS) up to
+    `today`, both the location's dates."""
+    return today - timedelta(days=SESSION_YEAR_DAYS) < performed_on <= today

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from followup.checkins import CheckInStatus, answerable_until, check_in_status
 from followup.clinical import (
     RELIEF_ONSET_DAYS,
+    SESSION_YEAR_DAYS,
     Baseline,
     ReliefInterval,
     percent_reduction,
@@ -41,7 +42,6 @@ ELIGIBLE = "eligible"
 NOT_YET = "not yet"
 WAITING = "waiting"
 NOT_SUPPORTED = "not supported by the data"
-YEAR_DAYS = 365
 
 
 def us_date(day: date) -> str:
@@ -319,13 +319,13 @@ def timing(sessions: list[Session], *, now: datetime, rules: Rules) -> Timing:
     """Rules 1 and 2 for sessions in the order given (the last is the latest)."""
     last = sessions[-1]
     days_since = last.days_since(now)
-    in_year = [s for s in sessions if s.days_since(now) < YEAR_DAYS]
+    in_year = [s for s in sessions if s.days_since(now) < SESSION_YEAR_DAYS]
     within_limit = len(in_year) < rules.max_per_year
     earliest = last.performed_on + timedelta(weeks=rules.min_weeks)
     if not within_limit:
         # The oldest session that has to leave the 12-month window for one more to fit.
         leaves = in_year[len(in_year) - rules.max_per_year]
-        earliest = max(earliest, leaves.performed_on + timedelta(days=YEAR_DAYS))
+        earliest = max(earliest, leaves.performed_on + timedelta(days=SESSION_YEAR_DAYS))
     return Timing(
         days_since=days_since,
         interval_ok=days_since >= rules.min_weeks * 7,

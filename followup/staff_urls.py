@@ -1,6 +1,6 @@
 from django.urls import path
 
-from followup.views import check_ins, exports, staff, trends, trends_dashboard
+from followup.views import check_ins, documentation, exports, staff, trends, trends_dashboard
 
 urlpatterns = [
     path("", staff.dashboard, name="dashboard"),
@@ -14,6 +14,11 @@ urlpatterns = [
         name="patient_check_ins",
     ),
     path("patients/<int:patient_id>/trends/", trends.patient_trends, name="patient_trends"),
+    path(
+        "patients/<int:patient_id>/sites/<slug:site_slug>/documentation/",
+        documentation.payer_page,
+        name="payer_documentation",
+    ),
     path("outcomes/", trends_dashboard.outcomes, name="outcomes"),
     path("outcomes/export.csv", exports.outcomes_csv, name="outcomes_csv"),
 ]

@@ -15,6 +15,7 @@ from booking.patients import can_read_clinical, visible_patients
 from followup.charts import DAY_TICKS, Series, line_chart
 from followup.clinical import MODERATE_PERCENT, RELIEF_PERCENT, SUBSTANTIAL_PERCENT, level_below
 from followup.eligibility import eligibility_by_site
+from followup.payer_documentation import injected_sites
 from followup.trends import EpisodeFigures
 from followup.trends import patient_trends as figures_of
 
@@ -78,6 +79,7 @@ def patient_trends(request: HttpRequest, patient_id: int) -> HttpResponse:
         "chart": trend_chart(figures) if figures else "",
         "latest_with_baseline": latest,
         "eligibility": eligibility_by_site(figures, now=now),
+        "documentation_sites": injected_sites(figures),
         "moderate": MODERATE_PERCENT,
         "substantial": SUBSTANTIAL_PERCENT,
         "relief": RELIEF_PERCENT,

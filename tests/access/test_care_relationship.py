@@ -196,6 +196,7 @@ def _doors(patient_id: int) -> dict[str, str]:
     return {
         "FHIR export": f"/fhir/Patient/{patient_id}/$everything",
         "trends": f"/staff/patients/{patient_id}/trends/",
+        "payer documentation": f"/staff/patients/{patient_id}/sites/lumbar/documentation/",
         "check-ins": f"/staff/patients/{patient_id}/check-ins/",
         "desk record": f"/desk/patients/{patient_id}/",
     }

@@ -261,6 +261,9 @@ CASES: dict[str, Case] = {
     "staff/patients/<int:patient_id>/trends/": Case(
         _url("/staff/patients/{}/trends/", _o("patient")), CLINICAL
     ),
+    "staff/patients/<int:patient_id>/sites/<slug:site_slug>/documentation/": Case(
+        _url("/staff/patients/{}/sites/lumbar/documentation/", _o("patient")), CLINICAL
+    ),
     "desk/patients/<int:patient_id>/": Case(
         _url("/desk/patients/{}/", _o("patient")), DESK | {CLINICIAN}
     ),

@@ -118,6 +118,7 @@ def demo(db) -> Iterator[dict]:
             "manage": reverse("booking:manage", args=[manage_token(upcoming)]),
             "check_in": reverse("followup:check_in", args=[check_in_token(_open_check_in())]),
             "trends": f"/staff/patients/{patient.pk}/trends/",
+            "documentation": f"/staff/patients/{patient.pk}/sites/lumbar/documentation/",
         }
 
 
@@ -152,7 +153,7 @@ def test_the_patients_pages_keep_the_policy(client, demo):
             "reception",
             ["/desk/", "/desk/day/", "/desk/week/", "/desk/patients/", "/desk/waitlist/"],
         ),
-        ("clinician", ["/staff/", "trends", "/staff/outcomes/"]),
+        ("clinician", ["/staff/", "trends", "documentation", "/staff/outcomes/"]),
         ("admin", ["/admin/", "/admin/booking/appointment/", "/admin/booking/location/add/"]),
     ],
 )
