@@ -7,8 +7,8 @@ import pytest
 
 from booking.demo import seed_demo_clinic
 from booking.models import Patient
-from followup.models import Procedure
 from followup.eligibility import us_date
+from followup.models import Procedure
 from tests.e2e.accessibility import assert_accessible
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_staff_pages import DESKTOP, log_in

@@ -14,8 +14,8 @@ from django.test import Client
 from booking.models import AuditEvent
 from booking.roles import CLINICIAN
 from followup.clinical import in_session_year
-from followup.models import EligibilityPolicy
 from followup.eligibility import us_date
+from followup.models import EligibilityPolicy
 from tests.factories import (
     ClinicianFactory,
     LocationFactory,
