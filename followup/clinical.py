@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from followup.models import Pgic
 
@@ -59,6 +60,12 @@ def responds_by_points(baseline: int | None, pain: int) -> bool:
 
 def responds_by_pgic(pgic: int | None) -> bool:
     return pgic in RESPONDER_PGIC
+
+
+def calendar_days_between(start: datetime, end: datetime, zone: ZoneInfo) -> int:
+    """Days from `start`'s date to `end`'s date on the calendar of `zone` (the location's), so
+    an answer on the day after a 10:00 injection is day 1 at 09:00 as at 23:00."""
+    return (end.astimezone(zone).date() - start.astimezone(zone).date()).days
 
 
 def choose_baseline(pain_before: int | None, pain_at_booking: int | None) -> int | None:

@@ -4,7 +4,8 @@ record as a FHIR R4 Bundle validated with fhir.resources' R4B models."""
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -12,12 +13,15 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from fhir.resources.R4B.bundle import Bundle
 
-from booking.models import AuditEvent
+from booking.models import AuditEvent, Patient
 from booking.roles import CLINICIAN
-from followup.exports import pseudonym, safe_cell
+from followup.clinical import calendar_days_between
+from followup.dashboard_stats import OutcomeFilters
+from followup.exports import answer_rows, pseudonym, safe_cell
 from tests.factories import (
     AppointmentFactory,
     ClinicianFactory,
+    LocationFactory,
     PatientFactory,
     answer_check_in,
     episode_after_procedure,
@@ -124,6 +128,9 @@ def test_clinicians_get_one_pseudonymous_row_per_answer(clinician_user, lumbar, 
         "warning_signs",
         "activity",
         "medication",
+        "relief_at_least_days",
+        "relief_at_most_days",
+        "baseline_source",
     ]
     assert len(table) == 3
     first = table[0]
@@ -180,6 +187,127 @@ def test_csv_access(db, receptionist, patient_user):
     assert Client().get(CSV_URL).status_code == 302
     assert client_for(receptionist).get(CSV_URL).status_code == 403
     assert client_for(patient_user).get(CSV_URL).status_code == 403
+
+
+def answered_on(table: list[dict[str, str]]) -> list[tuple[str, str, str]]:
+    return [(r["procedure_date"], r["check_in_day"], r["days_since_procedure"]) for r in table]
+
+
+def test_days_since_the_procedure_are_calendar_days_in_new_york(clinic_admin, settings):
+    # Check-ins due at 09:00 so that day 3 can be answered at 09:00.
+    settings.CHECK_IN_HOUR = 9
+    # 10:00 EST on Tue Dec 1, 2026 (15:00 UTC).
+    episode = episode_after_procedure(performed_at=datetime(2026, 12, 1, 15, tzinfo=UTC))
+    # Day 1 due Dec 2 09:00 EST, answered 10:05 (24 h 05 min after the injection): Dec 2 -
+    # Dec 1 = 1 day.
+    answer_check_in(episode, 1, 5, hours_after_due=65 / 60)
+    # Day 3 due Dec 4 09:00 EST, answered at once (2 days 23 hours after the injection, which
+    # whole 24-hour periods count as 2): Dec 4 - Dec 1 = 3 days.
+    answer_check_in(episode, 3, 4, hours_after_due=0)
+    table = rows(client_for(clinic_admin).get(CSV_URL))
+    assert answered_on(table) == [("2026-12-01", "1", "1"), ("2026-12-01", "3", "3")]
+
+
+def test_a_late_afternoon_injection_in_los_angeles_keeps_its_local_date(clinic_admin):
+    pacific = LocationFactory(time_zone="America/Los_Angeles")
+    # 17:30 PDT on Mon Oct 5, 2026 is 00:30 UTC on Oct 6: the CSV shows Oct 5.
+    episode = episode_after_procedure(
+        location=pacific, performed_at=datetime(2026, 10, 6, 0, 30, tzinfo=UTC)
+    )
+    # Day 1 due Oct 6 10:00 PDT, answered 11:00 PDT = 18:00 UTC, 17.5 hours after the
+    # injection (0 whole days): Oct 6 - Oct 5 = 1 day.
+    answer_check_in(episode, 1, 5, hours_after_due=1)
+    table = rows(client_for(clinic_admin).get(CSV_URL))
+    assert answered_on(table) == [("2026-10-05", "1", "1")]
+
+
+def test_days_since_the_procedure_across_the_spring_dst_change(clinic_admin):
+    # 10:00 EST on Sat Mar 13, 2027 (15:00 UTC); clocks go forward at 02:00 on Sun Mar 14.
+    episode = episode_after_procedure(performed_at=datetime(2027, 3, 13, 15, tzinfo=UTC))
+    # Day 1 due Mar 14 10:00 EDT = 14:00 UTC, answered 14:30 UTC: 23.5 hours after the
+    # injection (0 whole days), but Mar 14 - Mar 13 = 1 calendar day.
+    answer_check_in(episode, 1, 5, hours_after_due=0.5)
+    table = rows(client_for(clinic_admin).get(CSV_URL))
+    assert answered_on(table) == [("2027-03-13", "1", "1")]
+
+
+def test_calendar_days_between_uses_the_zones_dates():
+    new_york = ZoneInfo("America/New_York")
+    # 23:30 EST Dec 1 (04:30 UTC Dec 2) to 00:30 EST Dec 2: one hour, one calendar day.
+    start = datetime(2026, 12, 2, 4, 30, tzinfo=UTC)
+    assert calendar_days_between(start, start + timedelta(hours=1), new_york) == 1
+    # The same hour in UTC is the same date there.
+    assert calendar_days_between(start, start + timedelta(hours=1), ZoneInfo("UTC")) == 0
+
+
+def episode_with_booking_baseline(*, site_slug: str, booked_at: datetime, pain_at_booking: int):
+    """An episode whose only baseline is the score given at booking (none before injecting)."""
+    episode = episode_after_procedure(site_slug=site_slug, performed_at=PERFORMED, pain_before=None)
+    appointment = episode.procedure.appointment
+    type(appointment).objects.filter(pk=appointment.pk).update(
+        baseline_pain=pain_at_booking, created=booked_at
+    )
+    type(episode).objects.filter(pk=episode.pk).update(baseline_pain=pain_at_booking)
+    episode.refresh_from_db()
+    return episode
+
+
+def test_the_duration_of_relief_and_the_baseline_source(clinic_admin, lumbar, bursal):
+    # Thoracic: booked Nov 20, 2026 with pain 8; injected Dec 1 with no score before.
+    thoracic = episode_with_booking_baseline(
+        site_slug="thoracic", booked_at=datetime(2026, 11, 20, 15, tzinfo=UTC), pain_at_booking=8
+    )
+    answer_check_in(thoracic, 7, 4)
+    answer_check_in(thoracic, 14, 3)
+    table = rows(client_for(clinic_admin).get(CSV_URL))
+    episode_columns = {
+        (r["site"], r["check_in_day"]): (
+            r["baseline_nrs"],
+            r["relief_at_least_days"],
+            r["relief_at_most_days"],
+            r["baseline_source"],
+        )
+        for r in table
+    }
+    assert episode_columns == {
+        # Lumbar, baseline 7 measured before injecting; 50 % below 7 is 3.5: day 7 at 3 is
+        # relieved, day 30 at 5 is not, so relief lasted between 7 and 30 days (both rows).
+        ("Lumbar", "7"): ("7", "7", "30", "before injection"),
+        ("Lumbar", "30"): ("7", "7", "30", "before injection"),
+        # Bursal, baseline 6; 50 % below is 3, and day 3 at 4 is above it: relief never began.
+        ("Bursal", "3"): ("6", "", "", "before injection"),
+        # Thoracic, baseline 8 from booking; 50 % below is 4: day 7 at 4 and day 14 at 3 are
+        # both relieved and no answer shows relief ending: at least 14 days, at most unknown.
+        ("Thoracic", "7"): ("8", "14", "", "booking"),
+        ("Thoracic", "14"): ("8", "14", "", "booking"),
+    }
+
+
+def test_no_baseline_leaves_the_episode_columns_empty(clinic_admin):
+    episode = episode_after_procedure(performed_at=PERFORMED, pain_before=None)
+    answer_check_in(episode, 7, 2)
+    (row,) = rows(client_for(clinic_admin).get(CSV_URL))
+    assert (
+        row["baseline_nrs"],
+        row["relief_at_least_days"],
+        row["relief_at_most_days"],
+        row["baseline_source"],
+    ) == ("", "", "", "")
+
+
+def test_the_csv_reads_two_queries_whatever_the_number_of_answers(
+    clinician, patient, lumbar, bursal, django_assert_num_queries
+):
+    more = episode_after_procedure(
+        clinician=clinician, patient=patient, performed_at=datetime(2026, 12, 2, 15, tzinfo=UTC)
+    )
+    for day, pain in ((1, 6), (3, 5), (7, 4), (14, 3), (30, 3)):
+        answer_check_in(more, day, pain)
+    with django_assert_num_queries(2):
+        table = list(
+            answer_rows(OutcomeFilters(), patients=Patient.objects.all(), identified=False)
+        )
+    assert len(table) == 3 + 5
 
 
 # --- FHIR --------------------------------------------------------------------------------
