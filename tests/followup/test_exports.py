@@ -18,6 +18,8 @@ from booking.roles import CLINICIAN
 from followup.clinical import calendar_days_between
 from followup.dashboard_stats import OutcomeFilters
 from followup.exports import answer_rows, pseudonym, safe_cell
+from followup.fhir import BODY_SITES, LATERALITY
+from followup.models import Procedure
 from tests.factories import (
     AppointmentFactory,
     ClinicianFactory,
@@ -333,7 +335,10 @@ def test_the_bundle_validates_and_holds_the_patients_record(clinician_user, lumb
     assert kinds.count("Appointment") == 2
     assert kinds.count("Procedure") == 2
     assert kinds.count("QuestionnaireResponse") == 3
-    assert kinds.count("Observation") == 3
+    # One per answer, and one per procedure's baseline (lumbar 7, bursal 6).
+    assert kinds.count("Observation") == 3 + 2
+    # The lumbar procedure's left side; the bursal site has no verified structure code.
+    assert kinds.count("BodyStructure") == 1
     assert resources[0]["name"] == [{"family": "Lopez", "given": ["Ana"]}]
 
     procedures = {r["id"]: r for r in resources if r["resourceType"] == "Procedure"}
@@ -341,8 +346,8 @@ def test_the_bundle_validates_and_holds_the_patients_record(clinician_user, lumb
     assert lumbar_procedure["bodySite"][0]["coding"] == [
         {
             "system": "http://snomed.info/sct",
-            "code": "122496007",
-            "display": "Lumbar spine structure",
+            "code": "244849004",
+            "display": "Deep muscle of back",
         }
     ]
     bursal_procedure = procedures[str(bursal.procedure.pk)]
@@ -351,7 +356,8 @@ def test_the_bundle_validates_and_holds_the_patients_record(clinician_user, lumb
 
     observations = [r for r in resources if r["resourceType"] == "Observation"]
     responses = {r["id"] for r in resources if r["resourceType"] == "QuestionnaireResponse"}
-    for observation in observations:
+    answered = [o for o in observations if not o["id"].startswith("baseline-")]
+    for observation in answered:
         assert observation["code"]["coding"][0]["system"] == "http://loinc.org"
         assert observation["code"]["coding"][0]["code"] == "72514-3"
         assert isinstance(observation["valueInteger"], int)
@@ -359,7 +365,7 @@ def test_the_bundle_validates_and_holds_the_patients_record(clinician_user, lumb
         derived = observation["derivedFrom"][0]["reference"]
         assert derived.startswith("QuestionnaireResponse/")
         assert derived.split("/")[1] in responses
-    assert sorted(o["valueInteger"] for o in observations) == [3, 4, 5]
+    assert sorted(o["valueInteger"] for o in answered) == [3, 4, 5]
 
     # The side-effect questions by their words; an unanswered warning-sign question has
     # no item (not answered), never one that reads as none.
@@ -381,8 +387,9 @@ def test_the_bundle_validates_and_holds_the_patients_record(clinician_user, lumb
 @pytest.mark.parametrize(
     ("slug", "code"),
     [
-        ("cervical-trigger-point", "122494005"),
-        ("thoracic", "122495006"),
+        ("cervical-trigger-point", "81727001"),
+        ("thoracic", "244849004"),
+        ("lumbar", "244849004"),
         ("intra-articular", "39352004"),
     ],
 )
@@ -394,6 +401,120 @@ def test_body_sites_are_coded_with_snomed(clinic_admin, slug, code):
         e["resource"] for e in data["entry"] if e["resource"]["resourceType"] == "Procedure"
     )
     assert procedure["bodySite"][0]["coding"][0]["code"] == code
+
+
+def bundle_resources(user, patient) -> list[dict]:
+    data = client_for(user).get(fhir_url(patient)).json()
+    Bundle.model_validate(data)
+    return [entry["resource"] for entry in data["entry"]]
+
+
+def verhoeff_valid(number: str) -> bool:
+    """The Verhoeff check (SNOMED CT identifiers end in one), written out here."""
+    d = [
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+        [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
+        [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+        [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
+        [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
+        [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+        [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
+        [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
+        [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+        [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+    ]
+    p = [
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+        [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
+        [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
+        [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
+        [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
+        [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+        [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
+        [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
+    ]
+    check = 0
+    for position, digit in enumerate(reversed(number)):
+        check = d[check][p[position % 8][int(digit)]]
+    return check == 0
+
+
+def test_every_snomed_id_in_the_export_has_a_valid_check_digit():
+    codes = {code for code, _ in BODY_SITES.values()} | {code for code, _ in LATERALITY.values()}
+    assert codes == {"81727001", "244849004", "39352004", "7771000", "24028007", "51440002"}
+    assert all(verhoeff_valid(code) for code in codes)
+    # The check catches a wrong id: 13413003, offered by one public source as "Injection
+    # into joint", fails it (so it is not used), as does 7771000 with its last digit changed.
+    assert not verhoeff_valid("13413003")
+    assert not verhoeff_valid("7771001")
+
+
+def test_the_side_is_a_body_structure_with_its_laterality(clinic_admin, lumbar):
+    resources = bundle_resources(clinic_admin, lumbar.patient)
+    procedure = next(r for r in resources if r["resourceType"] == "Procedure")
+    (structure,) = [r for r in resources if r["resourceType"] == "BodyStructure"]
+    assert procedure["extension"] == [
+        {
+            "url": "http://hl7.org/fhir/StructureDefinition/procedure-targetBodyStructure",
+            "valueReference": {"reference": f"BodyStructure/{structure['id']}"},
+        }
+    ]
+    assert structure["location"]["coding"][0]["code"] == "244849004"
+    assert structure["locationQualifier"][0]["coding"] == [
+        {"system": "http://snomed.info/sct", "code": "7771000", "display": "Left"}
+    ]
+    assert structure["patient"] == {"reference": f"Patient/{lumbar.patient_id}"}
+
+
+@pytest.mark.parametrize(
+    ("side", "laterality"), [("right", "24028007"), ("bilateral", "51440002"), ("midline", None)]
+)
+def test_each_side_has_its_laterality_code(clinic_admin, side, laterality):
+    episode = episode_after_procedure(site_slug="cervical-trigger-point", performed_at=PERFORMED)
+    Procedure.objects.filter(pk=episode.procedure_id).update(side=side)
+    resources = bundle_resources(clinic_admin, episode.patient)
+    structures = [r for r in resources if r["resourceType"] == "BodyStructure"]
+    procedure = next(r for r in resources if r["resourceType"] == "Procedure")
+    if laterality is None:
+        # A midline injection has no laterality: no BodyStructure, the site code alone.
+        assert structures == []
+        assert "extension" not in procedure
+    else:
+        assert structures[0]["locationQualifier"][0]["coding"][0]["code"] == laterality
+    assert procedure["bodySite"][0]["coding"][0]["code"] == "81727001"
+    assert procedure["code"] == {"text": "Trigger point injection"}
+
+
+def baseline_observations(resources: list[dict]) -> list[dict]:
+    return [r for r in resources if r["id"].startswith("baseline-")]
+
+
+def test_a_baseline_measured_before_injecting_is_its_own_observation(clinic_admin, lumbar):
+    (baseline,) = baseline_observations(bundle_resources(clinic_admin, lumbar.patient))
+    assert baseline["resourceType"] == "Observation"
+    assert baseline["code"]["coding"][0]["code"] == "72514-3"
+    assert baseline["valueInteger"] == 7
+    # Measured at the injection: 15:00 UTC on Dec 1, 2026.
+    assert baseline["effectiveDateTime"] == "2026-12-01T15:00:00+00:00"
+    assert baseline["partOf"] == [{"reference": f"Procedure/{lumbar.procedure_id}"}]
+    assert baseline["note"] == [{"text": "Baseline measured just before the injection"}]
+
+
+def test_a_baseline_from_booking_is_dated_at_the_booking(clinic_admin):
+    # Booked 10:00 EST on Nov 20, 2026 with pain 8; injected 10:00 EST on Dec 1: Dec 1 -
+    # Nov 20 = 11 days.
+    episode = episode_with_booking_baseline(
+        site_slug="lumbar", booked_at=datetime(2026, 11, 20, 15, tzinfo=UTC), pain_at_booking=8
+    )
+    (baseline,) = baseline_observations(bundle_resources(clinic_admin, episode.patient))
+    assert baseline["valueInteger"] == 8
+    assert baseline["effectiveDateTime"] == "2026-11-20T15:00:00+00:00"
+    assert baseline["note"] == [{"text": "Baseline from booking, 11 days before the injection"}]
+
+
+def test_no_baseline_no_baseline_observation(clinic_admin):
+    episode = episode_after_procedure(performed_at=PERFORMED, pain_before=None)
+    assert baseline_observations(bundle_resources(clinic_admin, episode.patient)) == []
 
 
 def test_fhir_access(db, receptionist, patient_user, clinic_admin, lumbar):
