@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from followup.models import Pgic
+from followup.models import Pgic, Procedure
 
 # Responders (IMMPACT, Dworkin et al. 2008): a reduction of at least 30 % is moderately
 # important, of at least 50 % substantial.
@@ -66,6 +67,12 @@ def responds_by_points(baseline: int | None, pain: int) -> bool:
 
 def responds_by_pgic(pgic: int | None) -> bool:
     return pgic in RESPONDER_PGIC
+
+
+def calendar_days_between(start: datetime, end: datetime, zone: ZoneInfo) -> int:
+    """Days from `start`'s date to `end`'s date on the calendar of `zone` (the location's), so
+    an answer on the day after a 10:00 injection is day 1 at 09:00 as at 23:00."""
+    return (end.astimezone(zone).date() - start.astimezone(zone).date()).days
 
 
 def choose_baseline(pain_before: int | None, pain_at_booking: int | None) -> int | None:
@@ -162,3 +169,15 @@ def in_session_year(performed_on: date, today: date) -> bool:
     """Whether a session on `performed_on` falls in the 12 months (SESSION_YEAR_DAYS) up to
     `today`, both the location's dates."""
     return today - timedelta(days=SESSION_YEAR_DAYS) < performed_on <= today
+
+
+def procedure_baseline(procedure: Procedure) -> Baseline:
+    """The procedure's baseline (followup.clinical.baseline_of), in the location's dates."""
+    appointment = procedure.appointment
+    zone = appointment.location.zone
+    return baseline_of(
+        pain_before=procedure.pain_before,
+        pain_at_booking=appointment.baseline_pain,
+        injected_on=procedure.performed_at.astimezone(zone).date(),
+        booked_on=appointment.created.astimezone(zone).date(),
+    )

@@ -32,6 +32,7 @@ from followup.clinical import (
     SESSION_YEAR_DAYS,
     Baseline,
     ReliefInterval,
+    calendar_days_between,
     percent_reduction,
     relief_interval,
 )
@@ -119,7 +120,7 @@ class Session:
 
     def days_since(self, now: datetime) -> int:
         """Calendar days from the injection to `now`, in the location's zone."""
-        return (now.astimezone(self.zone).date() - self.performed_on).days
+        return calendar_days_between(self.performed_at, now, self.zone)
 
 
 @dataclass(frozen=True)

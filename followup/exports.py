@@ -6,9 +6,19 @@ of the patient id keyed with SECRET_KEY) unless the reader may see identities (c
 admins), who get the patient's id and name instead. Rows are produced lazily for a
 StreamingHttpResponse.
 
-Times are UTC (ISO 8601); `check_in_day` is the plan's time point the answer belongs to,
-`days_since_procedure` the whole days elapsed from the procedure to the first answer (a
-late answer shows more days than its time point).
+`answered_at` is UTC (ISO 8601). Dates are the calendar of the visit's location (its
+zone): `procedure_date` is the injection's local date, and `days_since_procedure` counts
+calendar days in that zone from it to the date of the first answer (an on-time day-3
+answer reads 3 whatever its hour; a late one reads more than its time point).
+`check_in_day` is the plan's time point the answer belongs to.
+
+The last columns describe the episode, repeated on each of its rows:
+`relief_at_least_days` and `relief_at_most_days` bracket how long relief of at least
+followup.clinical.RELIEF_PERCENT lasted (followup.clinical.relief_interval over all the
+episode's answers by check-in day; both empty when relief never began or cannot be
+measured, `relief_at_most_days` empty while no answer has shown it end), and
+`baseline_source` says where `baseline_nrs` came from: "before injection", "booking", or
+empty without a baseline.
 
 `side_effects` lists the common effects ticked and `warning_signs` the warning signs, by
 their codes separated by ";": `none` is the patient's "none of these", `warning_sign` a
@@ -23,12 +33,16 @@ import hashlib
 import hmac
 from collections import defaultdict
 from collections.abc import Iterator
-from typing import Any
+from datetime import datetime
+from itertools import groupby
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import QuerySet
 
 from booking.models import Patient
+from followup.clinical import baseline_of, calendar_days_between, relief_interval
 from followup.dashboard_stats import OutcomeFilters, filtered_answers, filtered_episodes
 from followup.models import ProcedureInjectate
 from followup.side_effects import expected_effects, warning_signs
@@ -53,7 +67,12 @@ COMMON_HEADER = [
     "warning_signs",
     "activity",
     "medication",
+    "relief_at_least_days",
+    "relief_at_most_days",
+    "baseline_source",
 ]
+BASELINE_BEFORE_INJECTION = "before injection"
+BASELINE_FROM_BOOKING = "booking"
 
 
 def pseudonym(patient_id: int) -> str:
@@ -78,10 +97,60 @@ def header(*, identified: bool) -> list[str]:
     return (IDENTIFIED_HEADER if identified else PSEUDONYMOUS_HEADER) + COMMON_HEADER
 
 
+class _Answer(NamedTuple):
+    """One answer row as read, with what its episode's columns need."""
+
+    patient_id: int
+    first_name: str
+    last_name: str
+    site: str
+    side: str
+    procedure_id: int
+    episode_id: int
+    performed_at: datetime
+    time_zone: str
+    pain_before: int | None
+    pain_at_booking: int | None
+    booked_at: datetime
+    day: int
+    answered_at: datetime
+    late: bool
+    pain: int
+    baseline: int | None
+    relief: int | None
+    pgic: int | None
+    side_effects: list[str]
+    activity: str
+    medication: str
+
+
+def _episode_columns(answers: list[_Answer]) -> list[Any]:
+    """relief_at_least_days, relief_at_most_days and baseline_source of one episode."""
+    first = answers[0]
+    zone = ZoneInfo(first.time_zone)
+    relief = relief_interval(first.baseline, [(a.day, a.pain) for a in answers])
+    source = baseline_of(
+        pain_before=first.pain_before,
+        pain_at_booking=first.pain_at_booking,
+        injected_on=first.performed_at.astimezone(zone).date(),
+        booked_on=first.booked_at.astimezone(zone).date(),
+    )
+    return [
+        "" if relief is None else relief.at_least,
+        "" if relief is None or relief.at_most is None else relief.at_most,
+        ""
+        if source.pain is None
+        else (BASELINE_FROM_BOOKING if source.from_booking else BASELINE_BEFORE_INJECTION),
+    ]
+
+
 def answer_rows(
     filters: OutcomeFilters, *, patients: QuerySet[Patient], identified: bool
 ) -> Iterator[list[Any]]:
-    """The rows (without the header), in two queries whatever the number of answers."""
+    """The rows (without the header), in two queries whatever the number of answers.
+
+    The answers arrive grouped by episode, so an episode's columns are computed from its
+    own few answers while the export streams."""
     injectates: dict[int, list[str]] = defaultdict(list)
     for procedure_id, injectate in (
         ProcedureInjectate.objects.filter(
@@ -91,23 +160,30 @@ def answer_rows(
         .values_list("procedure_id", "injectate")
     ):
         injectates[procedure_id].append(injectate)
+    episode = "check_in__episode__"
+    procedure = f"{episode}procedure__"
     answers = (
         filtered_answers(filters)
         .filter(check_in__episode__patient__in=patients)
-        .order_by("check_in__episode__started_at", "check_in__episode_id", "check_in__day")
+        .order_by(f"{episode}started_at", "check_in__episode_id", "check_in__day")
         .values_list(
-            "check_in__episode__patient_id",
-            "check_in__episode__patient__first_name",
-            "check_in__episode__patient__last_name",
-            "check_in__episode__site__name",
-            "check_in__episode__procedure__side",
-            "check_in__episode__procedure_id",
-            "check_in__episode__procedure__performed_at",
+            f"{episode}patient_id",
+            f"{episode}patient__first_name",
+            f"{episode}patient__last_name",
+            f"{episode}site__name",
+            f"{procedure}side",
+            f"{episode}procedure_id",
+            "check_in__episode_id",
+            f"{procedure}performed_at",
+            f"{procedure}appointment__location__time_zone",
+            f"{procedure}pain_before",
+            f"{procedure}appointment__baseline_pain",
+            f"{procedure}appointment__created",
             "check_in__day",
             "first_answered_at",
             "late",
             "pain",
-            "check_in__episode__baseline_pain",
+            f"{episode}baseline_pain",
             "relief_percent",
             "pgic",
             "side_effects",
@@ -115,49 +191,40 @@ def answer_rows(
             "medication",
         )
     )
-    for (
-        patient_id,
-        first_name,
-        last_name,
-        site,
-        side,
-        procedure_id,
-        performed_at,
-        day,
-        answered_at,
-        late,
-        pain,
-        baseline,
-        relief,
-        pgic,
-        side_effects,
-        activity,
-        medication,
-    ) in answers.iterator(chunk_size=2000):
-        who: list[Any] = (
-            [patient_id, safe_cell(f"{first_name} {last_name}")]
-            if identified
-            else [pseudonym(patient_id)]
-        )
-        yield [
-            *who,
-            site,
-            side,
-            ";".join(injectates.get(procedure_id, [])),
-            performed_at.date().isoformat(),
-            day,
-            (answered_at - performed_at).days,
-            answered_at.isoformat(),
-            "yes" if late else "no",
-            pain,
-            "" if baseline is None else baseline,
-            "" if relief is None else relief,
-            "" if pgic is None else pgic,
-            ";".join(expected_effects(side_effects)),
-            ";".join(warning_signs(side_effects)) or WARNING_SIGNS_NOT_ANSWERED,
-            activity,
-            medication,
-        ]
+    rows = (_Answer(*row) for row in answers.iterator(chunk_size=2000))
+    for _, group in groupby(rows, key=lambda answer: answer.episode_id):
+        episode_answers = list(group)
+        episode_columns = _episode_columns(episode_answers)
+        for a in episode_answers:
+            yield [*_answer_columns(a, injectates, identified=identified), *episode_columns]
+
+
+def _answer_columns(a: _Answer, injectates: dict[int, list[str]], *, identified: bool) -> list[Any]:
+    zone = ZoneInfo(a.time_zone)
+    who: list[Any] = (
+        [a.patient_id, safe_cell(f"{a.first_name} {a.last_name}")]
+        if identified
+        else [pseudonym(a.patient_id)]
+    )
+    return [
+        *who,
+        a.site,
+        a.side,
+        ";".join(injectates.get(a.procedure_id, [])),
+        a.performed_at.astimezone(zone).date().isoformat(),
+        a.day,
+        calendar_days_between(a.performed_at, a.answered_at, zone),
+        a.answered_at.isoformat(),
+        "yes" if a.late else "no",
+        a.pain,
+        "" if a.baseline is None else a.baseline,
+        "" if a.relief is None else a.relief,
+        "" if a.pgic is None else a.pgic,
+        ";".join(expected_effects(a.side_effects)),
+        ";".join(warning_signs(a.side_effects)) or WARNING_SIGNS_NOT_ANSWERED,
+        a.activity,
+        a.medication,
+    ]
 
 
 def csv_lines(

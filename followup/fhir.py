@@ -2,9 +2,15 @@
 
 Plain dicts in FHIR's JSON shape (the tests validate them with the fhir.resources R4B
 models, wire-compatible with R4 for these resources): Patient, the Practitioners and
-Locations involved, Appointments, Procedures (body site coded with SNOMED CT where a code
-exists), a QuestionnaireResponse per answered check-in and an Observation per pain score
-(LOINC 72514-3) derived from it.
+Locations involved, Appointments, Procedures, a QuestionnaireResponse per answered
+check-in and an Observation per pain score (LOINC 72514-3) derived from it, and per
+procedure with a baseline a pain Observation of that baseline.
+
+Codes (each listed with its source in docs/clinical.md, "Codes in the exports"): the
+procedure's body site in SNOMED CT where a verified concept exists; its side as a
+BodyStructure (location and laterality, `locationQualifier`) that the Procedure names with
+the R4 extension procedure-targetBodyStructure, so that `bodySite` keeps the plain
+structure code any reader understands.
 """
 
 from __future__ import annotations
@@ -13,19 +19,36 @@ from datetime import datetime
 from typing import Any
 
 from booking.models import Appointment, AppointmentStatus, Clinician, Location, Patient
-from followup.models import CheckInAnswer, Procedure
+from followup.clinical import procedure_baseline
+from followup.models import CheckInAnswer, Procedure, Side
 from followup.side_effects import expected_effect_labels, warning_sign_labels, warning_signs
 
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
 
-# Site slug -> (SNOMED CT code, display) of the body structure; bursal has no single code.
+# Site slug -> SNOMED CT body structure (code, display). Trigger points lie in muscles, so
+# the trigger point sites are muscles of the neck and of the back, never spine structures.
+# Bursal has no entry: no bursa concept could be verified (docs/clinical.md).
 BODY_SITES: dict[str, tuple[str, str]] = {
-    "cervical-trigger-point": ("122494005", "Cervical spine structure"),
-    "thoracic": ("122495006", "Thoracic spine structure"),
-    "lumbar": ("122496007", "Lumbar spine structure"),
-    "intra-articular": ("39352004", "Joint structure"),
+    "cervical-trigger-point": ("81727001", "Muscle of neck"),
+    "thoracic": ("244849004", "Deep muscle of back"),
+    "lumbar": ("244849004", "Deep muscle of back"),
+    "intra-articular": ("39352004", "Joint"),
 }
+# Procedure.side -> SNOMED CT laterality qualifier (code, display); midline and "not
+# applicable" have no laterality.
+LATERALITY: dict[str, tuple[str, str]] = {
+    Side.LEFT: ("7771000", "Left"),
+    Side.RIGHT: ("24028007", "Right"),
+    Side.BILATERAL: ("51440002", "Bilateral"),
+}
+# What was done, by site; text only until a SNOMED CT procedure concept is verified.
+PROCEDURE_TEXT: dict[str, str] = {
+    "intra-articular": "Intra-articular injection",
+    "bursal": "Injection of bursa",
+}
+TRIGGER_POINT_INJECTION = "Trigger point injection"
+TARGET_BODY_STRUCTURE = "http://hl7.org/fhir/StructureDefinition/procedure-targetBodyStructure"
 PAIN_LOINC = ("72514-3", "Pain severity - 0-10 verbal numeric rating [Score] - Reported")
 
 APPOINTMENT_STATUS = {
@@ -103,18 +126,41 @@ def appointment_resource(appointment: Appointment) -> dict[str, Any]:
     return resource
 
 
+def body_structure_id(procedure: Procedure) -> str:
+    return f"site-{procedure.pk}"
+
+
+def body_structure_resource(procedure: Procedure) -> dict[str, Any] | None:
+    """The injected structure with its side, when both are coded (else None)."""
+    site = BODY_SITES.get(procedure.site.slug)
+    side = LATERALITY.get(procedure.side)
+    if site is None or side is None:
+        return None
+    return {
+        "resourceType": "BodyStructure",
+        "id": body_structure_id(procedure),
+        "location": _snomed(site),
+        "locationQualifier": [_snomed(side)],
+        "description": f"{procedure.site.name} ({procedure.get_side_display().lower()})",
+        "patient": _ref("Patient", procedure.appointment.patient_id),
+    }
+
+
+def _snomed(code: tuple[str, str]) -> dict[str, Any]:
+    return {"coding": [{"system": SNOMED, "code": code[0], "display": code[1]}]}
+
+
 def procedure_resource(procedure: Procedure) -> dict[str, Any]:
     site = procedure.site
     body_site: dict[str, Any] = {"text": f"{site.name} ({procedure.get_side_display().lower()})"}
     if site.slug in BODY_SITES:
-        code, display = BODY_SITES[site.slug]
-        body_site["coding"] = [{"system": SNOMED, "code": code, "display": display}]
+        body_site["coding"] = _snomed(BODY_SITES[site.slug])["coding"]
     injectates = [str(row) for row in procedure.injectates.all()]
     resource: dict[str, Any] = {
         "resourceType": "Procedure",
         "id": str(procedure.pk),
         "status": "completed",
-        "code": {"text": "Trigger point injection"},
+        "code": {"text": PROCEDURE_TEXT.get(site.slug, TRIGGER_POINT_INJECTION)},
         "subject": _ref("Patient", procedure.appointment.patient_id),
         "performedDateTime": _instant(procedure.performed_at),
         "performer": [{"actor": _ref("Practitioner", procedure.performed_by_id)}],
@@ -122,6 +168,13 @@ def procedure_resource(procedure: Procedure) -> dict[str, Any]:
         "bodySite": [body_site],
         "usedCode": [{"text": name} for name in injectates],
     }
+    if body_structure_resource(procedure) is not None:
+        resource["extension"] = [
+            {
+                "url": TARGET_BODY_STRUCTURE,
+                "valueReference": _ref("BodyStructure", body_structure_id(procedure)),
+            }
+        ]
     if not injectates:
         del resource["usedCode"]
     return resource
@@ -173,13 +226,13 @@ def questionnaire_response_resource(answer: CheckInAnswer) -> dict[str, Any]:
     }
 
 
-def pain_observation_resource(answer: CheckInAnswer) -> dict[str, Any]:
-    check_in = answer.check_in
-    episode = check_in.episode
+def _pain_observation(
+    *, resource_id: str, patient_id: int, procedure_id: int, moment: datetime, pain: int, note: str
+) -> dict[str, Any]:
     code, display = PAIN_LOINC
     return {
         "resourceType": "Observation",
-        "id": f"pain-{check_in.pk}",
+        "id": resource_id,
         "status": "final",
         "category": [
             {
@@ -193,13 +246,50 @@ def pain_observation_resource(answer: CheckInAnswer) -> dict[str, Any]:
             }
         ],
         "code": {"coding": [{"system": LOINC, "code": code, "display": display}]},
-        "subject": _ref("Patient", episode.patient_id),
-        "partOf": [_ref("Procedure", episode.procedure_id)],
-        "effectiveDateTime": _instant(answer.answered_at),
-        "valueInteger": answer.pain,
-        "derivedFrom": [_ref("QuestionnaireResponse", check_in.pk)],
-        "note": [{"text": f"Day {check_in.day} after the injection"}],
+        "subject": _ref("Patient", patient_id),
+        # R4 lets only partOf name a Procedure (derivedFrom takes no Procedure).
+        "partOf": [_ref("Procedure", procedure_id)],
+        "effectiveDateTime": _instant(moment),
+        "valueInteger": pain,
+        "note": [{"text": note}],
     }
+
+
+def pain_observation_resource(answer: CheckInAnswer) -> dict[str, Any]:
+    check_in = answer.check_in
+    episode = check_in.episode
+    resource = _pain_observation(
+        resource_id=f"pain-{check_in.pk}",
+        patient_id=episode.patient_id,
+        procedure_id=episode.procedure_id,
+        moment=answer.answered_at,
+        pain=answer.pain,
+        note=f"Day {check_in.day} after the injection",
+    )
+    resource["derivedFrom"] = [_ref("QuestionnaireResponse", check_in.pk)]
+    return resource
+
+
+def baseline_observation_resource(procedure: Procedure) -> dict[str, Any] | None:
+    """The baseline pain as its own Observation: at the procedure's time when measured just
+    before injecting, at the booking's when it was the score given at booking; None without
+    a baseline."""
+    baseline = procedure_baseline(procedure)
+    if baseline.pain is None:
+        return None
+    measured_at = procedure.appointment.created if baseline.from_booking else procedure.performed_at
+    return _pain_observation(
+        resource_id=f"baseline-{procedure.pk}",
+        patient_id=procedure.appointment.patient_id,
+        procedure_id=procedure.pk,
+        moment=measured_at,
+        pain=baseline.pain,
+        note=(
+            baseline.note[:1].upper() + baseline.note[1:]
+            if baseline.from_booking
+            else "Baseline measured just before the injection"
+        ),
+    )
 
 
 def patient_everything(patient: Patient, *, base_url: str, now: datetime) -> dict[str, Any]:
@@ -230,7 +320,12 @@ def patient_everything(patient: Patient, *, base_url: str, now: datetime) -> dic
     resources += [practitioner_resource(c) for _, c in sorted(clinicians.items())]
     resources += [location_resource(loc) for _, loc in sorted(locations.items())]
     resources += [appointment_resource(a) for a in appointments]
-    resources += [procedure_resource(p) for p in procedures]
+    for procedure in procedures:
+        resources.append(procedure_resource(procedure))
+        if (structure := body_structure_resource(procedure)) is not None:
+            resources.append(structure)
+        if (baseline := baseline_observation_resource(procedure)) is not None:
+            resources.append(baseline)
     for answer in answers:
         resources.append(questionnaire_response_resource(answer))
         resources.append(pain_observation_resource(answer))

@@ -31,8 +31,8 @@ from followup.clinical import (
     SUBSTANTIAL_PERCENT,
     Baseline,
     ReliefInterval,
-    baseline_of,
     percent_reduction,
+    procedure_baseline,
     reduced_by,
     relief_interval,
 )
@@ -172,19 +172,6 @@ def episode_label(episode: Episode) -> str:
     )
 
 
-def episode_baseline(episode: Episode) -> Baseline:
-    """The episode's baseline, where it came from and when, in its location's dates."""
-    procedure = episode.procedure
-    appointment = procedure.appointment
-    zone = appointment.location.zone
-    return baseline_of(
-        pain_before=procedure.pain_before,
-        pain_at_booking=appointment.baseline_pain,
-        injected_on=procedure.performed_at.astimezone(zone).date(),
-        booked_on=appointment.created.astimezone(zone).date(),
-    )
-
-
 def episode_figures(episode: Episode) -> EpisodeFigures:
     """The figures of one episode loaded by `patient_episodes`."""
     baseline = episode.baseline_pain
@@ -192,7 +179,7 @@ def episode_figures(episode: Episode) -> EpisodeFigures:
         episode=episode,
         label=episode_label(episode),
         baseline=baseline,
-        baseline_info=episode_baseline(episode),
+        baseline_info=procedure_baseline(episode.procedure),
     )
     for check_in in episode.check_ins.all():
         if check_in.sent:  # type: ignore[attr-defined]  # annotated by patient_episodes
