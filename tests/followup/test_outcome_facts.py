@@ -31,6 +31,7 @@ NOW = datetime(2027, 7, 1, 15, tzinfo=UTC)  # 11:00 EDT
 RECENT = datetime(2027, 6, 1, 14, tzinfo=UTC)  # 10:00 EDT: its day-30 check-in is due at NOW - 1 h
 NEW_PROCEDURE = datetime(2026, 12, 20, 15, tzinfo=UTC)  # closes L7 on day 19
 URL = "/staff/outcomes/"
+DASH = "\N{EN DASH}"  # between the bounds of a range on the page
 
 
 @pytest.fixture
@@ -364,6 +365,29 @@ def client_for(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+def test_the_page_shows_the_figures_of_the_hand_computed_clinic(clinician_user, clinic):
+    html = client_for(clinician_user).get(URL).content.decode()
+    assert "Median duration of relief (lower bound): <strong>at least 30 days</strong>" in html
+    assert "(n = 6: 3 ended, 3 censored)" in html
+    for caption in (
+        "All sites together: responder rates at day 7, 30, 90",
+        "Cervical trigger point: responder rates at day 7, 30, 90",
+        "Lumbar: responder rates at day 7, 30, 90",
+    ):
+        assert caption in html
+    assert "Missing = non-responder" in html
+    assert "a check-in still open today, or cancelled before it was due, is not counted" in html
+    # All sites, day 7, >= 50 %: 4/6 (30.00-90.32 %) and 4/8 (21.52-78.48 %), rounded.
+    assert f"67 % (4/6; 95 % CI 30{DASH}90 %)" in html
+    assert f"50 % (4/8; 95 % CI 22{DASH}78 %)" in html
+    # Lumbar's baseline at day 0: median 7, IQR 6.5-8.5 of 7 baselines, in the table and
+    # in the chart's description.
+    assert f'<th scope="row">0 (baseline)</th><td>7</td><td>7</td><td>6.5{DASH}8.5</td>' in html
+    # Then day 7 (no lumbar answer on days 1 and 3): 0 2 3 3 4 6, positions p x 5: median
+    # at 2.5 -> 3, Q1 at 1.25 -> 2 + 0.25 x 1 = 2.25, Q3 at 3.75 -> 3 + 0.75 x 1 = 3.75.
+    assert "baseline median 7 (IQR 6.5-8.5, n=7); day 7 median 3 (IQR 2.25-3.75, n=6)" in html
 
 
 def test_the_page_says_when_its_figures_were_computed(clinician_user, clinic, clock):
