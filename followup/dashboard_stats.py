@@ -25,11 +25,11 @@ Every figure comes with its n. The rules, as the dashboard page states them:
 The figures are read from the read model that `followup.outcome_facts` rebuilds every few
 minutes (only the open alerts are counted live), in a fixed number of queries. The
 per-time-point figures come from one grouped query, a histogram: how many check-ins have
-each (site, day, sent, answered, time over, baseline, pain, PGIC, activity, medication).
-Pain and baseline are integers 0-10 and PGIC 1-7, so it has a bounded number of rows
-however many answers there are, and every median, quartile (PostgreSQL's PERCENTILE_CONT
-interpolation, reproduced exactly from the counts), responder count and share is computed
-from it here.
+each (site, day, sent, answered, time over, baseline, pain, PGIC responder or not,
+activity, medication). Pain and baseline are integers 0-10, so it has a bounded number of
+rows however many answers there are, and every median, quartile (PostgreSQL's
+PERCENTILE_CONT interpolation, reproduced exactly from the counts), responder count and
+share is computed from it here.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from datetime import date, datetime
 
 from django.db.models import (
     BooleanField,
+    Case,
     Count,
     Exists,
     ExpressionWrapper,
@@ -49,6 +50,8 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Value,
+    When,
 )
 from django.db.models.lookups import Exact
 
@@ -56,10 +59,10 @@ from booking.models import Clinician, Location, Site
 from followup.clinical import (
     MODERATE_PERCENT,
     RESPONDER_DAYS,
+    RESPONDER_PGIC,
     RESPONDER_POINTS,
     SUBSTANTIAL_PERCENT,
     reduced_by,
-    responds_by_pgic,
     responds_by_points,
 )
 from followup.models import (
@@ -270,7 +273,8 @@ class ResponderMethod:
     key: str
     label: str
     nrs: bool  # measured on the NRS against a baseline above 0 (else: the PGIC answer)
-    responds: Callable[[int | None, int, int | None], bool]  # (baseline, pain, pgic)
+    # (baseline, pain, whether the PGIC answer is a responder's: None when not given)
+    responds: Callable[[int | None, int, bool | None], bool]
 
 
 RESPONDER_METHODS = (
@@ -296,7 +300,7 @@ RESPONDER_METHODS = (
         "pgic",
         "PGIC much or very much improved",
         nrs=False,
-        responds=lambda _, __, pgic: responds_by_pgic(pgic),
+        responds=lambda _, __, improved: bool(improved),
     ),
 )
 
@@ -410,15 +414,16 @@ class ResponderTally:
     over: Counter[str] = field(default_factory=Counter)
 
     def add(
-        self, baseline: int | None, pain: int | None, pgic: int | None, over: bool, n: int
+        self, baseline: int | None, pain: int | None, improved: bool | None, over: bool, n: int
     ) -> None:
         for method in RESPONDER_METHODS:
             if method.nrs and not baseline:  # the NRS methods need a baseline above 0
                 continue
             self.over[method.key] += n if over else 0
-            if pain is not None and (method.nrs or pgic is not None):  # a completer
+            if pain is not None and (method.nrs or improved is not None):  # a completer
                 self.completers[method.key] += n
-                self.responders[method.key] += n if method.responds(baseline, pain, pgic) else 0
+                responds = method.responds(baseline, pain, improved)
+                self.responders[method.key] += n if responds else 0
 
     def day(self, day: int) -> ResponderDay:
         return ResponderDay(
@@ -484,9 +489,16 @@ def tally_facts(facts: QuerySet[OutcomeFact], now: datetime) -> FactTally:
     over = ExpressionWrapper(
         Q(answered=True) | Q(answerable_until__lte=now), output_field=BooleanField()
     )
+    # Whether the PGIC answer is a responder's, not the answer itself: a third of the rows.
+    improved = Case(
+        When(pgic__isnull=True, then=Value(None)),
+        When(pgic__in=RESPONDER_PGIC, then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
     histogram = (
         facts.order_by()
-        .annotate(over=over)
+        .annotate(over=over, improved=improved)
         .values_list(
             "site",
             "day",
@@ -495,16 +507,26 @@ def tally_facts(facts: QuerySet[OutcomeFact], now: datetime) -> FactTally:
             "over",
             "baseline",
             "pain",
-            "pgic",
+            "improved",
             "activity",
             "medication",
         )
         .annotate(n=Count("pk"))
     )
     for row in histogram:
-        site_id, day, was_sent, answered, is_over, baseline, pain, pgic, activity, medication, n = (
-            row
-        )
+        (
+            site_id,
+            day,
+            was_sent,
+            answered,
+            over_,
+            baseline,
+            pain,
+            pgic_improved,
+            activity,
+            medication,
+            n,
+        ) = row
         if was_sent:
             sent[day] += n
             answered_of_sent[day] += n if answered else 0
@@ -513,7 +535,7 @@ def tally_facts(facts: QuerySet[OutcomeFact], now: datetime) -> FactTally:
             tally.pain_by_site_day[site_id, day][pain] += n
         if day in RESPONDER_DAYS:
             for key in (None, site_id):
-                tally.responders[key, day].add(baseline, pain, pgic, bool(is_over), n)
+                tally.responders[key, day].add(baseline, pain, pgic_improved, bool(over_), n)
     tally.completion = {day: Rate(answered_of_sent[day], sent[day]) for day in sent}
     return tally
 
