@@ -7,37 +7,64 @@ Every figure comes with its n. The rules, as the dashboard page states them:
 - Percent change from baseline is (pain - baseline) / baseline x 100, so a fall in pain
   is negative; episodes without a baseline or with a baseline of 0 have no percent and are
   left out of every percent figure (their n says so).
-- Responders (IMMPACT): pain at the day at least 30 % (moderate) or 50 % (substantial)
-  below the baseline, among the episodes with a baseline above 0 answered that day; the
-  rate carries a 95 % Wilson interval.
-- Duration of relief: days from the procedure to the first answered check-in at which the
-  pain was less than 50 % below the baseline. An episode in which that has not happened
-  (yet) is censored at its last answered day; the median is the Kaplan-Meier median, which
-  is "not reached" while more than half the episodes are still relieved.
+- Responders (IMMPACT, Dworkin et al. 2008), at RESPONDER_DAYS, by four methods: pain at
+  least 30 % or 50 % below the baseline, at least 2 points below it, and a PGIC answer of
+  "much" or "very much improved". Per site and for all the sites together, each rate twice:
+  among the completers (the answers of episodes with a baseline above 0; for PGIC, the
+  answers giving a PGIC), and counting a missing answer as a non-responder (every check-in
+  of that day whose time to answer is over: answered, or past its expiry and grace, or
+  closed with its episode after it was due; for PGIC in any episode). Each rate carries a
+  95 % Wilson interval.
+- Duration of relief (followup.clinical.relief_interval): an interval from the last answer
+  still at least 50 % below the baseline to the first answer below it. The Kaplan-Meier
+  median reads its lower bound (an ended relief is an event at the last day it was seen,
+  a lasting one is censored there), so it never overstates; it is "not reached" while more
+  than half the episodes are still relieved.
 - Completion: check-ins answered / check-ins whose check-in message was sent.
 
 The figures are read from the read model that `followup.outcome_facts` rebuilds every few
 minutes (only the open alerts are counted live), in a fixed number of queries. The
-per-time-point figures come from one grouped query, a histogram: how many answers have each
-(site, day, baseline, pain, activity, medication). Pain and baseline are integers 0-10, so
-it has at most a few thousand rows however many answers there are, and every median,
-quartile (PostgreSQL's PERCENTILE_CONT interpolation, reproduced exactly from the counts),
-responder count and share is computed from it here.
+per-time-point figures come from one grouped query, a histogram: how many check-ins have
+each (site, day, sent, answered, time over, baseline, pain, PGIC responder or not,
+activity, medication). Pain and baseline are integers 0-10, so it has a bounded number of
+rows however many answers there are, and every median, quartile (PostgreSQL's
+PERCENTILE_CONT interpolation, reproduced exactly from the counts), responder count and
+share is computed from it here.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.lookups import Exact
 
 from booking.models import Clinician, Location, Site
-from followup.clinical import MODERATE_PERCENT, RESPONDER_DAYS, SUBSTANTIAL_PERCENT, reduced_by
+from followup.clinical import (
+    MODERATE_PERCENT,
+    RESPONDER_DAYS,
+    RESPONDER_PGIC,
+    RESPONDER_POINTS,
+    SUBSTANTIAL_PERCENT,
+    reduced_by,
+    responds_by_points,
+)
 from followup.models import (
     Activity,
     Alert,
@@ -242,10 +269,65 @@ class TimePoint:
 
 
 @dataclass(frozen=True)
-class Responders:
+class ResponderMethod:
+    key: str
+    label: str
+    nrs: bool  # measured on the NRS against a baseline above 0 (else: the PGIC answer)
+    # (baseline, pain, whether the PGIC answer is a responder's: None when not given)
+    responds: Callable[[int | None, int, bool | None], bool]
+
+
+RESPONDER_METHODS = (
+    ResponderMethod(
+        "moderate",
+        f"≥ {MODERATE_PERCENT} % reduction",
+        nrs=True,
+        responds=lambda baseline, pain, _: reduced_by(baseline, pain, MODERATE_PERCENT),
+    ),
+    ResponderMethod(
+        "substantial",
+        f"≥ {SUBSTANTIAL_PERCENT} % reduction",
+        nrs=True,
+        responds=lambda baseline, pain, _: reduced_by(baseline, pain, SUBSTANTIAL_PERCENT),
+    ),
+    ResponderMethod(
+        "points",
+        f"≥ {RESPONDER_POINTS}-point reduction",
+        nrs=True,
+        responds=lambda baseline, pain, _: responds_by_points(baseline, pain),
+    ),
+    ResponderMethod(
+        "pgic",
+        "PGIC much or very much improved",
+        nrs=False,
+        responds=lambda _, __, improved: bool(improved),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class MethodRates:
+    """One responder method at one day: among the completers, and counting a missing answer
+    as a non-responder."""
+
+    method: ResponderMethod
+    completers: Rate
+    missing_as_non_responder: Rate
+
+
+@dataclass(frozen=True)
+class ResponderDay:
     day: int
-    moderate: Rate  # >= 30 % reduction
-    substantial: Rate  # >= 50 % reduction
+    methods: tuple[MethodRates, ...]
+
+    def of(self, key: str) -> MethodRates:
+        return next(rates for rates in self.methods if rates.method.key == key)
+
+
+@dataclass(frozen=True)
+class SiteResponders:
+    site: Site | None  # None: every site of the filters together
+    days: list[ResponderDay]
 
 
 @dataclass(frozen=True)
@@ -258,6 +340,7 @@ class Benefits:
 @dataclass(frozen=True)
 class SiteSeries:
     site: Site
+    baseline: Quartiles  # of the site's episodes with a baseline, drawn at day 0
     points: list[tuple[int, Quartiles]]
 
 
@@ -265,7 +348,7 @@ class SiteSeries:
 class OutcomeStats:
     episodes: int
     time_points: list[TimePoint]
-    responders: list[Responders]
+    responders: list[SiteResponders]  # all sites together first, then per site
     benefits: list[Benefits]
     relief: Survival
     open_alerts: int
@@ -292,16 +375,70 @@ def matching_facts(filters: OutcomeFilters) -> Q:
     return condition
 
 
-def relief_survival(episodes: QuerySet[OutcomeEpisode]) -> Survival:
-    """The Kaplan-Meier median duration of relief of `episodes` (durations precomputed by
-    the refresh): one grouped query."""
+@dataclass
+class EpisodeTally:
+    """The episodes' figures: how many, their baselines by site, and their durations of
+    relief as (lower bound, ended) for the Kaplan-Meier median."""
+
+    episodes: int = 0
+    baselines: dict[int, Counter[float]] = field(default_factory=lambda: defaultdict(Counter))
+    relief: Counter[tuple[int, bool]] = field(default_factory=Counter)
+
+
+def tally_episodes(episodes: QuerySet[OutcomeEpisode]) -> EpisodeTally:
+    """One grouped query over the episodes of the read model."""
+    tally = EpisodeTally()
     rows = (
-        episodes.filter(relief_days__isnull=False)
-        .order_by()
-        .values_list("relief_days", "relief_ended")
+        episodes.order_by()
+        .annotate(ended=ExpressionWrapper(Q(relief_at_most__isnull=False), BooleanField()))
+        .values_list("site", "baseline", "relief_at_least", "ended")
         .annotate(n=Count("pk"))
     )
-    return kaplan_meier_median_of_counts(rows)
+    for site_id, baseline, at_least, ended, n in rows:
+        tally.episodes += n
+        if baseline is not None:
+            tally.baselines[site_id][baseline] += n
+        if at_least is not None:
+            # The lower bound of the interval: an ended relief is an event at the last day
+            # it was seen, a lasting one is censored there.
+            tally.relief[at_least, ended] += n
+    return tally
+
+
+@dataclass
+class ResponderTally:
+    """Per method: responders, completers, and the check-ins whose time to answer is over."""
+
+    responders: Counter[str] = field(default_factory=Counter)
+    completers: Counter[str] = field(default_factory=Counter)
+    over: Counter[str] = field(default_factory=Counter)
+
+    def add(
+        self, baseline: int | None, pain: int | None, improved: bool | None, over: bool, n: int
+    ) -> None:
+        for method in RESPONDER_METHODS:
+            if method.nrs and not baseline:  # the NRS methods need a baseline above 0
+                continue
+            self.over[method.key] += n if over else 0
+            if pain is not None and (method.nrs or improved is not None):  # a completer
+                self.completers[method.key] += n
+                responds = method.responds(baseline, pain, improved)
+                self.responders[method.key] += n if responds else 0
+
+    def day(self, day: int) -> ResponderDay:
+        return ResponderDay(
+            day=day,
+            methods=tuple(
+                MethodRates(
+                    method=method,
+                    completers=Rate(self.responders[method.key], self.completers[method.key]),
+                    missing_as_non_responder=Rate(
+                        self.responders[method.key], self.over[method.key]
+                    ),
+                )
+                for method in RESPONDER_METHODS
+            ),
+        )
 
 
 @dataclass
@@ -317,11 +454,6 @@ class DayTally:
         if baseline:  # neither missing nor 0: the answer has a percent change
             # The same float arithmetic, in the same order, as the SQL it replaces.
             self.percent_change[(pain - baseline) * 100.0 / baseline] += n
-            self.counts["with_baseline"] += n
-            self.counts["moderate"] += n if reduced_by(baseline, pain, MODERATE_PERCENT) else 0
-            self.counts["substantial"] += (
-                n if reduced_by(baseline, pain, SUBSTANTIAL_PERCENT) else 0
-            )
         self.counts["activity_n"] += n if activity else 0
         self.counts["activity_more"] += n if activity == Activity.MORE else 0
         self.counts["medication_n"] += n if medication else 0
@@ -331,39 +463,98 @@ class DayTally:
         return Rate(self.counts[successes], self.counts[n])
 
 
-def tally_facts(
-    facts: QuerySet[OutcomeFact],
-) -> tuple[dict[int, DayTally], dict[tuple[int, int], Counter[float]], dict[int, Rate]]:
+@dataclass
+class FactTally:
+    by_day: dict[int, DayTally] = field(default_factory=lambda: defaultdict(DayTally))
+    pain_by_site_day: dict[tuple[int, int], Counter[float]] = field(
+        default_factory=lambda: defaultdict(Counter)
+    )
+    completion: dict[int, Rate] = field(default_factory=dict)
+    # Keyed by (site, day); site None: every site together.
+    responders: dict[tuple[int | None, int], ResponderTally] = field(
+        default_factory=lambda: defaultdict(ResponderTally)
+    )
+
+
+def tally_facts(facts: QuerySet[OutcomeFact], now: datetime) -> FactTally:
     """One grouped query, one pass over the read model: the answers' tallies by day, their
-    pain by (site, day), and the completion of the sent check-ins by day."""
-    by_day: dict[int, DayTally] = defaultdict(DayTally)
-    pain_by_site_day: dict[tuple[int, int], Counter[float]] = defaultdict(Counter)
+    pain by (site, day), the completion of the sent check-ins by day, and the responders
+    by (site, day) at RESPONDER_DAYS.
+
+    A check-in's time to answer is over when it is answered or `now` is past the time until
+    which it could be answered (a check-in never asked has no such time)."""
+    tally = FactTally()
     sent: Counter[int] = Counter()
     answered_of_sent: Counter[int] = Counter()
+    over = ExpressionWrapper(
+        Q(answered=True) | Q(answerable_until__lte=now), output_field=BooleanField()
+    )
+    # Whether the PGIC answer is a responder's, not the answer itself: a third of the rows.
+    improved = Case(
+        When(pgic__isnull=True, then=Value(None)),
+        When(pgic__in=RESPONDER_PGIC, then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
     histogram = (
         facts.order_by()
+        .annotate(over=over, improved=improved)
         .values_list(
-            "site", "day", "sent", "answered", "baseline", "pain", "activity", "medication"
+            "site",
+            "day",
+            "sent",
+            "answered",
+            "over",
+            "baseline",
+            "pain",
+            "improved",
+            "activity",
+            "medication",
         )
         .annotate(n=Count("pk"))
     )
-    for site_id, day, was_sent, answered, baseline, pain, activity, medication, n in histogram:
+    for row in histogram:
+        (
+            site_id,
+            day,
+            was_sent,
+            answered,
+            over_,
+            baseline,
+            pain,
+            pgic_improved,
+            activity,
+            medication,
+            n,
+        ) = row
         if was_sent:
             sent[day] += n
             answered_of_sent[day] += n if answered else 0
         if answered:
-            by_day[day].add(baseline, pain, activity, medication, n)
-            pain_by_site_day[site_id, day][pain] += n
-    completion = {day: Rate(answered_of_sent[day], sent[day]) for day in sent}
-    return by_day, pain_by_site_day, completion
+            tally.by_day[day].add(baseline, pain, activity, medication, n)
+            tally.pain_by_site_day[site_id, day][pain] += n
+        if day in RESPONDER_DAYS:
+            for key in (None, site_id):
+                tally.responders[key, day].add(baseline, pain, pgic_improved, bool(over_), n)
+    tally.completion = {day: Rate(answered_of_sent[day], sent[day]) for day in sent}
+    return tally
 
 
-def outcome_stats(filters: OutcomeFilters) -> OutcomeStats:
+def site_responders(tally: FactTally, site: Site | None) -> SiteResponders:
+    key = None if site is None else site.pk
+    return SiteResponders(
+        site=site,
+        days=[
+            tally.responders.get((key, day), ResponderTally()).day(day) for day in RESPONDER_DAYS
+        ],
+    )
+
+
+def outcome_stats(filters: OutcomeFilters, *, now: datetime) -> OutcomeStats:
     """Every figure of the dashboard, in a fixed number of queries, from the read model as
-    of its last refresh (`as_of`); the open alerts are counted live."""
+    of its last refresh (`as_of`); the open alerts are counted live, and a check-in counts
+    as missing once `now` is past the time it could be answered."""
     condition = matching_facts(filters)
-    facts = OutcomeFact.objects.filter(condition)
-    episodes = OutcomeEpisode.objects.filter(condition)
     sites = list(filters.sites) or list(Site.objects.all())
     days = sorted(
         set(
@@ -373,27 +564,20 @@ def outcome_stats(filters: OutcomeFilters) -> OutcomeStats:
             .distinct()
         )
     )
-    by_day, pain_by_site_day, completion = tally_facts(facts)
+    facts = tally_facts(OutcomeFact.objects.filter(condition), now)
+    episodes = tally_episodes(OutcomeEpisode.objects.filter(condition))
 
     def tally(day: int) -> DayTally:
-        return by_day.get(day) or DayTally()
+        return facts.by_day.get(day) or DayTally()
 
     time_points = [
         TimePoint(
             day=day,
             pain=Quartiles.of_counts(tally(day).pain),
             percent_change=Quartiles.of_counts(tally(day).percent_change),
-            completion=completion.get(day, Rate(0, 0)),
+            completion=facts.completion.get(day, Rate(0, 0)),
         )
         for day in days
-    ]
-    responders = [
-        Responders(
-            day=day,
-            moderate=tally(day).rate("moderate", "with_baseline"),
-            substantial=tally(day).rate("substantial", "with_baseline"),
-        )
-        for day in RESPONDER_DAYS
     ]
     benefits = [
         Benefits(
@@ -403,25 +587,39 @@ def outcome_stats(filters: OutcomeFilters) -> OutcomeStats:
         )
         for day in BENEFIT_DAYS
     ]
-    # A chart per selected site; unfiltered, per site with answers.
-    charted = {site_id for site_id, _ in pain_by_site_day}
+    # Per selected site; unfiltered, per site with answers (charts) or with check-ins whose
+    # time is over (responders).
+    by_name = sorted(sites, key=lambda site: site.name)
+    charted = {site_id for site_id, _ in facts.pain_by_site_day}
+    counted = {
+        site_id
+        for (site_id, _), responders in facts.responders.items()
+        if site_id is not None and any(responders.over.values())
+    }
     per_site = [
         SiteSeries(
             site=site,
+            baseline=Quartiles.of_counts(episodes.baselines.get(site.pk, Counter())),
             points=[
-                (day, Quartiles.of_counts(pain_by_site_day.get((site.pk, day), Counter())))
+                (day, Quartiles.of_counts(facts.pain_by_site_day.get((site.pk, day), Counter())))
                 for day in days
             ],
         )
-        for site in sorted(sites, key=lambda site: site.name)
+        for site in by_name
         if filters.sites or site.pk in charted
     ]
+    responders = [
+        site_responders(facts, None),
+        *(site_responders(facts, site) for site in by_name if filters.sites or site.pk in counted),
+    ]
     return OutcomeStats(
-        episodes=episodes.count(),
+        episodes=episodes.episodes,
         time_points=time_points,
         responders=responders,
         benefits=benefits,
-        relief=relief_survival(episodes),
+        relief=kaplan_meier_median_of_counts(
+            (time, ended, n) for (time, ended), n in episodes.relief.items()
+        ),
         open_alerts=Alert.objects.filter(
             matching_episode(filters, "answer__check_in__episode__"), acknowledged_at__isnull=True
         ).count(),

@@ -671,16 +671,19 @@ class OutcomeEpisode(models.Model):
         help_text="Bit set of the injectates (followup.outcome_facts.INJECTATE_BITS)."
     )
     baseline = models.PositiveSmallIntegerField(null=True)
-    # Days to the end of >= 50 % relief, or to the last answer while it lasts (censored);
-    # null when relief never began or cannot be computed.
-    relief_days = models.PositiveSmallIntegerField(null=True)
-    relief_ended = models.BooleanField(db_default=False)
+    # Duration of relief as an interval (followup.clinical.relief_interval): it lasted at
+    # least `relief_at_least` days (the last answer still relieved) and at most
+    # `relief_at_most` (the first answer below after it began; null while it lasts). Both
+    # null when relief never began or cannot be measured.
+    relief_at_least = models.PositiveSmallIntegerField(null=True)
+    relief_at_most = models.PositiveSmallIntegerField(null=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(relief_ended=False) | Q(relief_days__isnull=False),
-                name="outcome_episode_relief_ends_on_a_day",
+                condition=Q(relief_at_most__isnull=True)
+                | Q(relief_at_least__isnull=False, relief_at_most__gt=F("relief_at_least")),
+                name="outcome_episode_relief_ends_after_it_was_seen",
             )
         ]
 
@@ -710,8 +713,13 @@ class OutcomeFact(models.Model):
     pain = models.PositiveSmallIntegerField(null=True)
     activity = models.CharField(max_length=10, choices=Activity.choices, blank=True)
     medication = models.CharField(max_length=10, choices=Medication.choices, blank=True)
+    pgic = models.PositiveSmallIntegerField(choices=Pgic.choices, null=True)
     sent = models.BooleanField(help_text="Its check-in message was sent.")
     answered = models.BooleanField()
+    # Until when the check-in could take a first answer: its expiry plus the late grace, or
+    # its episode's closing if that came first; null when it was cancelled before it was
+    # due (the patient was never asked).
+    answerable_until = models.DateTimeField(null=True)
 
     class Meta:
         constraints = [

@@ -21,14 +21,26 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, F, OuterRef, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import (
+    Case,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Least, TruncDate
 from django.utils import timezone
 
 from followup.clinical import RELIEF_PERCENT, reduced_by_sql
 from followup.models import (
     CheckIn,
     CheckInAnswer,
+    CheckInState,
     Episode,
     Injectate,
     Message,
@@ -59,46 +71,77 @@ EPISODES_SQL = "INSERT INTO {table} ({columns}) SELECT {aliases} FROM ({select})
 FACTS_SQL = """
 INSERT INTO {fact} (check_in_id, episode_id, site_id, clinician_id, location_id,
                     procedure_date, injectates, day, baseline, pain, activity, medication,
-                    sent, answered)
-SELECT c.id, e.episode_id, e.site_id, e.clinician_id, e.location_id, e.procedure_date,
-       e.injectates, c.day, e.baseline, a.pain, COALESCE(a.activity, ''),
-       COALESCE(a.medication, ''), sent.check_in_id IS NOT NULL, a.id IS NOT NULL
-FROM {check_in} c
-JOIN {outcome_episode} e ON e.episode_id = c.episode_id
-LEFT JOIN {answer} a ON a.check_in_id = c.id
+                    pgic, sent, answered, answerable_until)
+SELECT c.r_check_in, e.episode_id, e.site_id, e.clinician_id, e.location_id,
+       e.procedure_date, e.injectates, c.r_day, e.baseline, a.pain,
+       COALESCE(a.activity, ''), COALESCE(a.medication, ''), a.pgic,
+       sent.check_in_id IS NOT NULL, a.id IS NOT NULL, c.r_answerable_until
+FROM ({check_ins}) c
+JOIN {outcome_episode} e ON e.episode_id = c.r_episode
+LEFT JOIN {answer} a ON a.check_in_id = c.r_check_in
 LEFT JOIN (
     SELECT DISTINCT check_in_id FROM {message} WHERE kind = %s AND state = %s
-) sent ON sent.check_in_id = c.id
+) sent ON sent.check_in_id = c.r_check_in
 """
 # The sent check-ins are a join, not `c.id IN (SELECT …)` in the select list: past a few
 # hundred thousand messages that subquery no longer fits work_mem as a hash, and PostgreSQL
 # then scans the messages once per check-in.
 
-# Duration of relief, as the patient's trend page counts it (followup.trends.relief_duration):
-# an episode with a baseline above 0 counts once one of its answers is at least 50 % below
-# the baseline; relief ends at the first later answer that is not, and an episode in which
-# none is yet is censored at its last answer. A window gives each answer its episode's
-# first relieved day, so each answer is read once.
+# Duration of relief as an interval, followup.clinical.relief_interval in SQL: among the
+# answers of an episode with a baseline above 0, relief begins at the first relieved one
+# (`first_relieved`); it lasted at most until the first later answer that is not
+# (`at_most`, null while none is) and at least until the last relieved answer before that.
+# Windows give each answer its episode's first relieved and first lost days, so each
+# answer is read once.
 RELIEF_SQL = """
-UPDATE {outcome_episode} SET relief_days = relief.duration, relief_ended = relief.ended
+UPDATE {outcome_episode}
+SET relief_at_least = relief.at_least, relief_at_most = relief.at_most
 FROM (
     SELECT episode_id,
-           COALESCE(MIN(CASE WHEN NOT relieved AND day > first_relieved THEN day END),
-                    MAX(day)) AS duration,
-           MIN(CASE WHEN NOT relieved AND day > first_relieved THEN day END) IS NOT NULL
-               AS ended
+           MAX(CASE WHEN relieved AND (at_most IS NULL OR day < at_most) THEN day END)
+               AS at_least,
+           MIN(at_most) AS at_most
     FROM (
-        SELECT episode_id, day, {relieved} AS relieved,
-               MIN(CASE WHEN {relieved} THEN day END)
-                   OVER (PARTITION BY episode_id) AS first_relieved
-        FROM {fact}
-        WHERE pain IS NOT NULL AND baseline > 0
-    ) answered
-    WHERE first_relieved IS NOT NULL
+        SELECT episode_id, day, relieved,
+               MIN(CASE WHEN NOT relieved AND day > first_relieved THEN day END)
+                   OVER (PARTITION BY episode_id) AS at_most
+        FROM (
+            SELECT episode_id, day, {relieved} AS relieved,
+                   MIN(CASE WHEN {relieved} THEN day END)
+                       OVER (PARTITION BY episode_id) AS first_relieved
+            FROM {fact}
+            WHERE pain IS NOT NULL AND baseline > 0
+        ) answered
+        WHERE first_relieved IS NOT NULL
+    ) bounded
     GROUP BY episode_id
 ) relief
 WHERE {outcome_episode}.episode_id = relief.episode_id
 """
+
+
+def check_ins_sql() -> tuple[str, tuple[Any, ...]]:
+    """SELECT of every check-in with the time until which it could take a first answer
+    (OutcomeFact.answerable_until), written by the ORM so that its date arithmetic suits
+    the database."""
+    open_until = ExpressionWrapper(
+        F("expires_at") + timedelta(hours=settings.CHECK_IN_LATE_GRACE_HOURS),
+        output_field=DateTimeField(),
+    )
+    asked_before_closing = Q(episode__closed_at__gt=F("due_at"))
+    answerable_until = Case(
+        When(Q(state=CheckInState.CANCELLED) & ~asked_before_closing, then=Value(None)),
+        default=Least(open_until, Coalesce("episode__closed_at", open_until)),
+        output_field=DateTimeField(),
+    )
+    aliases = {
+        "r_check_in": F("pk"),
+        "r_episode": F("episode_id"),
+        "r_day": F("day"),
+        "r_answerable_until": answerable_until,
+    }
+    query = CheckIn.objects.order_by().annotate(**aliases).values(*aliases).query
+    return query.sql_with_params()
 
 
 def episodes_insert_sql() -> tuple[str, tuple[Any, ...]]:
@@ -147,7 +190,6 @@ def refresh_outcome_facts() -> OutcomeRefresh | None:
         tables = {
             "fact": OutcomeFact._meta.db_table,
             "outcome_episode": OutcomeEpisode._meta.db_table,
-            "check_in": CheckIn._meta.db_table,
             "answer": CheckInAnswer._meta.db_table,
             "message": Message._meta.db_table,
         }
@@ -156,7 +198,11 @@ def refresh_outcome_facts() -> OutcomeRefresh | None:
         OutcomeEpisode.objects.all().delete()
         with connection.cursor() as cursor:
             cursor.execute(*episodes_insert_sql())
-            cursor.execute(FACTS_SQL.format(**tables), [MessageKind.CHECK_IN, MessageState.SENT])
+            check_ins, check_in_params = check_ins_sql()
+            cursor.execute(
+                FACTS_SQL.format(**tables, check_ins=check_ins),
+                [*check_in_params, MessageKind.CHECK_IN, MessageState.SENT],
+            )
             relieved = reduced_by_sql("pain", "baseline", RELIEF_PERCENT)
             cursor.execute(RELIEF_SQL.format(**tables, relieved=relieved))
         record.refreshed_at = timezone.now()

@@ -19,7 +19,8 @@ from booking.models import AuditEvent, Clinician, Location, Site
 from booking.patients import CLINICAL_ROLES
 from booking.roles import staff_only
 from followup.charts import DAY_TICKS, Band, Series, line_chart, sqrt_days
-from followup.dashboard_stats import OutcomeFilters, SiteSeries, outcome_stats
+from followup.clinical import RELIEF_PERCENT
+from followup.dashboard_stats import RESPONDER_METHODS, OutcomeFilters, SiteSeries, outcome_stats
 from followup.models import Injectate
 from followup.outcome_facts import facts_are_stale
 
@@ -77,22 +78,28 @@ def filter_form(request: HttpRequest) -> OutcomeFilterForm:
 
 
 def _chart(series: SiteSeries) -> str:
-    """Median pain with its interquartile band; empty when the site has no answers."""
-    points = [
+    """Median pain with its interquartile band, from the median baseline at day 0; empty
+    when the site has no answers."""
+    answered = [
         (day, q.q1, q.median, q.q3, q.n)
         for day, q in series.points
         if q.q1 is not None and q.median is not None and q.q3 is not None
     ]
-    if not points:
+    if not answered:
         return ""
+    baseline = series.baseline
+    points = answered
+    if baseline.q1 is not None and baseline.median is not None and baseline.q3 is not None:
+        points = [(0, baseline.q1, baseline.median, baseline.q3, baseline.n), *answered]
     name = series.site.name
     return line_chart(
         title=f"{name}: median pain by day after the injection",
         description=(
             f"Median NRS pain score (0-10) with its interquartile range at each time point "
-            f"for {name}: "
+            f"for {name}, from the median baseline at day 0: "
             + "; ".join(
-                f"day {day} median {median:g} (IQR {q1:g}-{q3:g}, n={n})"
+                f"{'baseline' if day == 0 else f'day {day}'} median {median:g} "
+                f"(IQR {q1:g}-{q3:g}, n={n})"
                 for day, q1, median, q3, n in points
             )
             + "."
@@ -105,9 +112,9 @@ def _chart(series: SiteSeries) -> str:
                 upper=[(p[0], p[3]) for p in points],
             )
         ],
-        x_ticks=DAY_TICKS,
+        x_ticks=[0, *DAY_TICKS],
         x_scale=sqrt_days,
-        x_label="Days after the injection (square-root scale)",
+        x_label="Days after the injection, baseline at 0 (square-root scale)",
         y_label="Pain, NRS 0-10",
     )
 
@@ -120,13 +127,16 @@ def outcomes(request: HttpRequest) -> HttpResponse:
     status = 200
     if form.is_valid():
         filters = form.filters()
-        stats = outcome_stats(filters)
+        now = timezone.now()
+        stats = outcome_stats(filters, now=now)
         context |= {
             "stats": stats,
-            "stale": facts_are_stale(stats.as_of, timezone.now()),
+            "stale": facts_are_stale(stats.as_of, now),
             "refresh_minutes": settings.OUTCOME_REFRESH_MINUTES,
             "charts": [(series, _chart(series)) for series in stats.per_site],
             "query": request.GET.urlencode(),
+            "responder_methods": RESPONDER_METHODS,
+            "relief_percent": RELIEF_PERCENT,
         }
         record(
             request,

@@ -64,7 +64,7 @@ def test_the_dashboards_quartiles_equal_percentile_cont_in_the_database():
             answer_check_in(episode, 7, pain)
             answer_check_in(episode, 30, max(0, pain - 1))
         refresh_outcome_facts()
-        stats = outcome_stats(OutcomeFilters())
+        stats = outcome_stats(OutcomeFilters(), now=NOW)
     with connection.cursor() as cursor:
         cursor.execute(PERCENTILES_SQL)
         expected = {day: (pain, percent) for day, pain, percent in cursor.fetchall()}

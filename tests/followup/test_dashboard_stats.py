@@ -47,19 +47,25 @@ def clock():
 @pytest.mark.parametrize(
     ("successes", "n", "lower", "upper"),
     [
+        # Newcombe (1998), Stat Med 17:857-872, table I, method 3 (the Wilson score interval
+        # without continuity correction), to 4 decimals.
+        (81, 263, 0.2553, 0.3662),
+        (15, 148, 0.0624, 0.1605),
+        (0, 20, 0.0, 0.1611),
+        (1, 29, 0.0061, 0.1718),
         # Hand-computed: centre (p + z²/2n) / (1 + z²/n), half-width
-        # z·sqrt(p(1-p)/n + z²/4n²) / (1 + z²/n), z = 1.95996.
-        (0, 10, 0.0, 0.27753),  # upper = (z²/n) / (1 + z²/n) = 0.38415 / 1.38415
-        (5, 10, 0.23659, 0.76341),  # 0.5 ± 0.36460 / 1.38415
-        (10, 10, 0.72247, 1.0),
-        (1, 3, 0.06149, 0.79234),
-        (81, 263, 0.2553, 0.3662),  # Newcombe (1998), Stat Med 17:857, method 3
+        # z·sqrt(p(1-p)/n + z²/4n²) / (1 + z²/n), z = 1.959964, z² = 3.841459.
+        (0, 10, 0.0, 0.2775),  # upper = (z²/n) / (1 + z²/n) = 0.384146 / 1.384146
+        (5, 10, 0.2366, 0.7634),  # 0.5 ± z·sqrt(0.025 + 0.009604) / 1.384146 = ± 0.263407
+        (10, 10, 0.7225, 1.0),
+        # 1/3: centre (0.333333 + 0.640243) / 2.280486 = 0.426916; half z·sqrt(0.074074
+        # + 0.106707) / 2.280486 = 0.365424.
+        (1, 3, 0.0615, 0.7923),
     ],
 )
 def test_wilson_interval(successes, n, lower, upper):
     low, high = wilson_interval(successes, n)
-    assert low == pytest.approx(lower, abs=1e-4)
-    assert high == pytest.approx(upper, abs=1e-4)
+    assert (round(low, 4), round(high, 4)) == (lower, upper)
 
 
 def test_wilson_interval_without_observations_is_none():
@@ -145,7 +151,7 @@ def lumbar() -> OutcomeFilters:
 
 
 def test_time_points_median_iqr_and_percent_change(clinic):
-    stats = outcome_stats(lumbar())
+    stats = outcome_stats(lumbar(), now=NOW)
     points = {point.day: point for point in stats.time_points}
     assert sorted(points) == [1, 3, 7, 14, 30, 42, 90, 180]
     assert stats.episodes == 5
@@ -172,31 +178,41 @@ def test_time_points_median_iqr_and_percent_change(clinic):
 
 
 def test_responders_with_wilson_intervals(clinic):
-    stats = outcome_stats(lumbar())
-    by_day = {row.day: row for row in stats.responders}
-    # Day 7, baseline > 0: e1 -50 %, e2 -50 %, e4 -40 %.
-    assert (by_day[7].moderate.successes, by_day[7].moderate.n) == (3, 3)
-    assert (by_day[7].substantial.successes, by_day[7].substantial.n) == (2, 3)
-    assert by_day[7].substantial.interval == pytest.approx(
-        tuple(100 * x for x in wilson_interval(2, 3))
-    )
-    # Day 30: e1 -25 %, e2 -67 %; e3 (baseline 0) is not counted.
-    assert (by_day[30].moderate.successes, by_day[30].moderate.n) == (1, 2)
-    assert (by_day[30].substantial.successes, by_day[30].substantial.n) == (1, 2)
-    assert (by_day[90].moderate.successes, by_day[90].moderate.n) == (0, 1)
+    pooled, lumbar_table = outcome_stats(lumbar(), now=NOW).responders
+    assert (pooled.site, lumbar_table.site.slug) == (None, "lumbar")
+    by_day = {row.day: row for row in lumbar_table.days}
+    # Day 7, baseline > 0: e1 8->4 (-50 %), e2 6->3 (-50 %), e4 10->6 (-40 %, late).
+    moderate, substantial = by_day[7].of("moderate"), by_day[7].of("substantial")
+    assert (moderate.completers.successes, moderate.completers.n) == (3, 3)
+    assert (substantial.completers.successes, substantial.completers.n) == (2, 3)
+    # 2/3: 1 + z²/3 = 2.280486; centre (0.666667 + 0.640243) / 2.280486 = 0.573084; half
+    # 1.959964 x sqrt(0.074074 + 0.106707) / 2.280486 = 0.365424: 20.77 to 93.85 %.
+    assert substantial.completers.interval == pytest.approx((20.77, 93.85), abs=0.005)
+    # Day 30: e1 8->6 (-25 %), e2 6->2 (-67 %); e3 (baseline 0) is not counted. e4's
+    # day-30 check-in expired unanswered: a non-responder when missing answers count.
+    moderate = by_day[30].of("moderate")
+    assert (moderate.completers.successes, moderate.completers.n) == (1, 2)
+    assert (
+        moderate.missing_as_non_responder.successes,
+        moderate.missing_as_non_responder.n,
+    ) == (1, 3)
+    assert by_day[30].of("substantial").completers.successes == 1
+    day90 = by_day[90].of("moderate").completers
+    assert (day90.successes, day90.n) == (0, 1)  # e1 8->8
 
 
-def test_duration_of_relief_censors_episodes_still_relieved(clinic):
-    relief = outcome_stats(lumbar()).relief
-    # e1 lost relief at day 30; e2 is still relieved at its last answer (day 30): censored.
-    # e4 never reached 50 % relief, so it has no duration; e3 (baseline 0) and e5 (none)
-    # have no percent.
+def test_duration_of_relief_is_read_at_its_lower_bound(clinic):
+    relief = outcome_stats(lumbar(), now=NOW).relief
+    # e1 relieved at day 7 (4 <= 8/2) and no longer at day 30 (6): between 7 and 30 days,
+    # an event at 7. e2 is still relieved at its last answer (day 30): censored at 30.
+    # e4 never reached 50 % relief; e3 (baseline 0) and e5 (none) have no percent.
+    # Day 7: 1 of 2 ended: S = 1/2, the median (lower bound) is 7 days.
     assert (relief.n, relief.events, relief.censored) == (2, 1, 1)
-    assert relief.median == 30
+    assert relief.median == 7
 
 
 def test_activity_medication_completion_and_alerts(clinic):
-    stats = outcome_stats(lumbar())
+    stats = outcome_stats(lumbar(), now=NOW)
     benefits = {row.day: row for row in stats.benefits}
     assert (benefits[30].more_activity.successes, benefits[30].more_activity.n) == (1, 2)
     assert (benefits[30].less_medication.successes, benefits[30].less_medication.n) == (2, 3)
@@ -206,51 +222,61 @@ def test_activity_medication_completion_and_alerts(clinic):
     assert (completion[7].successes, completion[7].n) == (4, 4)
     assert (completion[14].successes, completion[14].n) == (0, 0)
     assert stats.open_alerts == 0
-    everything = outcome_stats(OutcomeFilters())
+    everything = outcome_stats(OutcomeFilters(), now=NOW)
     assert everything.open_alerts == Alert.objects.filter(acknowledged_at__isnull=True).count()
     assert everything.open_alerts == 1
     assert everything.episodes == 6
 
 
 def test_filters(clinic):
-    saline = outcome_stats(OutcomeFilters(injectate="saline"))
+    saline = outcome_stats(OutcomeFilters(injectate="saline"), now=NOW)
     assert saline.episodes == 1
     assert {p.day: p.pain.n for p in saline.time_points}[7] == 1
     clinician = clinic["e1"].procedure.performed_by
-    assert outcome_stats(OutcomeFilters(clinician=clinician)).episodes == 1
+    assert outcome_stats(OutcomeFilters(clinician=clinician), now=NOW).episodes == 1
     location = clinic["e2"].procedure.appointment.location
-    assert outcome_stats(OutcomeFilters(location=location)).episodes == 1
-    assert outcome_stats(OutcomeFilters(date_from=date(2026, 12, 2))).episodes == 0
-    assert outcome_stats(OutcomeFilters(date_to=date(2026, 12, 1))).episodes == 6
+    assert outcome_stats(OutcomeFilters(location=location), now=NOW).episodes == 1
+    assert outcome_stats(OutcomeFilters(date_from=date(2026, 12, 2)), now=NOW).episodes == 0
+    assert outcome_stats(OutcomeFilters(date_to=date(2026, 12, 1)), now=NOW).episodes == 6
     cervical = outcome_stats(
-        OutcomeFilters(sites=(Site.objects.get(slug="cervical-trigger-point"),))
+        OutcomeFilters(sites=(Site.objects.get(slug="cervical-trigger-point"),)),
+        now=NOW,
     )
     assert cervical.open_alerts == 1
     assert [s.site.slug for s in cervical.per_site] == ["cervical-trigger-point"]
 
 
 def test_no_answers_is_no_data(db):
-    stats = outcome_stats(lumbar())
+    stats = outcome_stats(lumbar(), now=NOW)
     assert stats.episodes == 0
     assert all(point.pain.n == 0 and point.pain.median is None for point in stats.time_points)
-    assert all(row.moderate.n == 0 and row.moderate.interval is None for row in stats.responders)
+    assert [table.site.slug if table.site else None for table in stats.responders] == [
+        None,
+        "lumbar",  # selected, so shown with n = 0
+    ]
+    assert all(
+        rates.missing_as_non_responder.n == 0 and rates.completers.interval is None
+        for table in stats.responders
+        for row in table.days
+        for rates in row.methods
+    )
     assert stats.relief.n == 0
     assert stats.relief.median is None
 
 
 def test_a_constant_number_of_queries(clinic, django_assert_max_num_queries):
     with CaptureQueriesContext(connection) as small:
-        outcome_stats(OutcomeFilters())
+        outcome_stats(OutcomeFilters(), now=NOW)
     for pain in (2, 5, 7):
         more = episode(8, clinician=ClinicianFactory(), location=LocationFactory())
         answer_check_in(more, 7, pain)
         answer_check_in(more, 30, pain)
     refresh_outcome_facts()
     with CaptureQueriesContext(connection) as large:
-        outcome_stats(OutcomeFilters())
+        outcome_stats(OutcomeFilters(), now=NOW)
     assert len(large.captured_queries) == len(small.captured_queries)
     with django_assert_max_num_queries(11):
-        outcome_stats(OutcomeFilters())
+        outcome_stats(OutcomeFilters(), now=NOW)
 
 
 # --- the page ----------------------------------------------------------------------------
@@ -313,7 +339,7 @@ def test_an_episode_closed_by_a_new_procedure_is_censored_at_its_last_answer(db)
     first.refresh_from_db()
     assert first.closed_at is not None
     refresh_outcome_facts()
-    stats = outcome_stats(lumbar())
+    stats = outcome_stats(lumbar(), now=NOW)
     assert stats.episodes == 2
     assert (stats.relief.n, stats.relief.events, stats.relief.censored) == (1, 0, 1)
     assert stats.relief.median is None  # not reached
