@@ -1,11 +1,11 @@
 from celery import shared_task
 from django.core.management import call_command
 
+from booking.offer_acceptance import expire_offers
+
 
 @shared_task
 def expire_waitlist_offers_task() -> int:
-    from booking.waitlist import expire_offers
-
     return expire_offers()
 
 

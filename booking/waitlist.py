@@ -5,37 +5,28 @@ When an appointment is cancelled or rescheduled (every route goes through
 time to the first matching waiting patients (`WAITLIST_OFFERS_PER_SLOT`, by the order they
 joined), with a signed hold link valid for `WAITLIST_HOLD_MINUTES`. Each offer is announced
 (booking.events) in that transaction, and the outbox plans its messages by email and/or
-SMS, as the patient agreed, so they go out as every message does. Accepting books through
-`book_appointment`, so the database's no-overlap rule lets exactly one of them have it; the
-others' offers become `gone` and they are told.
-
-Accepting books as reception would (source RECEPTION): the clinic itself offered the time,
-usually inside the site's online minimum notice (cancellations come late), and a patient
-holding a clinic's offer should not be refused by the online notice rule.
+SMS, as the patient agreed, so they go out as every message does. Accepting
+(`booking.offer_acceptance`) books through `book_appointment`, so the database's no-overlap
+rule lets exactly one of them have it; the others' offers become `gone` and they are told.
 """
 
 import copy
 import logging
-import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.crypto import salted_hmac
 
-from booking.events import waitlist_offers_gone, waitlist_offers_made
+from booking.events import waitlist_offers_made
 from booking.models import (
     Appointment,
     AppointmentSource,
     Block,
     Clinician,
     Location,
-    OfferState,
     Patient,
     Site,
     TimeOfDay,
@@ -48,7 +39,6 @@ from booking.notifications import absolute_url
 logger = logging.getLogger(__name__)
 
 OFFER_SALT = "booking.waitlist.offer"
-BOOKING_KEY_SALT = "booking.waitlist.booking-key"
 
 
 def offers_per_slot() -> int:
@@ -249,96 +239,3 @@ def offer_message_text(offer: WaitlistOffer, notice: OfferNotice) -> tuple[str, 
         f"Hi {first_name}, sorry: the time at {clinic} on {when} has gone. "
         "You stay on our waitlist.",
     )
-
-
-# --- accepting ------------------------------------------------------------------------
-
-
-class OfferUnavailable(Exception):
-    """The offer can no longer be accepted; `state` says why (expired or gone)."""
-
-    def __init__(self, state: str) -> None:
-        super().__init__(state)
-        self.state = state
-
-
-def _set_state(offer: WaitlistOffer, old: str, new: str, **changes: object) -> bool:
-    """Move the offer from `old` to `new` unless someone else moved it first."""
-    moved = WaitlistOffer.objects.filter(pk=offer.pk, state=old).update(state=new, **changes)
-    if moved:
-        offer.state = new
-        for name, value in changes.items():
-            setattr(offer, name, value)
-    return bool(moved)
-
-
-def expire_if_due(offer: WaitlistOffer, now: datetime) -> None:
-    if offer.state == OfferState.PENDING and offer.expires_at <= now:
-        _set_state(offer, OfferState.PENDING, OfferState.EXPIRED)
-        offer.state = OfferState.EXPIRED
-
-
-def booking_key(offer: WaitlistOffer) -> uuid.UUID:
-    """One booking per offer: accepting twice finds the first booking. An HMAC under the
-    secret key, so no one can compute the key of another patient's accepted offer."""
-    digest = salted_hmac(BOOKING_KEY_SALT, f"waitlist-offer-{offer.pk}", algorithm="sha256")
-    return uuid.UUID(bytes=digest.digest()[:16], version=4)
-
-
-def accept_offer(offer: WaitlistOffer, *, now: datetime | None = None) -> Appointment:
-    """Book the offered time for the offer's patient, or raise OfferUnavailable.
-
-    No row lock is held while booking: the appointment's own guard (the exclusion
-    constraint on PostgreSQL, serial transactions on SQLite) decides who gets the time,
-    and the offers then change state by compare-and-set updates.
-    """
-    from booking.services import BookingError, PatientDetails, book_appointment_once
-
-    now = now or timezone.now()
-    offer.refresh_from_db()
-    if offer.state == OfferState.ACCEPTED and offer.appointment_id is not None:
-        return Appointment.objects.get(pk=offer.appointment_id)
-    expire_if_due(offer, now)
-    if offer.state != OfferState.PENDING:
-        raise OfferUnavailable(offer.state)
-    patient = offer.entry.patient
-    try:
-        appointment = book_appointment_once(
-            site=offer.site,
-            start=offer.start,
-            clinician=offer.clinician,
-            location=offer.location,
-            patient=PatientDetails(
-                first_name=patient.first_name,
-                last_name=patient.last_name,
-                date_of_birth=patient.date_of_birth,
-                email=patient.email,
-                phone=str(patient.phone.as_e164) if patient.phone else "",
-            ),
-            source=AppointmentSource.RECEPTION,
-            consent_email=patient.consent_email,
-            consent_sms=patient.consent_sms,
-            notes="Booked from the waitlist.",
-            booking_key=booking_key(offer),
-            now=now,
-        )
-    except BookingError as error:
-        _set_state(offer, OfferState.PENDING, OfferState.GONE)
-        raise OfferUnavailable(OfferState.GONE) from error
-    with transaction.atomic():
-        _set_state(offer, OfferState.PENDING, OfferState.ACCEPTED, appointment=appointment)
-        WaitlistEntry.objects.filter(pk=offer.entry_id).update(status=WaitlistStatus.BOOKED)
-        others = WaitlistOffer.objects.filter(
-            clinician=offer.clinician_id, start=offer.start, state=OfferState.PENDING
-        ).exclude(pk=offer.pk)
-        gone = [other for other in others if _set_state(other, OfferState.PENDING, OfferState.GONE)]
-        if gone:
-            waitlist_offers_gone.send(WaitlistOffer, offers=gone, now=now)
-    return appointment
-
-
-def expire_offers(*, now: datetime | None = None) -> int:
-    """Mark pending offers past their hold as expired (a periodic tidy-up; pages also check)."""
-    return WaitlistOffer.objects.filter(
-        state=OfferState.PENDING, expires_at__lte=now or timezone.now()
-    ).update(state=OfferState.EXPIRED)

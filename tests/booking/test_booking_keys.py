@@ -17,8 +17,8 @@ from rest_framework.test import APIClient
 
 from booking.links import manage_token
 from booking.models import Appointment, WaitlistOffer
+from booking.offer_acceptance import accept_offer, booking_key
 from booking.services import cancel_appointment
-from booking.waitlist import accept_offer, booking_key
 from tests.booking.test_api_public import booking
 from tests.booking.test_booking_pages import ANA, REVIEW, text, to_review
 from tests.factories import PatientFactory, WaitlistEntryFactory

@@ -22,21 +22,14 @@ from booking.models import (
     WaitlistOffer,
     WaitlistStatus,
 )
+from booking.offer_acceptance import OfferUnavailable, accept_offer, expire_offers
 from booking.services import (
     PatientDetails,
     book_appointment,
     cancel_appointment,
     reschedule_appointment,
 )
-from booking.waitlist import (
-    OfferUnavailable,
-    accept_offer,
-    expire_offers,
-    offer_for_token,
-    offer_freed_time,
-    offer_token,
-    time_of_day,
-)
+from booking.waitlist import offer_for_token, offer_freed_time, offer_token, time_of_day
 from followup.channels import EmailSender, TransientSendError
 from followup.content import SMS_OPT_OUT
 from followup.models import Message, MessageKind, MessageState
