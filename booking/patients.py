@@ -59,6 +59,13 @@ def sees_whole_clinic(user: AbstractBaseUser | AnonymousUser) -> bool:
     return has_role(user, RECEPTION, CLINIC_ADMIN)
 
 
+def clinician_of(user: AbstractBaseUser | AnonymousUser) -> Clinician | None:
+    """The clinician profile of a user, whatever their roles (a clinic admin may have one)."""
+    if not user.is_authenticated:
+        return None
+    return Clinician.objects.filter(user_id=user.pk).first()
+
+
 def own_clinician(user: AbstractBaseUser | AnonymousUser) -> Clinician | None:
     """The clinician a staff user is, if they have the clinician role and a profile."""
     if not has_role(user, CLINICIAN):

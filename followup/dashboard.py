@@ -18,6 +18,7 @@ from django.db.models import Exists, Model, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 
 from booking.models import Appointment, AppointmentStatus, Clinician, Location, Patient
+from booking.patients import clinician_of
 from booking.roles import CLINIC_ADMIN, CLINICIAN, has_role
 from config.logs import masked
 from followup.alerts import open_for, visit_of
@@ -56,12 +57,6 @@ class Scope:
         if self.clinician is None:
             return queryset.none()
         return queryset.filter(**{clinician_path: self.clinician})
-
-
-def clinician_of(user: AbstractBaseUser | AnonymousUser) -> Clinician | None:
-    if not user.is_authenticated:
-        return None
-    return Clinician.objects.filter(user_id=user.pk).first()
 
 
 def scope_for(user: AbstractBaseUser | AnonymousUser) -> Scope:

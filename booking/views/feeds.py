@@ -11,8 +11,8 @@ from django.views.decorators.http import require_http_methods, require_safe
 from booking import feeds
 from booking.audit import record
 from booking.models import AuditEvent
+from booking.patients import clinician_of
 from booking.roles import STAFF_ROLES, staff_only
-from followup.dashboard import clinician_of
 
 
 def _feed_url(token: str) -> str:
