@@ -10,10 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
@@ -24,6 +22,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
 from booking.audit import record
+from booking.desk_sections import HOME, PATIENT_RECORD
 from booking.models import Appointment, AppointmentStatus, AuditEvent, Location, Patient
 from booking.patients import (
     MergeRefused,
@@ -37,19 +36,10 @@ from booking.patients import (
 )
 from booking.records_forms import AuditSearchForm, MergeConfirmForm, PatientDetailsForm
 from booking.roles import CLINIC_ADMIN, CLINICIAN, RECEPTION, STAFF_ROLES, has_role, staff_only
-from config.logs import masked
-from followup.dashboard import (
-    open_alerts_at_the_desk,
-    patient_answers,
-    patient_check_ins,
-    scope_for,
-)
-from followup.models import Message, MessageState, Procedure
 
 View = Callable[..., HttpResponse]
 EDITORS = (RECEPTION, CLINIC_ADMIN)
 AUDIT_PAGE_SIZE = 50
-MESSAGES_SHOWN = 100
 
 
 def _url(name: str, fallback: str, *, query: dict[str, Any] | None = None) -> str:
@@ -107,25 +97,14 @@ def home(request: HttpRequest) -> HttpResponse:
                 **numbers,
             )
         )
-    scope = scope_for(request.user)
     context = {
         "days": days,
         "totals": {
             key: sum(getattr(row, key) for row in days) for key in ("booked", "arrived", "no_shows")
         },
-        "open_alerts": open_alerts_at_the_desk(scope, now=now),
-        "alerts_are_mine": not scope.everyone and scope.clinician is not None,
-        "failed_messages": Message.objects.filter(state=MessageState.FAILED).count(),
-        # The admin's message list names patients, so it is clinic admins' (PatientDataAdmin):
-        # others see the count.
-        "failed_messages_url": (
-            reverse("admin:followup_message_changelist") + "?state__exact=failed"
-            if admin.site.get_model_admin(Message).has_view_permission(request)
-            else ""
-        ),
         "can_see_audit": has_role(request.user, CLINIC_ADMIN),
         "is_clinician": has_role(request.user, CLINICIAN),
-    }
+    } | HOME.context(request, now)
     return render(request, "booking/desk/home.html", context)
 
 
@@ -150,42 +129,12 @@ def patient_search(request: HttpRequest) -> HttpResponse:
     return render(request, "booking/desk/patients.html", {"query": query, "results": results})
 
 
-@dataclass(frozen=True)
-class MessageRow:
-    message: Message
-    due_at: datetime
-    recipient: str
-
-
 def _record_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
     now = timezone.now()
     clinical = can_read_clinical(request.user)
     appointments = list(
         patient.appointments.select_related("site", "clinician", "location").order_by("-start")
     )
-    procedures = list(
-        Procedure.objects.filter(appointment__patient=patient)
-        .select_related("site", "performed_by", "appointment__location")
-        .prefetch_related("injectates")
-        .order_by("-performed_at")
-    )
-    # Check-in messages are listed with their check-ins; alerts to staff are clinical.
-    # Visits' messages and waitlist offers (to the patient) and alerts about their visits.
-    visit_messages = Message.objects.filter(
-        Q(patient=patient) | Q(appointment__patient=patient), check_in=None
-    )
-    if not clinical:
-        visit_messages = visit_messages.filter(alert=None)
-    message_rows = [
-        MessageRow(
-            message,
-            message.due_at.astimezone(_zone_of(message)),
-            masked(message.recipient),
-        )
-        for message in visit_messages.select_related(
-            "appointment__location", "waitlist_offer__location"
-        ).order_by("-due_at", "-pk")[:MESSAGES_SHOWN]
-    ]
     return {
         "patient": patient,
         # A clinician opens the appointments booked with them, not a colleague's.
@@ -194,18 +143,9 @@ def _record_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
         ),
         "upcoming": [a for a in reversed(appointments) if a.end >= now],
         "past": [a for a in appointments if a.end < now],
-        "procedures": [
-            (procedure, procedure.performed_at.astimezone(procedure.appointment.location.zone))
-            for procedure in procedures
-        ],
-        # The answers are clinical: reception gets none of them (not only hidden).
-        "answers": patient_answers(patient) if clinical else [],
-        "messages_sent": message_rows,
-        "check_ins": patient_check_ins(patient, now=now),
-        "back_to": reverse("desk:patient", args=[patient.pk]),
         "show_clinical": clinical,
         "can_edit": can_edit_patients(request.user),
-    }
+    } | PATIENT_RECORD.context(request, patient, now)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -392,9 +332,3 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         },
         status=400 if form.is_bound and not form.is_valid() else 200,
     )
-
-
-def _zone_of(message: Message) -> ZoneInfo:
-    """The wall clock a message keeps: its visit's location, or its offer's."""
-    place = message.appointment or message.waitlist_offer
-    return place.location.zone if place is not None else ZoneInfo(settings.TIME_ZONE)
