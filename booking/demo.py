@@ -1,4 +1,5 @@
-"""The demo clinic that `make run` shows a newcomer. Safe to run again: it converges.
+"""booking's part of the demo clinic that `make run` shows a newcomer; the whole clinic is
+`followup.demo.seed_demo_clinic`'s. Safe to run again: it converges.
 
 Besides the location, staff and hours, the demo books a realistic calendar around today:
 see `seed_demo_appointments`.
@@ -156,8 +157,9 @@ def _staff_user(username: str, password: str, role: str, **extra: object) -> Use
 
 
 @transaction.atomic
-def seed_demo_clinic(*, now: datetime | None = None) -> dict[str, str]:
-    """Create the demo location, clinicians, hours, staff and appointments; return logins."""
+def seed_demo_bookings(*, now: datetime | None = None) -> Location:
+    """Create the demo location, clinicians, hours, staff and appointments; return the
+    location. `followup.demo.seed_demo_clinic` adds the past follow-up to them."""
     sync_roles()
     location, _ = Location.objects.update_or_create(
         name=DEMO_LOCATION_NAME,
@@ -188,12 +190,7 @@ def seed_demo_clinic(*, now: datetime | None = None) -> dict[str, str]:
             for start, end in demo.hours
         )
     seed_demo_appointments(location, now=now)
-    from followup.demo import seed_demo_history  # followup builds on booking, not back
-    from followup.outcome_facts import refresh_outcome_facts
-
-    seed_demo_history(location=location, now=now or timezone.now())
-    refresh_outcome_facts()  # the outcomes dashboard shows the history at once
-    return dict(DEMO_PASSWORDS)
+    return location
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
-"""Past follow-up for the demo clinic, so the trend charts and figures are not empty.
+"""The demo clinic that `make run` shows a newcomer (`manage.py seed_demo`): booking's demo
+calendar (`booking.demo`) and, here, its past follow-up, so the trend charts and figures are
+not empty.
 
 A few fictional patients with procedures over the last year and their check-in answers,
 written through the product's own verbs (`complete_visit` for each past visit, then
@@ -17,7 +19,9 @@ from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils import timezone
 
+from booking.demo import DEMO_PASSWORDS, seed_demo_bookings
 from booking.models import (
     Appointment,
     AppointmentSource,
@@ -41,6 +45,7 @@ from followup.models import (
     Procedure,
     SideEffect,
 )
+from followup.outcome_facts import refresh_outcome_facts
 from followup.procedures import InjectateDetails, ProcedureDetails, complete_visit
 
 DEMO_NOTE = "Demo history."
@@ -181,6 +186,17 @@ def _answer_check_ins(episode: Episode, shot: Shot, *, now: datetime) -> None:
             route=AnswerRoute.WEB,
             now=at,
         )
+
+
+@transaction.atomic
+def seed_demo_clinic(*, now: datetime | None = None) -> dict[str, str]:
+    """Create the demo clinic, its calendar and its past follow-up; return the staff logins.
+    Safe to run again: it converges."""
+    now = now or timezone.now()
+    location = seed_demo_bookings(now=now)
+    seed_demo_history(location=location, now=now)
+    refresh_outcome_facts()  # the outcomes dashboard shows the history at once
+    return dict(DEMO_PASSWORDS)
 
 
 @transaction.atomic

@@ -9,7 +9,6 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from booking.availability import grid_starts, working_shifts
-from booking.demo import seed_demo_clinic
 from booking.models import (
     Appointment,
     AppointmentSource,
@@ -21,6 +20,7 @@ from booking.models import (
     WorkingHours,
 )
 from booking.roles import CLINICIAN, RECEPTION, has_role
+from followup.demo import seed_demo_clinic
 
 pytestmark = pytest.mark.django_db
 

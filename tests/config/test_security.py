@@ -16,10 +16,10 @@ import yaml
 from django.urls import clear_url_caches, reverse
 from django.utils import timezone
 
-from booking.demo import seed_demo_clinic
 from booking.links import appointment_for_manage_token, manage_token
 from booking.models import Appointment, AppointmentStatus, Patient
 from followup.checkins import check_in_token
+from followup.demo import seed_demo_clinic
 from followup.models import CheckIn
 from tests.e2e.conftest import next_weekday_morning
 from tests.factories import PASSWORD, AppointmentFactory, episode_after_procedure

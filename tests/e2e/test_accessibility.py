@@ -8,9 +8,10 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from booking.demo import DEMO_PASSWORDS, seed_demo_clinic
+from booking.demo import DEMO_PASSWORDS
 from booking.models import Appointment, AppointmentStatus, Patient
 from followup.checkins import check_in_url
+from followup.demo import seed_demo_clinic
 from followup.models import SideEffect
 from tests.e2e.accessibility import assert_accessible
 from tests.e2e.conftest import next_weekday_morning

@@ -3,7 +3,7 @@ the admin (the CSP hook in conftest.py fails the test on any refused script or s
 
 import pytest
 
-from booking.demo import seed_demo_clinic
+from followup.demo import seed_demo_clinic
 from tests.e2e.test_staff_pages import desktop, log_in  # noqa: F401 - fixture and helper
 
 pytestmark = pytest.mark.django_db(transaction=True)

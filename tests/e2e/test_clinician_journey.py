@@ -20,11 +20,12 @@ from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 
-from booking.demo import DEMO_LOCATION_NAME, seed_demo_clinic
+from booking.demo import DEMO_LOCATION_NAME
 from booking.models import AppointmentStatus, Clinician, Location, Site
 from booking.services import mark_arrived
 from config.celery import app as celery_app
 from followup.checkins import CHECK_IN_SALT, check_in_url
+from followup.demo import seed_demo_clinic
 from followup.dispatch import dispatch_due_messages
 from followup.models import (
     CheckIn,

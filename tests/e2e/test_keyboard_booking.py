@@ -4,8 +4,8 @@ No clicks: every step moves the focus with Tab and acts on the focused element."
 
 import pytest
 
-from booking.demo import seed_demo_clinic
 from booking.models import Appointment
+from followup.demo import seed_demo_clinic
 from tests.e2e.conftest import PHONE, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)

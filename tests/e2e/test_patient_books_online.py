@@ -6,8 +6,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from booking.demo import seed_demo_clinic
 from booking.models import Appointment, AppointmentStatus
+from followup.demo import seed_demo_clinic
 from tests.e2e.conftest import screenshot
 from tests.outbox import send_due
 

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from booking.demo import seed_demo_clinic
 from booking.models import Patient
+from followup.demo import seed_demo_clinic
 from followup.eligibility import us_date
 from followup.models import Procedure
 from tests.e2e.accessibility import assert_accessible

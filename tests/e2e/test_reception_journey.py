@@ -10,7 +10,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from booking.demo import DEMO_LOCATION_NAME, seed_demo_clinic
+from booking.demo import DEMO_LOCATION_NAME
 from booking.models import (
     Appointment,
     AppointmentSource,
@@ -22,6 +22,7 @@ from booking.models import (
     Site,
     WaitlistOffer,
 )
+from followup.demo import seed_demo_clinic
 from tests.e2e.conftest import next_weekday_morning, screenshot
 from tests.e2e.test_staff_pages import DESKTOP, log_in
 from tests.factories import AppointmentFactory, PatientFactory, WaitlistEntryFactory

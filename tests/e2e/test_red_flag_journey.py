@@ -8,9 +8,10 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from booking.demo import DEMO_LOCATION_NAME, DEMO_ON_CALL_EMAIL, seed_demo_clinic
+from booking.demo import DEMO_LOCATION_NAME, DEMO_ON_CALL_EMAIL
 from booking.models import Clinician, Location
 from followup.checkins import check_in_url
+from followup.demo import seed_demo_clinic
 from followup.models import Alert, CheckInAnswer, Message, MessageKind, SideEffect
 from tests.e2e.conftest import next_weekday_morning, screenshot
 from tests.e2e.test_staff_pages import DESKTOP, log_in

@@ -4,8 +4,9 @@ import pytest
 import time_machine
 from django.contrib.auth.models import User
 
-from booking.demo import DEMO_PASSWORDS, seed_demo_clinic
+from booking.demo import DEMO_PASSWORDS
 from booking.models import Patient
+from followup.demo import seed_demo_clinic
 from tests.e2e.conftest import next_weekday_morning, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)

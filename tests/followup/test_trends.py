@@ -304,8 +304,7 @@ def test_page_queries_do_not_grow_with_episodes(
 def test_demo_history_is_written_once_and_sends_nothing_old():
     from django.utils import timezone
 
-    from booking.demo import seed_demo_clinic
-    from followup.demo import DEMO_NOTE
+    from followup.demo import DEMO_NOTE, seed_demo_clinic
     from followup.eligibility import ELIGIBLE, eligibility_by_site
     from followup.models import Message, MessageState, Procedure
 

@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from psycopg import sql
 
-from booking.demo import seed_demo_clinic
+from followup.demo import seed_demo_clinic
 from tests.e2e.conftest import catalogue  # noqa: F401 - the sites an earlier flush removed
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -3,7 +3,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from booking.demo import seed_demo_clinic
+from followup.demo import seed_demo_clinic
 
 
 class Command(BaseCommand):
