@@ -5,7 +5,9 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import task_prerun
+from django.conf import settings
 from django.core import checks
+from django.db import close_old_connections
 from django.utils.module_loading import autodiscover_modules
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -26,8 +28,6 @@ def _recycle_old_database_connections(*, task: Any, **kwargs: Any) -> None:
     # closes its connections now and then.
     if task.request.is_eager or getattr(task, "checks_own_connection", False):
         return
-    from django.db import close_old_connections
-
     close_old_connections()
 
 
@@ -55,8 +55,6 @@ def check_visibility_timeout(**kwargs: Any) -> list[checks.CheckMessage]:
     visibility timeout: one waiting longer than that for its retry would run twice. `migrate`
     runs this check (in compose, before web, worker and beat start) as does `manage.py check`.
     """
-    from django.conf import settings
-
     timeout = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout")
     wait = longest_retry_wait()
     if timeout is None or timeout > wait:

@@ -148,7 +148,8 @@ class FileSmsBackend:
 
 
 class TwilioSmsBackend:
-    """Sends through Twilio's API with the official client."""
+    """Sends through Twilio's API with the official client. The client is imported where it
+    is used, so only a process that sends by Twilio loads that large library."""
 
     def __init__(self) -> None:
         from twilio.http.http_client import TwilioHttpClient
