@@ -27,7 +27,7 @@ from booking.models import (
     Patient,
     WaitlistOffer,
 )
-from booking.roles import CLINIC_ADMIN, CLINICIAN, RECEPTION, has_role
+from booking.roles import CLINIC_ADMIN, CLINICIAN, DESK_ROLES, has_role
 
 SEARCH_LIMIT = 50
 
@@ -56,7 +56,7 @@ def merged_into(patient: Patient) -> Patient | None:
 def sees_whole_clinic(user: AbstractBaseUser | AnonymousUser) -> bool:
     """Reception and clinic admins run the whole clinic's desk: every patient, every
     appointment."""
-    return has_role(user, RECEPTION, CLINIC_ADMIN)
+    return has_role(user, *DESK_ROLES)
 
 
 def own_clinician(user: AbstractBaseUser | AnonymousUser) -> Clinician | None:

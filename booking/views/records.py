@@ -36,7 +36,7 @@ from booking.patients import (
     visible_patients,
 )
 from booking.records_forms import AuditSearchForm, MergeConfirmForm, PatientDetailsForm
-from booking.roles import CLINIC_ADMIN, CLINICIAN, RECEPTION, STAFF_ROLES, has_role, staff_only
+from booking.roles import CLINIC_ADMIN, CLINICIAN, DESK_ROLES, STAFF_ROLES, has_role, staff_only
 from config.logs import masked
 from followup.dashboard import (
     open_alerts_at_the_desk,
@@ -47,7 +47,6 @@ from followup.dashboard import (
 from followup.models import Message, MessageState, Procedure
 
 View = Callable[..., HttpResponse]
-EDITORS = (RECEPTION, CLINIC_ADMIN)
 AUDIT_PAGE_SIZE = 50
 MESSAGES_SHOWN = 100
 
@@ -266,7 +265,7 @@ def _summary(patient: Patient) -> dict[str, Any]:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-@staff_only(*EDITORS)
+@staff_only(*DESK_ROLES)
 def patient_merge(request: HttpRequest, patient_id: int) -> HttpResponse:
     keep = _patient_or_404(request, patient_id)
     if merged_into(keep) is not None:

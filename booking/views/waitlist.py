@@ -23,7 +23,7 @@ from booking.models import (
     Weekday,
 )
 from booking.patients import search_patients, visible_patients
-from booking.roles import CLINIC_ADMIN, RECEPTION, staff_only
+from booking.roles import DESK_ROLES, staff_only
 from booking.services import PatientDetails, find_or_create_patient, keep_given_details
 from booking.views.throttled import shares_public_rate
 from booking.waitlist import (
@@ -35,8 +35,6 @@ from booking.waitlist import (
     remove_from_waitlist,
 )
 from booking.waitlist_forms import DeskWaitlistForm, JoinWaitlistForm
-
-DESK_ROLES = (RECEPTION, CLINIC_ADMIN)
 
 
 def _patient_details(data: dict[str, Any]) -> PatientDetails:
