@@ -43,7 +43,6 @@ from booking.desk_forms import (
 )
 from booking.models import (
     Appointment,
-    AppointmentSource,
     AppointmentStatus,
     AuditEvent,
     Clinician,
@@ -59,7 +58,8 @@ from booking.services import (
     NotBookable,
     PatientDetails,
     SlotTaken,
-    book_appointment_once,
+    book_at_desk,
+    book_walk_in,
     cancel_appointment,
     mark_arrived,
     mark_no_show,
@@ -568,52 +568,37 @@ def book(request: HttpRequest) -> HttpResponse:
         if details is None:
             messages.error(request, "Choose a patient from the search, or enter a new one.")
         elif book_form.is_valid():
-            site: Site = book_form.cleaned_data["site"]
-            arguments: dict[str, Any] = {
-                "site": site,
-                "start": start,
-                "clinician": clinician,
-                "location": location,
-                "consent_email": consent_email,
-                "consent_sms": consent_sms,
-                "notes": book_form.cleaned_data["notes"],
-            }
-            arguments["booking_key"] = book_form.cleaned_data["booking_key"]
+            override = book_form.cleaned_data["override"]
             try:
-                appointment = book_appointment_once(
-                    patient=details, source=AppointmentSource.RECEPTION, **arguments
+                booked = book_at_desk(
+                    site=book_form.cleaned_data["site"],
+                    start=start,
+                    clinician=clinician,
+                    location=location,
+                    patient=details,
+                    consent_email=consent_email,
+                    consent_sms=consent_sms,
+                    notes=book_form.cleaned_data["notes"],
+                    booking_key=book_form.cleaned_data["booking_key"],
+                    override_hours=override,
                 )
-            except NotBookable as error:
-                if not book_form.cleaned_data["override"]:
-                    offer_override = True
-                    messages.error(request, f"Nothing was booked: {error.message}")
-                else:
-                    try:
-                        appointment = book_appointment_once(
-                            patient=details,
-                            source=AppointmentSource.RECEPTION,
-                            outside_hours=True,
-                            **arguments,
-                        )
-                    except BookingError as override_error:
-                        messages.error(request, f"Nothing was booked: {override_error.message}")
-                    else:
-                        audit.record(
-                            request,
-                            action=AuditEvent.Action.OVERRIDE,
-                            summary=(
-                                f"Booked outside working hours for {appointment.patient} "
-                                f"({appointment.public_id}): {error.message}"
-                            ),
-                            patient=appointment.patient,
-                            obj=appointment,
-                        )
-                        return _booked(request, appointment, "Booked (override)")
             except SlotTaken as error:
                 alternatives = error.alternatives
                 messages.error(request, f"Nothing was booked: {error.message}")
+            except BookingError as error:
+                offer_override = isinstance(error, NotBookable) and not override
+                messages.error(request, f"Nothing was booked: {error.message}")
             else:
-                return _booked(request, appointment, "Booked")
+                if not booked.overridden_rule:
+                    return _booked(request, booked.appointment, "Booked")
+                audit.record(
+                    request,
+                    action=AuditEvent.Action.OVERRIDE,
+                    summary=booked.override_summary,
+                    patient=booked.appointment.patient,
+                    obj=booked.appointment,
+                )
+                return _booked(request, booked.appointment, "Booked (override)")
     query = params.get("q", "")
     results = _search(request, query)
     return render(
@@ -673,41 +658,19 @@ def walk_in(request: HttpRequest) -> HttpResponse:
         if details is None:
             messages.error(request, "Choose a patient from the search, or enter a new one.")
         elif form.is_valid():
-            site: Site = form.cleaned_data["site"]
-            location: Location = form.cleaned_data["location"]
-            now = timezone.now()
-            today = _local_today(location, now)
-            slots = free_slots(
-                site=site,
-                first_day=today,
-                last_day=today,
-                location_id=location.pk,
-                now=now,
-                with_notice=False,
-            )
-            if not slots:
-                messages.error(
-                    request, f"Nothing was booked: no clinician is free for {site} today."
+            try:
+                appointment = book_walk_in(
+                    site=form.cleaned_data["site"],
+                    location=form.cleaned_data["location"],
+                    patient=details,
+                    consent_email=consent_email,
+                    consent_sms=consent_sms,
+                    booking_key=form.cleaned_data["booking_key"],
                 )
+            except BookingError as error:
+                messages.error(request, f"Nothing was booked: {error.message}")
             else:
-                first = slots[0]
-                try:
-                    appointment = book_appointment_once(
-                        booking_key=form.cleaned_data["booking_key"],
-                        site=site,
-                        start=first.start,
-                        patient=details,
-                        source=AppointmentSource.RECEPTION,
-                        clinician=Clinician.objects.get(pk=first.clinician_id),
-                        location=location,
-                        consent_email=consent_email,
-                        consent_sms=consent_sms,
-                        now=now,
-                    )
-                except BookingError as error:
-                    messages.error(request, f"Nothing was booked: {error.message}")
-                else:
-                    return _booked(request, appointment, "Walk-in booked:")
+                return _booked(request, appointment, "Walk-in booked:")
     query = request.GET.get("q", "")
     results = _search(request, query)
     return render(
