@@ -165,6 +165,20 @@ class MergeResult:
     moved: dict[str, int]  # "app_label.Model.field" -> rows moved
     filled: list[str]  # the contact fields the kept record took from the duplicate
 
+    @property
+    def audit_summaries(self) -> list[tuple[Patient, str]]:
+        """What the audit log says on each of the two records, as both are changed."""
+        moved = ", ".join(f"{count} {label}" for label, count in self.moved.items() if count)
+        filled = f"; took {' and '.join(self.filled)}" if self.filled else ""
+        return [
+            (
+                self.keep,
+                f"Merged patient #{self.duplicate.pk} into this record "
+                f"(moved {moved or 'nothing'}{filled})",
+            ),
+            (self.duplicate, f"Merged into patient #{self.keep.pk}; this record is retired"),
+        ]
+
 
 def _patient_references() -> list[tuple[type[Model], str]]:
     """Every (model, field name) pointing at Patient, except the append-only audit log.

@@ -296,25 +296,14 @@ def patient_merge(request: HttpRequest, patient_id: int) -> HttpResponse:
                 )
                 status = 409 if refused.needs_confirmation else 400
             else:
-                moved = ", ".join(
-                    f"{count} {label}" for label, count in result.moved.items() if count
-                )
-                filled = f"; took {' and '.join(result.filled)}" if result.filled else ""
-                record(
-                    request,
-                    action=AuditEvent.Action.CHANGE,
-                    patient=keep,
-                    obj=keep,
-                    summary=f"Merged patient #{duplicate.pk} into this record "
-                    f"(moved {moved or 'nothing'}{filled})",
-                )
-                record(
-                    request,
-                    action=AuditEvent.Action.CHANGE,
-                    patient=duplicate,
-                    obj=keep,
-                    summary=f"Merged into patient #{keep.pk}; this record is retired",
-                )
+                for patient, summary in result.audit_summaries:
+                    record(
+                        request,
+                        action=AuditEvent.Action.CHANGE,
+                        patient=patient,
+                        obj=keep,
+                        summary=summary,
+                    )
                 messages.success(request, f"Merged the duplicate record into {keep}.")
                 return redirect("desk:patient", keep.pk)
         elif request.method == "POST":
