@@ -131,6 +131,37 @@ def _days(first_day: date, last_day: date) -> Iterator[date]:
         yield first_day + timedelta(days=offset)
 
 
+class WorkedHours:
+    """Weekly hours and dated exceptions, read once, and the rule that joins them: on a
+    date with exceptions for a clinician at a location, those replace the weekly hours
+    there, and an exception without times is a day off."""
+
+    def __init__(
+        self, weekly: Iterable[WorkingHours], exceptions: Iterable[ScheduleException]
+    ) -> None:
+        self._weekly: dict[tuple[int, int, int], list[WorkingHours]] = defaultdict(list)
+        for hours in weekly:
+            self._weekly[(hours.clinician_id, hours.location_id, hours.weekday)].append(hours)
+        self._exceptions: dict[tuple[int, int, date], list[ScheduleException]] = defaultdict(list)
+        for exception in exceptions:
+            key = (exception.clinician_id, exception.location_id, exception.date)
+            self._exceptions[key].append(exception)
+
+    def intervals(
+        self, clinician_id: int, location: Location, day: date
+    ) -> list[tuple[datetime, datetime]]:
+        """The intervals (UTC) the clinician works at `location` on the local date `day`."""
+        rows: list[WorkingHours] | list[ScheduleException] = self._exceptions.get(
+            (clinician_id, location.pk, day)
+        ) or self._weekly.get((clinician_id, location.pk, day.weekday()), [])
+        zone = location.zone
+        return [
+            (_local(day, row.start_time, zone), _local(day, row.end_time, zone))
+            for row in rows
+            if row.start_time is not None and row.end_time is not None
+        ]
+
+
 def working_shifts(
     *,
     site: Site | None,
@@ -140,11 +171,7 @@ def working_shifts(
     location_id: int | None = None,
 ) -> list[Shift]:
     """The intervals each clinician who injects `site` (any site: None) works, on each
-    local date in range.
-
-    A date with schedule exceptions for a clinician at a location uses those instead of
-    the weekly hours there (an exception without times is a day off). Two queries.
-    """
+    local date in range, by `WorkedHours`' rule. Two queries."""
     eligible: dict[str, object] = {
         "clinician__is_active": True,
         # Only locations the clinician is assigned to.
@@ -156,46 +183,24 @@ def working_shifts(
         eligible["clinician_id"] = clinician_id
     if location_id is not None:
         eligible["location_id"] = location_id
-    weekly = WorkingHours.objects.filter(**eligible).select_related("clinician", "location")
-    exceptions = ScheduleException.objects.filter(
-        date__gte=first_day, date__lte=last_day, **eligible
-    ).select_related("clinician", "location")
-
-    hours_by_weekday: dict[tuple[int, int, int], list[WorkingHours]] = defaultdict(list)
-    pairs: dict[tuple[int, int], tuple[Clinician, Location]] = {}
-    for hours in weekly:
-        hours_by_weekday[(hours.clinician_id, hours.location_id, hours.weekday)].append(hours)
-        pairs[(hours.clinician_id, hours.location_id)] = (hours.clinician, hours.location)
-    exceptions_by_day: dict[tuple[int, int, date], list[ScheduleException]] = defaultdict(list)
-    for exception in exceptions:
-        exceptions_by_day[(exception.clinician_id, exception.location_id, exception.date)].append(
-            exception
-        )
-        pairs[(exception.clinician_id, exception.location_id)] = (
-            exception.clinician,
-            exception.location,
-        )
-
+    weekly = list(WorkingHours.objects.filter(**eligible).select_related("clinician", "location"))
+    exceptions = list(
+        ScheduleException.objects.filter(
+            date__gte=first_day, date__lte=last_day, **eligible
+        ).select_related("clinician", "location")
+    )
+    worked = WorkedHours(weekly, exceptions)
+    rows: list[WorkingHours | ScheduleException] = [*weekly, *exceptions]
+    pairs: dict[tuple[int, int], tuple[Clinician, Location]] = {
+        (row.clinician_id, row.location_id): (row.clinician, row.location) for row in rows
+    }
     days = list(_days(first_day, last_day))
-    shifts = []
-    for (clinician_pk, location_pk), (clinician, location) in pairs.items():
-        zone = location.zone
-        for day in days:
-            intervals: list[WorkingHours] | list[ScheduleException] = exceptions_by_day.get(
-                (clinician_pk, location_pk, day)
-            ) or hours_by_weekday.get((clinician_pk, location_pk, day.weekday()), [])
-            for interval in intervals:
-                if interval.start_time is None or interval.end_time is None:
-                    continue  # a day off
-                shifts.append(
-                    Shift(
-                        clinician=clinician,
-                        location=location,
-                        start=_local(day, interval.start_time, zone),
-                        end=_local(day, interval.end_time, zone),
-                    )
-                )
-    return shifts
+    return [
+        Shift(clinician=clinician, location=location, start=start, end=end)
+        for clinician, location in pairs.values()
+        for day in days
+        for start, end in worked.intervals(clinician.pk, location, day)
+    ]
 
 
 def in_clinic_hours(location: Location, moment: datetime) -> bool:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Q
 
+from booking.availability import WorkedHours
 from booking.models import (
     Appointment,
     AppointmentStatus,
@@ -119,31 +120,20 @@ def _shifts(
     clinician_ids: Sequence[int], location: Location, days: Sequence[date]
 ) -> dict[tuple[int, date], list[tuple[datetime, datetime]]]:
     """Each clinician's working intervals (aware, UTC) at `location` on each day. Two queries."""
-    weekly: dict[tuple[int, int], list[WorkingHours]] = defaultdict(list)
-    for hours in WorkingHours.objects.filter(clinician_id__in=clinician_ids, location=location):
-        weekly[(hours.clinician_id, hours.weekday)].append(hours)
-    exceptions: dict[tuple[int, date], list[ScheduleException]] = defaultdict(list)
-    for exception in ScheduleException.objects.filter(
-        clinician_id__in=clinician_ids, location=location, date__gte=days[0], date__lte=days[-1]
-    ):
-        exceptions[(exception.clinician_id, exception.date)].append(exception)
-    zone = location.zone
-    shifts: dict[tuple[int, date], list[tuple[datetime, datetime]]] = defaultdict(list)
-    for clinician_id in clinician_ids:
-        for day in days:
-            intervals: list[WorkingHours] | list[ScheduleException] = exceptions.get(
-                (clinician_id, day)
-            ) or weekly.get((clinician_id, day.weekday()), [])
-            for interval in intervals:
-                if interval.start_time is None or interval.end_time is None:
-                    continue
-                shifts[(clinician_id, day)].append(
-                    (
-                        datetime.combine(day, interval.start_time, tzinfo=zone).astimezone(UTC),
-                        datetime.combine(day, interval.end_time, tzinfo=zone).astimezone(UTC),
-                    )
-                )
-    return shifts
+    worked = WorkedHours(
+        WorkingHours.objects.filter(clinician_id__in=clinician_ids, location=location),
+        ScheduleException.objects.filter(
+            clinician_id__in=clinician_ids,
+            location=location,
+            date__gte=days[0],
+            date__lte=days[-1],
+        ),
+    )
+    return {
+        (clinician_id, day): worked.intervals(clinician_id, location, day)
+        for clinician_id in clinician_ids
+        for day in days
+    }
 
 
 def clinicians_for(

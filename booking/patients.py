@@ -27,7 +27,7 @@ from booking.models import (
     Patient,
     WaitlistOffer,
 )
-from booking.roles import CLINIC_ADMIN, CLINICIAN, RECEPTION, has_role
+from booking.roles import CLINIC_ADMIN, CLINICIAN, DESK_ROLES, has_role
 
 SEARCH_LIMIT = 50
 
@@ -56,7 +56,7 @@ def merged_into(patient: Patient) -> Patient | None:
 def sees_whole_clinic(user: AbstractBaseUser | AnonymousUser) -> bool:
     """Reception and clinic admins run the whole clinic's desk: every patient, every
     appointment."""
-    return has_role(user, RECEPTION, CLINIC_ADMIN)
+    return has_role(user, *DESK_ROLES)
 
 
 def clinician_of(user: AbstractBaseUser | AnonymousUser) -> Clinician | None:
@@ -171,6 +171,20 @@ class MergeResult:
     duplicate: Patient
     moved: dict[str, int]  # "app_label.Model.field" -> rows moved
     filled: list[str]  # the contact fields the kept record took from the duplicate
+
+    @property
+    def audit_summaries(self) -> list[tuple[Patient, str]]:
+        """What the audit log says on each of the two records, as both are changed."""
+        moved = ", ".join(f"{count} {label}" for label, count in self.moved.items() if count)
+        filled = f"; took {' and '.join(self.filled)}" if self.filled else ""
+        return [
+            (
+                self.keep,
+                f"Merged patient #{self.duplicate.pk} into this record "
+                f"(moved {moved or 'nothing'}{filled})",
+            ),
+            (self.duplicate, f"Merged into patient #{self.keep.pk}; this record is retired"),
+        ]
 
 
 def _patient_references() -> list[tuple[type[Model], str]]:

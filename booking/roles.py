@@ -27,6 +27,8 @@ RECEPTION = "reception"
 CLINICIAN = "clinician"
 CLINIC_ADMIN = "clinic admin"
 STAFF_ROLES = (RECEPTION, CLINICIAN, CLINIC_ADMIN)
+# Who runs the whole clinic's desk: every patient, every calendar, schedules, the waitlist.
+DESK_ROLES = (RECEPTION, CLINIC_ADMIN)
 
 ALL = ("view", "add", "change", "delete")
 VIEW = ("view",)

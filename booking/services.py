@@ -1,4 +1,5 @@
-"""Booking verbs: book, reschedule, cancel, arrive, no-show.
+"""Booking verbs: book (online, at the desk with its override, a walk-in), reschedule,
+cancel, arrive, no-show.
 
 Every caller (public API, patient pages, reception, admin) goes through these functions,
 so the rules live here once. On PostgreSQL the exclusion constraint is the real guard
@@ -23,6 +24,7 @@ from booking.availability import (
     Slot,
     bookable_window,
     busy_times,
+    free_slots,
     nearest_free_slots,
     shifts_offering,
 )
@@ -471,6 +473,110 @@ def _same_person(patient: Patient, details: PatientDetails) -> bool:
         or bool(details.phone and phone == details.phone)
         or (name(patient.first_name), name(patient.last_name))
         == (name(details.first_name), name(details.last_name))
+    )
+
+
+@dataclass(frozen=True)
+class DeskBooking:
+    """An appointment reception booked, and the rule it broke when reception booked it
+    off the clinician's hours (empty when it broke none)."""
+
+    appointment: Appointment
+    overridden_rule: str = ""
+
+    @property
+    def override_summary(self) -> str:
+        """The audit log's words for the override; empty when there was none."""
+        if not self.overridden_rule:
+            return ""
+        return (
+            f"Booked outside working hours for {self.appointment.patient} "
+            f"({self.appointment.public_id}): {self.overridden_rule}"
+        )
+
+
+def book_at_desk(
+    *,
+    site: Site,
+    start: datetime,
+    clinician: Clinician,
+    location: Location,
+    patient: PatientDetails,
+    consent_email: bool,
+    consent_sms: bool,
+    notes: str = "",
+    booking_key: uuid.UUID | None = None,
+    override_hours: bool = False,
+    now: datetime | None = None,
+) -> DeskBooking:
+    """Book `start` with `clinician` at `location` for reception, by the booking rules.
+
+    When the rules refuse the time (NotBookable) and reception chose `override_hours`, it
+    is booked anyway off the clinician's working hours; it must still be free and not
+    past. Raises NotBookable (without the override, the desk may offer it), SlotTaken or
+    another BookingError. An override must reach the audit log: the caller records
+    `override_summary` with its user and address.
+    """
+    booking: dict[str, Any] = {
+        "booking_key": booking_key,
+        "site": site,
+        "start": start,
+        "clinician": clinician,
+        "location": location,
+        "patient": patient,
+        "source": AppointmentSource.RECEPTION,
+        "consent_email": consent_email,
+        "consent_sms": consent_sms,
+        "notes": notes,
+        "now": now,
+    }
+    try:
+        return DeskBooking(book_appointment_once(**booking))
+    except NotBookable as refused:
+        if not override_hours:
+            raise
+        appointment = book_appointment_once(outside_hours=True, **booking)
+        return DeskBooking(appointment, overridden_rule=refused.message)
+
+
+def book_walk_in(
+    *,
+    site: Site,
+    location: Location,
+    patient: PatientDetails,
+    consent_email: bool,
+    consent_sms: bool,
+    booking_key: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> Appointment:
+    """Book a patient standing at the desk into the first start free today (the location's
+    date) with any clinician of `site` there, the first by name when several are free; the
+    minimum notice is for online bookings, so the next start will do. Raises NotBookable
+    when no time is free today, or another BookingError."""
+    now = now or timezone.now()
+    today = now.astimezone(location.zone).date()
+    slots = free_slots(
+        site=site,
+        first_day=today,
+        last_day=today,
+        location_id=location.pk,
+        now=now,
+        with_notice=False,
+    )
+    if not slots:
+        raise NotBookable(f"Today no clinician is free for {site}.")
+    first = slots[0]
+    return book_appointment_once(
+        booking_key=booking_key,
+        site=site,
+        start=first.start,
+        patient=patient,
+        source=AppointmentSource.RECEPTION,
+        clinician=Clinician.objects.get(pk=first.clinician_id),
+        location=location,
+        consent_email=consent_email,
+        consent_sms=consent_sms,
+        now=now,
     )
 
 

@@ -124,6 +124,17 @@ def can_change_until(answer: CheckInAnswer) -> datetime:
     return answer.first_answered_at + timedelta(hours=settings.CHECK_IN_EDIT_WINDOW_HOURS)
 
 
+def edit_window_in_words() -> str:
+    """CHECK_IN_EDIT_WINDOW_HOURS as people read it ("24 hours")."""
+    hours = settings.CHECK_IN_EDIT_WINDOW_HOURS
+    return f"{hours} hour" if hours == 1 else f"{hours} hours"
+
+
+def locked_reason() -> str:
+    """Why a locked check-in takes no new answer: the one wording of every route."""
+    return f"This check-in was answered more than {edit_window_in_words()} ago: the answer stands."
+
+
 def check_in_status(check_in: CheckIn, *, now: datetime | None = None) -> CheckInStatus:
     """Whether the check-in takes a first answer, a replacement, or nothing.
 
@@ -335,7 +346,7 @@ def record_answer(
     if status == CheckInStatus.CLOSED:
         raise CheckInClosed("This check-in no longer takes answers.")
     if status == CheckInStatus.LOCKED:
-        raise CheckInLocked("This check-in was answered more than a day ago.")
+        raise CheckInLocked(locked_reason())
     values = {
         "pain": answer.pain,
         "relief_percent": answer.relief_percent,

@@ -2,7 +2,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from booking.roles import CLINIC_ADMIN, CLINICIAN, RECEPTION, has_role
+from booking.roles import STAFF_ROLES, has_role
 
 
 class IsClinicStaff(BasePermission):
@@ -11,4 +11,4 @@ class IsClinicStaff(BasePermission):
     message = "This is for clinic staff only."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return has_role(request.user, RECEPTION, CLINICIAN, CLINIC_ADMIN)
+        return has_role(request.user, *STAFF_ROLES)

@@ -8,13 +8,11 @@ patient's appointment and every change is recorded in the audit log.
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from functools import wraps
 from typing import Any, overload
 from urllib.parse import urlencode
 from uuid import UUID
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -45,7 +43,6 @@ from booking.desk_forms import (
 )
 from booking.models import (
     Appointment,
-    AppointmentSource,
     AppointmentStatus,
     AuditEvent,
     Clinician,
@@ -55,33 +52,21 @@ from booking.models import (
     Site,
 )
 from booking.patients import own_clinician, sees_whole_clinic, visible_appointments
-from booking.roles import CLINIC_ADMIN, CLINICIAN, STAFF_ROLES, has_role
+from booking.roles import CLINIC_ADMIN, CLINICIAN, STAFF_ROLES, has_role, staff_only
 from booking.services import (
     BookingError,
     NotBookable,
     PatientDetails,
     SlotTaken,
-    book_appointment_once,
+    book_at_desk,
+    book_walk_in,
     cancel_appointment,
     mark_arrived,
     mark_no_show,
     reschedule_appointment,
 )
 
-View = Callable[..., HttpResponse]
 SEARCH_LIMIT = 20
-
-
-def desk_staff(view: View) -> View:
-    """Log in first; then 403 unless reception, clinician or clinic admin."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not has_role(request.user, *STAFF_ROLES):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapper)
 
 
 def _local_today(location: Location, now: datetime) -> date:
@@ -144,7 +129,7 @@ def _filters(form: CalendarFilterForm | WeekFilterForm) -> dict[str, Any]:
 
 
 @require_safe
-@desk_staff
+@staff_only(*STAFF_ROLES)
 def day_view(request: HttpRequest) -> HttpResponse:
     form = CalendarFilterForm(request.GET or None)
     data = _filters(form) if request.GET else {}
@@ -207,7 +192,7 @@ def day_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-@desk_staff
+@staff_only(*STAFF_ROLES)
 def week_view(request: HttpRequest) -> HttpResponse:
     if not request.GET.get("clinician"):
         first = (
@@ -273,7 +258,7 @@ def week_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-@desk_staff
+@staff_only(*STAFF_ROLES)
 def day_print(request: HttpRequest) -> HttpResponse:
     form = CalendarFilterForm(request.GET or None)
     data = _filters(form) if request.GET else {}
@@ -318,7 +303,7 @@ def _flags(appointment: Appointment) -> list[str]:
 
 
 @require_safe
-@desk_staff
+@staff_only(*STAFF_ROLES)
 def appointment_page(request: HttpRequest, public_id: UUID) -> HttpResponse:
     appointment = _appointment(request, public_id)
     zone = appointment.location.zone
@@ -395,7 +380,7 @@ def _action(
 
 
 @require_POST
-@desk_staff
+@staff_only(*STAFF_ROLES)
 def arrive(request: HttpRequest, public_id: UUID) -> HttpResponse:
     def act(appointment: Appointment) -> str:
         mark_arrived(appointment=appointment)
@@ -405,7 +390,7 @@ def arrive(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 
 @require_POST
-@desk_staff
+@staff_only(*STAFF_ROLES)
 def no_show(request: HttpRequest, public_id: UUID) -> HttpResponse:
     def act(appointment: Appointment) -> str:
         mark_no_show(appointment=appointment)
@@ -415,7 +400,7 @@ def no_show(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 
 @require_POST
-@desk_staff
+@staff_only(*STAFF_ROLES)
 def cancel(request: HttpRequest, public_id: UUID) -> HttpResponse:
     form = CancelForm(request.POST)
 
@@ -432,7 +417,7 @@ def cancel(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 
 @require_POST
-@desk_staff
+@staff_only(*STAFF_ROLES)
 def reschedule(request: HttpRequest, public_id: UUID) -> HttpResponse:
     # A time picked from the list is "start|clinician id"; a bare start keeps the clinician
     # when free (the booking verbs' preference).
@@ -556,7 +541,7 @@ def _booked(request: HttpRequest, appointment: Appointment, how: str) -> HttpRes
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-@desk_staff
+@staff_only(*STAFF_ROLES)
 def book(request: HttpRequest) -> HttpResponse:
     _refuse_unless_desk(request)
     params = request.GET
@@ -583,52 +568,37 @@ def book(request: HttpRequest) -> HttpResponse:
         if details is None:
             messages.error(request, "Choose a patient from the search, or enter a new one.")
         elif book_form.is_valid():
-            site: Site = book_form.cleaned_data["site"]
-            arguments: dict[str, Any] = {
-                "site": site,
-                "start": start,
-                "clinician": clinician,
-                "location": location,
-                "consent_email": consent_email,
-                "consent_sms": consent_sms,
-                "notes": book_form.cleaned_data["notes"],
-            }
-            arguments["booking_key"] = book_form.cleaned_data["booking_key"]
+            override = book_form.cleaned_data["override"]
             try:
-                appointment = book_appointment_once(
-                    patient=details, source=AppointmentSource.RECEPTION, **arguments
+                booked = book_at_desk(
+                    site=book_form.cleaned_data["site"],
+                    start=start,
+                    clinician=clinician,
+                    location=location,
+                    patient=details,
+                    consent_email=consent_email,
+                    consent_sms=consent_sms,
+                    notes=book_form.cleaned_data["notes"],
+                    booking_key=book_form.cleaned_data["booking_key"],
+                    override_hours=override,
                 )
-            except NotBookable as error:
-                if not book_form.cleaned_data["override"]:
-                    offer_override = True
-                    messages.error(request, f"Nothing was booked: {error.message}")
-                else:
-                    try:
-                        appointment = book_appointment_once(
-                            patient=details,
-                            source=AppointmentSource.RECEPTION,
-                            outside_hours=True,
-                            **arguments,
-                        )
-                    except BookingError as override_error:
-                        messages.error(request, f"Nothing was booked: {override_error.message}")
-                    else:
-                        audit.record(
-                            request,
-                            action=AuditEvent.Action.OVERRIDE,
-                            summary=(
-                                f"Booked outside working hours for {appointment.patient} "
-                                f"({appointment.public_id}): {error.message}"
-                            ),
-                            patient=appointment.patient,
-                            obj=appointment,
-                        )
-                        return _booked(request, appointment, "Booked (override)")
             except SlotTaken as error:
                 alternatives = error.alternatives
                 messages.error(request, f"Nothing was booked: {error.message}")
+            except BookingError as error:
+                offer_override = isinstance(error, NotBookable) and not override
+                messages.error(request, f"Nothing was booked: {error.message}")
             else:
-                return _booked(request, appointment, "Booked")
+                if not booked.overridden_rule:
+                    return _booked(request, booked.appointment, "Booked")
+                audit.record(
+                    request,
+                    action=AuditEvent.Action.OVERRIDE,
+                    summary=booked.override_summary,
+                    patient=booked.appointment.patient,
+                    obj=booked.appointment,
+                )
+                return _booked(request, booked.appointment, "Booked (override)")
     query = params.get("q", "")
     results = _search(request, query)
     return render(
@@ -670,7 +640,7 @@ def _int(value: str | None) -> int:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-@desk_staff
+@staff_only(*STAFF_ROLES)
 def walk_in(request: HttpRequest) -> HttpResponse:
     _refuse_unless_desk(request)
     form = WalkInForm(
@@ -688,41 +658,19 @@ def walk_in(request: HttpRequest) -> HttpResponse:
         if details is None:
             messages.error(request, "Choose a patient from the search, or enter a new one.")
         elif form.is_valid():
-            site: Site = form.cleaned_data["site"]
-            location: Location = form.cleaned_data["location"]
-            now = timezone.now()
-            today = _local_today(location, now)
-            slots = free_slots(
-                site=site,
-                first_day=today,
-                last_day=today,
-                location_id=location.pk,
-                now=now,
-                with_notice=False,
-            )
-            if not slots:
-                messages.error(
-                    request, f"Nothing was booked: no clinician is free for {site} today."
+            try:
+                appointment = book_walk_in(
+                    site=form.cleaned_data["site"],
+                    location=form.cleaned_data["location"],
+                    patient=details,
+                    consent_email=consent_email,
+                    consent_sms=consent_sms,
+                    booking_key=form.cleaned_data["booking_key"],
                 )
+            except BookingError as error:
+                messages.error(request, f"Nothing was booked: {error.message}")
             else:
-                first = slots[0]
-                try:
-                    appointment = book_appointment_once(
-                        booking_key=form.cleaned_data["booking_key"],
-                        site=site,
-                        start=first.start,
-                        patient=details,
-                        source=AppointmentSource.RECEPTION,
-                        clinician=Clinician.objects.get(pk=first.clinician_id),
-                        location=location,
-                        consent_email=consent_email,
-                        consent_sms=consent_sms,
-                        now=now,
-                    )
-                except BookingError as error:
-                    messages.error(request, f"Nothing was booked: {error.message}")
-                else:
-                    return _booked(request, appointment, "Walk-in booked:")
+                return _booked(request, appointment, "Walk-in booked:")
     query = request.GET.get("q", "")
     results = _search(request, query)
     return render(

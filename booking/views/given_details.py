@@ -16,7 +16,7 @@ from booking import audit
 from booking.given_details import AlreadyResolved, apply_given_details, keep_record
 from booking.models import AuditEvent, GivenDetails
 from booking.patients import visible_patients
-from booking.roles import CLINIC_ADMIN, RECEPTION, staff_only
+from booking.roles import DESK_ROLES, staff_only
 
 APPLY, KEEP = "apply", "keep"
 
@@ -31,7 +31,7 @@ class ResolveForm(forms.Form):
 
 
 @require_POST
-@staff_only(RECEPTION, CLINIC_ADMIN)
+@staff_only(*DESK_ROLES)
 def resolve(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = get_object_or_404(visible_patients(request.user), pk=patient_id)
     form = ResolveForm(request.POST, pending=patient.pending_given_details())

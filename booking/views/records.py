@@ -35,10 +35,9 @@ from booking.patients import (
     visible_patients,
 )
 from booking.records_forms import AuditSearchForm, MergeConfirmForm, PatientDetailsForm
-from booking.roles import CLINIC_ADMIN, CLINICIAN, RECEPTION, STAFF_ROLES, has_role, staff_only
+from booking.roles import CLINIC_ADMIN, CLINICIAN, DESK_ROLES, STAFF_ROLES, has_role, staff_only
 
 View = Callable[..., HttpResponse]
-EDITORS = (RECEPTION, CLINIC_ADMIN)
 AUDIT_PAGE_SIZE = 50
 
 
@@ -206,7 +205,7 @@ def _summary(patient: Patient) -> dict[str, Any]:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-@staff_only(*EDITORS)
+@staff_only(*DESK_ROLES)
 def patient_merge(request: HttpRequest, patient_id: int) -> HttpResponse:
     keep = _patient_or_404(request, patient_id)
     if merged_into(keep) is not None:
@@ -237,25 +236,14 @@ def patient_merge(request: HttpRequest, patient_id: int) -> HttpResponse:
                 )
                 status = 409 if refused.needs_confirmation else 400
             else:
-                moved = ", ".join(
-                    f"{count} {label}" for label, count in result.moved.items() if count
-                )
-                filled = f"; took {' and '.join(result.filled)}" if result.filled else ""
-                record(
-                    request,
-                    action=AuditEvent.Action.CHANGE,
-                    patient=keep,
-                    obj=keep,
-                    summary=f"Merged patient #{duplicate.pk} into this record "
-                    f"(moved {moved or 'nothing'}{filled})",
-                )
-                record(
-                    request,
-                    action=AuditEvent.Action.CHANGE,
-                    patient=duplicate,
-                    obj=keep,
-                    summary=f"Merged into patient #{keep.pk}; this record is retired",
-                )
+                for patient, summary in result.audit_summaries:
+                    record(
+                        request,
+                        action=AuditEvent.Action.CHANGE,
+                        patient=patient,
+                        obj=keep,
+                        summary=summary,
+                    )
                 messages.success(request, f"Merged the duplicate record into {keep}.")
                 return redirect("desk:patient", keep.pk)
         elif request.method == "POST":

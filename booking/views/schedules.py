@@ -29,7 +29,7 @@ from booking.models import (
     Weekday,
     WorkingHours,
 )
-from booking.roles import CLINIC_ADMIN, RECEPTION, staff_only
+from booking.roles import DESK_ROLES, staff_only
 from booking.schedules import (
     BlockConflicts,
     add_block,
@@ -40,7 +40,6 @@ from booking.schedules import (
     remove_working_hours,
 )
 
-SCHEDULE_ROLES = (RECEPTION, CLINIC_ADMIN)
 TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -115,7 +114,7 @@ def appointment_url(appointment: Appointment) -> str:
 
 
 @require_safe
-@staff_only(*SCHEDULE_ROLES)
+@staff_only(*DESK_ROLES)
 def clinician_list(request: HttpRequest) -> HttpResponse:
     clinicians = Clinician.objects.prefetch_related("locations", "sites").order_by(
         "-is_active", "display_name"
@@ -167,13 +166,13 @@ def _changed(request: HttpRequest, clinician: Clinician, summary: str, obj: obje
 
 
 @require_safe
-@staff_only(*SCHEDULE_ROLES)
+@staff_only(*DESK_ROLES)
 def schedule(request: HttpRequest, clinician_id: int) -> HttpResponse:
     return _page(request, _clinician(clinician_id))
 
 
 @require_POST
-@staff_only(*SCHEDULE_ROLES)
+@staff_only(*DESK_ROLES)
 def hours_add(request: HttpRequest, clinician_id: int) -> HttpResponse:
     clinician = _clinician(clinician_id)
     form = HoursForm(request.POST, clinician=clinician)
@@ -196,7 +195,7 @@ def hours_add(request: HttpRequest, clinician_id: int) -> HttpResponse:
 
 
 @require_POST
-@staff_only(*SCHEDULE_ROLES)
+@staff_only(*DESK_ROLES)
 def hours_remove(request: HttpRequest, clinician_id: int, hours_id: int) -> HttpResponse:
     clinician = _clinician(clinician_id)
     hours = get_object_or_404(WorkingHours, pk=hours_id, clinician=clinician)
@@ -207,7 +206,7 @@ def hours_remove(request: HttpRequest, clinician_id: int, hours_id: int) -> Http
 
 
 @require_POST
-@staff_only(*SCHEDULE_ROLES)
+@staff_only(*DESK_ROLES)
 def exception_add(request: HttpRequest, clinician_id: int) -> HttpResponse:
     clinician = _clinician(clinician_id)
     form = ExceptionForm(request.POST, clinician=clinician)
@@ -231,7 +230,7 @@ def exception_add(request: HttpRequest, clinician_id: int) -> HttpResponse:
 
 
 @require_POST
-@staff_only(*SCHEDULE_ROLES)
+@staff_only(*DESK_ROLES)
 def exception_remove(request: HttpRequest, clinician_id: int, exception_id: int) -> HttpResponse:
     clinician = _clinician(clinician_id)
     exception = get_object_or_404(ScheduleException, pk=exception_id, clinician=clinician)
@@ -242,7 +241,7 @@ def exception_remove(request: HttpRequest, clinician_id: int, exception_id: int)
 
 
 @require_POST
-@staff_only(*SCHEDULE_ROLES)
+@staff_only(*DESK_ROLES)
 def block_add(request: HttpRequest, clinician_id: int) -> HttpResponse:
     clinician = _clinician(clinician_id)
     form = BlockForm(request.POST, zone=clinician_zone(clinician))
@@ -287,7 +286,7 @@ def _count_under(block: Block) -> int:
 
 
 @require_POST
-@staff_only(*SCHEDULE_ROLES)
+@staff_only(*DESK_ROLES)
 def block_remove(request: HttpRequest, clinician_id: int, block_id: int) -> HttpResponse:
     clinician = _clinician(clinician_id)
     block = get_object_or_404(Block, pk=block_id, clinician=clinician)

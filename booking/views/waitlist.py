@@ -24,13 +24,11 @@ from booking.models import (
 )
 from booking.offer_acceptance import OfferUnavailable, accept_offer, expire_if_due
 from booking.patients import search_patients, visible_patients
-from booking.roles import CLINIC_ADMIN, RECEPTION, staff_only
+from booking.roles import DESK_ROLES, staff_only
 from booking.services import PatientDetails, find_or_create_patient, keep_given_details
 from booking.views.throttled import shares_public_rate
 from booking.waitlist import add_to_waitlist, offer_for_token, remove_from_waitlist
 from booking.waitlist_forms import DeskWaitlistForm, JoinWaitlistForm
-
-DESK_ROLES = (RECEPTION, CLINIC_ADMIN)
 
 
 def _patient_details(data: dict[str, Any]) -> PatientDetails:

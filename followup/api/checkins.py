@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
+from django.utils.functional import lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -36,6 +37,7 @@ from followup.checkins import (
     can_change_until,
     check_in_from_token,
     check_in_status,
+    locked_reason,
     previous_pain,
     record_answer,
 )
@@ -408,7 +410,7 @@ class CheckInView(PublicAPIView):
             404: NOT_FOUND,
             409: OpenApiResponse(
                 DetailSerializer,
-                description="Answered more than a day ago: the answer stands.",
+                description=lazy(locked_reason, str)(),
                 examples=[OpenApiExample("Locked", value={"detail": LOCKED})],
             ),
             410: GONE,

@@ -32,6 +32,8 @@ from followup.checkins import (
     CheckInClosed,
     CheckInLocked,
     check_in_status,
+    edit_window_in_words,
+    locked_reason,
     record_answer,
 )
 from followup.models import Alert, AnswerRoute, CheckIn, Procedure
@@ -210,6 +212,8 @@ def answer(request: HttpRequest, check_in_id: int) -> HttpResponse:
             "patient": check_in.episode.patient,
             "due_at": check_in.due_at.astimezone(zone),
             "status": check_in_status(check_in),
+            "edit_window": edit_window_in_words(),
+            "locked_reason": locked_reason(),
             "existing": existing,
             "warning_signs": warning_sign_labels(existing.side_effects) if existing else None,
             "form": form,

@@ -457,6 +457,32 @@ def test_different_birth_dates_need_confirmation(patient, duplicate):
     assert not duplicate.appointments.exists()
 
 
+def test_a_merge_says_on_each_record_what_happened(patient, duplicate):
+    patient.phone = ""
+    patient.save()
+    appointments = duplicate.appointments.count()
+
+    result = merge_patients(patient, duplicate)
+
+    (kept, on_kept), (retired, on_retired) = result.audit_summaries
+    assert (kept, retired) == (patient, duplicate)
+    assert on_kept.startswith(f"Merged patient #{duplicate.pk} into this record (moved ")
+    assert f"{appointments} booking.Appointment.patient" in on_kept
+    assert on_kept.endswith("; took phone)")
+    assert on_retired == f"Merged into patient #{patient.pk}; this record is retired"
+
+
+def test_a_merge_of_an_empty_duplicate_says_it_moved_nothing(patient):
+    empty = PatientFactory(date_of_birth=patient.date_of_birth)
+
+    result = merge_patients(patient, empty)
+
+    assert (
+        result.audit_summaries[0][1]
+        == f"Merged patient #{empty.pk} into this record (moved nothing)"
+    )
+
+
 def test_merge_pages_search_review_and_confirm(client, receptionist, patient, duplicate):
     client.force_login(receptionist)
     search = client.get(f"/desk/patients/{patient.pk}/merge/", {"q": "Alice"})

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.core import signing
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from booking.api.throttling import PublicRateThrottle
@@ -401,3 +402,12 @@ def test_the_schema_documents_the_endpoint_with_examples(api):
     assert "examples" in operations["post"]["requestBody"]["content"]["application/json"]
     assert "examples" in operations["post"]["responses"]["201"]["content"]["application/json"]
     assert operations["post"].get("security", [{}]) == [{}]  # no login
+
+
+@override_settings(CHECK_IN_EDIT_WINDOW_HOURS=36)
+def test_the_schema_states_the_edit_window_of_the_settings():
+    schema = APIClient().get("/api/schema/?format=json").json()
+    locked = schema["paths"]["/api/v1/check-ins/{token}/"]["post"]["responses"]["409"]
+    assert locked["description"] == (
+        "This check-in was answered more than 36 hours ago: the answer stands."
+    )

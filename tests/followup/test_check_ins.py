@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core import mail, signing
+from django.test import override_settings
 
 from booking.links import manage_token
 from booking.models import Site
@@ -24,7 +25,9 @@ from followup.checkins import (
     check_in_from_token,
     check_in_status,
     check_in_token,
+    edit_window_in_words,
     expire_check_ins,
+    locked_reason,
     open_check_in_for_phone,
     previous_pain,
     record_answer,
@@ -439,11 +442,30 @@ class TestReplaceThenLock:
         first_at = day_1.due_at + timedelta(hours=1)
         answer(day_1, at=first_at, pain=7)
         answer(day_1, at=first_at + timedelta(hours=12), pain=6)  # does not extend the window
-        with pytest.raises(CheckInLocked):
+        with pytest.raises(CheckInLocked, match="answered more than 24 hours ago"):
             answer(day_1, at=first_at + timedelta(hours=24, seconds=1), pain=2)
         assert CheckInAnswer.objects.get().pain == 6
         day_1.refresh_from_db()
         assert check_in_status(day_1, now=first_at + timedelta(hours=25)) == CheckInStatus.LOCKED
+
+    @override_settings(CHECK_IN_EDIT_WINDOW_HOURS=48)
+    def test_the_locked_answer_names_the_edit_window_of_the_settings(self, episode):
+        day_1 = check_in(episode, 1)
+        answer(day_1, at=day_1.due_at, pain=7)
+        answer(day_1, at=day_1.due_at + timedelta(hours=47), pain=6)
+        with pytest.raises(CheckInLocked) as locked:
+            answer(day_1, at=day_1.due_at + timedelta(hours=48, seconds=1), pain=2)
+        assert str(locked.value) == (
+            "This check-in was answered more than 48 hours ago: the answer stands."
+        )
+
+    @pytest.mark.parametrize(
+        ("hours", "words"), [(1, "1 hour"), (24, "24 hours"), (72, "72 hours")]
+    )
+    def test_the_edit_window_is_said_in_hours(self, hours, words):
+        with override_settings(CHECK_IN_EDIT_WINDOW_HOURS=hours):
+            assert edit_window_in_words() == words
+            assert f"more than {words} ago" in locked_reason()
 
     def test_status_moves_open_changeable_locked(self, episode):
         day_1 = check_in(episode, 1)

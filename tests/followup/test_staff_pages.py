@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.contrib.auth.models import Group
-from django.test import Client
+from django.test import Client, override_settings
 
 from booking.models import AppointmentStatus, Site
 from booking.roles import CLINIC_ADMIN, CLINICIAN, RECEPTION
@@ -582,8 +582,18 @@ class TestAnswerGivenByPhone:
         clock.move_to(NOW + timedelta(hours=25))
         response = client.post(answer_url(check_in), {"pain": "8", **NO_SIGNS})
         assert response.status_code == 409
-        assert "answered more than a day ago" in response.content.decode()
+        assert "answered more than 24 hours ago" in response.content.decode()
         assert CheckInAnswer.objects.get().pain == 3
+
+    @override_settings(CHECK_IN_EDIT_WINDOW_HOURS=6)
+    def test_the_page_states_the_edit_window_of_the_settings(self, clinician, check_in, clock):
+        client = logged_in(clinician.user)
+        page = client.get(answer_url(check_in)).content.decode()
+        assert "An answer can be replaced for 6 hours, then it is locked." in page
+        client.post(answer_url(check_in), {"pain": "3", **NO_SIGNS})
+        clock.move_to(NOW + timedelta(hours=7))
+        page = client.get(answer_url(check_in)).content.decode()
+        assert "This check-in was answered more than 6 hours ago: the answer stands." in page
 
     def test_a_cancelled_check_in_takes_no_answer(self, clinician, check_in):
         CheckIn.objects.filter(pk=check_in.pk).update(
