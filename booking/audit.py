@@ -6,18 +6,28 @@ audit controls (45 CFR 164.312(b)) ask for the record; the clinic admins read it
 desk's audit page.
 """
 
+import ipaddress
 import logging
 
 from django.http import HttpRequest
 from rest_framework.request import Request
 
+from booking.api.throttling import client_address
 from booking.models import AuditEvent, Patient
 
 log = logging.getLogger("booking.audit")
 
 
-def client_address(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+def _address(request: HttpRequest) -> str | None:
+    """The client's address as the login lockout and the rate limits count it (behind the
+    trusted proxies, the one they saw); REMOTE_ADDR when that is not an address, as when a
+    request bypassed the proxy with a header of its own making."""
+    for candidate in (client_address(request), request.META.get("REMOTE_ADDR")):
+        try:
+            return str(ipaddress.ip_address(candidate or ""))
+        except ValueError:
+            continue
+    return None
 
 
 def record(
@@ -43,7 +53,7 @@ def record(
         object_type=type(obj).__name__ if obj is not None else "",
         object_id=str(getattr(obj, "pk", "") or ""),
         summary=summary[:500],
-        ip_address=client_address(http_request),
+        ip_address=_address(http_request),
     )
     # The summary stays out of the operations log: it may hold a name or a search term,
     # and logs are kept longer and read by more people than the audit page.
