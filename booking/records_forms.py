@@ -1,9 +1,12 @@
 """Forms of the staff patient record: editing details, choosing a duplicate, the audit
 log's search."""
 
+from datetime import date, timedelta
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
 from phonenumber_field.formfields import PhoneNumberField
 
 from booking.models import AuditEvent, Patient
@@ -54,17 +57,36 @@ class MergeConfirmForm(forms.Form):
     )
 
 
+# A day short of the calendar's ends, so that the day after the end and midnight in any
+# zone are still dates Python holds.
+SEARCHABLE_DAYS = [
+    MinValueValidator(date.min + timedelta(days=1)),
+    MaxValueValidator(date.max - timedelta(days=1)),
+]
+
+
 class AuditSearchForm(forms.Form):
     user = forms.CharField(required=False, label="User name")
-    patient = forms.IntegerField(required=False, min_value=1, label="Patient number")
+    patient = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=models.BigIntegerField.MAX_BIGINT,
+        label="Patient number",
+    )
     action = forms.ChoiceField(
         required=False, choices=[("", "Any action"), *AuditEvent.Action.choices]
     )
     date_from = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=SEARCHABLE_DAYS,
     )
     date_to = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label="To",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=SEARCHABLE_DAYS,
     )
 
     def clean(self) -> dict[str, Any]:

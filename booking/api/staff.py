@@ -1,6 +1,5 @@
 """Staff endpoints: the day's appointments and the actions reception takes on them."""
 
-import logging
 from abc import ABC, abstractmethod
 from datetime import date, datetime, time, timedelta
 
@@ -22,7 +21,8 @@ from booking.api.serializers import (
     RescheduleRequestSerializer,
     StaffAppointmentSerializer,
 )
-from booking.models import Appointment, AppointmentStatus, Location
+from booking.audit import record
+from booking.models import Appointment, AppointmentStatus, AuditEvent, Location
 from booking.patients import visible_appointments
 from booking.services import (
     BookingError,
@@ -31,8 +31,6 @@ from booking.services import (
     mark_no_show,
     reschedule_appointment,
 )
-
-audit = logging.getLogger("booking.audit")
 
 
 def _appointments(request: Request) -> QuerySet[Appointment]:
@@ -43,7 +41,6 @@ def _appointments(request: Request) -> QuerySet[Appointment]:
 
 
 def _staff_answer(request: Request, appointment: Appointment) -> Response:
-    audit.info("%s viewed appointment %s", request.user, appointment.public_id)
     return Response(StaffAppointmentSerializer(appointment, context={"request": request}).data)
 
 
@@ -74,16 +71,25 @@ class AppointmentListView(APIView):
         query = self.AppointmentQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
+        day = params.get("date", timezone.localdate())
         location = params.get("location")
         locations = [location] if location else list(Location.objects.all())
-        appointments = _appointments(request).filter(
-            _local_day_filter(params.get("date", timezone.localdate()), locations)
-        )
+        appointments = _appointments(request).filter(_local_day_filter(day, locations))
         if "clinician" in params:
             appointments = appointments.filter(clinician=params["clinician"])
         if "status" in params:
             appointments = appointments.filter(status=params["status"])
-        audit.info("%s listed appointments %s", request.user, dict(request.query_params))
+        filters = "; ".join(
+            f"{name} {params[name]}"
+            for name in ("clinician", "location", "status")
+            if name in params
+        )
+        record(
+            request,
+            action=AuditEvent.Action.VIEW,
+            summary=f"Listed the appointments of {day:%Y-%m-%d} through the staff API"
+            + (f" ({filters})" if filters else ""),
+        )
         data = StaffAppointmentSerializer(
             appointments.order_by("start", "clinician__display_name"),
             many=True,
@@ -97,9 +103,15 @@ class AppointmentDetailView(APIView):
 
     @extend_schema(responses={200: StaffAppointmentSerializer}, tags=["staff"])
     def get(self, request: Request, public_id: str) -> Response:
-        return _staff_answer(
-            request, get_object_or_404(_appointments(request), public_id=public_id)
+        appointment = get_object_or_404(_appointments(request), public_id=public_id)
+        record(
+            request,
+            action=AuditEvent.Action.VIEW,
+            summary=f"Viewed appointment {appointment.public_id} through the staff API",
+            patient=appointment.patient,
+            obj=appointment,
         )
+        return _staff_answer(request, appointment)
 
 
 class AppointmentActionView(ABC, APIView):
@@ -108,6 +120,7 @@ class AppointmentActionView(ABC, APIView):
     permission_classes = [IsClinicStaff]
 
     request_serializer: type[serializers.Serializer] = serializers.Serializer
+    done: str  # what the audit log says was done, e.g. "Cancelled"
 
     @abstractmethod
     def act(self, appointment: Appointment, data: dict) -> Appointment:
@@ -121,7 +134,13 @@ class AppointmentActionView(ABC, APIView):
             appointment = self.act(appointment, serializer.validated_data)
         except BookingError as error:
             return booking_error_response(error)
-        audit.info("%s %s appointment %s", request.user, type(self).__name__, public_id)
+        record(
+            request,
+            action=AuditEvent.Action.CHANGE,
+            summary=f"{self.done} appointment {appointment.public_id} through the staff API",
+            patient=appointment.patient,
+            obj=appointment,
+        )
         return _staff_answer(request, _appointments(request).get(pk=appointment.pk))
 
 
@@ -130,6 +149,7 @@ ACTION_RESPONSES = {200: StaffAppointmentSerializer, 409: CONFLICT_RESPONSE}
 
 @extend_schema(request=CancelRequestSerializer, responses=ACTION_RESPONSES, tags=["staff"])
 class AppointmentCancelView(AppointmentActionView):
+    done = "Cancelled"
     request_serializer = CancelRequestSerializer
 
     def act(self, appointment: Appointment, data: dict) -> Appointment:
@@ -144,6 +164,7 @@ class AppointmentCancelView(AppointmentActionView):
     tags=["staff"],
 )
 class AppointmentRescheduleView(AppointmentActionView):
+    done = "Rescheduled"
     request_serializer = RescheduleRequestSerializer
 
     def act(self, appointment: Appointment, data: dict) -> Appointment:
@@ -157,11 +178,15 @@ class AppointmentRescheduleView(AppointmentActionView):
 
 @extend_schema(request=None, responses=ACTION_RESPONSES, tags=["staff"])
 class AppointmentArriveView(AppointmentActionView):
+    done = "Marked arrived"
+
     def act(self, appointment: Appointment, data: dict) -> Appointment:
         return mark_arrived(appointment=appointment)
 
 
 @extend_schema(request=None, responses=ACTION_RESPONSES, tags=["staff"])
 class AppointmentNoShowView(AppointmentActionView):
+    done = "Marked a no-show"
+
     def act(self, appointment: Appointment, data: dict) -> Appointment:
         return mark_no_show(appointment=appointment)

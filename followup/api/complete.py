@@ -1,6 +1,5 @@
 """Staff endpoint: a clinician completes an arrived visit, with the procedure or none."""
 
-import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -19,12 +18,11 @@ from booking.models import Appointment, Site
 from booking.patients import visible_appointments
 from booking.roles import CLINIC_ADMIN, CLINICIAN, has_role
 from booking.services import BookingError
+from followup.audit import record_completion
 from followup.dashboard import performing_clinician
 from followup.models import CheckIn, Episode, Injectate, Procedure, Side
 from followup.procedures import InjectateDetails, ProcedureDetails, complete_visit
 from followup.staff_forms import TRIGGER_POINTS_MAX
-
-audit = logging.getLogger("booking.audit")
 
 
 class IsClinician(BasePermission):
@@ -196,7 +194,9 @@ class AppointmentCompleteView(APIView):
     )
     def post(self, request: Request, public_id: str) -> Response:
         appointment = get_object_or_404(
-            visible_appointments(request.user).select_related("site", "location", "clinician"),
+            visible_appointments(request.user).select_related(
+                "site", "location", "clinician", "patient"
+            ),
             public_id=public_id,
         )
         serializer = CompleteVisitSerializer(data=request.data)
@@ -223,7 +223,7 @@ class AppointmentCompleteView(APIView):
             )
         except BookingError as error:
             return booking_error_response(error)
-        audit.info("%s completed appointment %s", request.user, public_id)
+        record_completion(request, appointment, procedure)
         return Response(
             completed_visit_data(request, appointment, procedure),
             status=status.HTTP_200_OK if procedure is None else status.HTTP_201_CREATED,

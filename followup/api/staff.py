@@ -1,6 +1,5 @@
 """Staff endpoints of the outbox: an appointment's message timeline."""
 
-import logging
 from datetime import datetime
 
 from django.db.models import Q, QuerySet
@@ -13,12 +12,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from booking.api.permissions import IsClinicStaff
-from booking.models import Appointment
+from booking.audit import record
+from booking.models import Appointment, AuditEvent
 from booking.patients import can_read_clinical, visible_appointments
 from config.logs import masked
 from followup.models import Channel, Message, MessageKind, MessageState
-
-audit = logging.getLogger("booking.audit")
 
 
 class TimelineMessageSerializer(serializers.Serializer):
@@ -85,10 +83,17 @@ class AppointmentMessagesView(APIView):
     )
     def get(self, request: Request, public_id: str) -> Response:
         appointment = get_object_or_404(
-            visible_appointments(request.user).select_related("location"), public_id=public_id
+            visible_appointments(request.user).select_related("location", "patient"),
+            public_id=public_id,
         )
         messages = appointment_messages(appointment, clinical=can_read_clinical(request.user))
-        audit.info("%s viewed messages of appointment %s", request.user, public_id)
+        record(
+            request,
+            action=AuditEvent.Action.VIEW,
+            summary=f"Viewed the messages of appointment {public_id} through the staff API",
+            patient=appointment.patient,
+            obj=appointment,
+        )
         serializer = TimelineMessageSerializer(
             messages, many=True, context={"zone": appointment.location.zone}
         )

@@ -2,10 +2,10 @@
 completion form, and entering a check-in answer given by phone.
 
 Thin views: they check the role, parse the form and call the domain functions
-(`complete_visit`, `record_answer`, `acknowledge_and_audit`); reading patient data is logged.
+(`complete_visit`, `record_answer`, `acknowledge_and_audit`); every read of patient data
+and every write is an audit row (booking.audit).
 """
 
-import logging
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
@@ -17,7 +17,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from booking.models import Appointment, AppointmentStatus
+from booking.audit import record
+from booking.models import Appointment, AppointmentStatus, AuditEvent
 from booking.patients import (
     CLINICAL_ROLES,
     can_read_clinical,
@@ -28,6 +29,7 @@ from booking.roles import STAFF_ROLES, staff_only
 from booking.services import BookingError
 from followup import dashboard as lists
 from followup.alerts import NotAllowedToAcknowledge, acknowledge_and_audit
+from followup.audit import record_completion
 from followup.checkins import (
     CheckInClosed,
     CheckInLocked,
@@ -40,8 +42,6 @@ from followup.models import Alert, AnswerRoute, CheckIn, Procedure
 from followup.procedures import complete_visit
 from followup.side_effects import warning_sign_labels
 from followup.staff_forms import ProcedureForm, StaffAnswerForm
-
-audit = logging.getLogger("booking.audit")
 
 View = Callable[..., HttpResponse]
 
@@ -66,7 +66,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "answers": lists.recent_answers(scope),
             "to_chase": lists.check_ins_to_chase(scope, now=now),
         }
-        audit.info("%s viewed the follow-up dashboard", request.user)
+        record(
+            request,
+            action=AuditEvent.Action.VIEW,
+            summary="Viewed the follow-up dashboard of "
+            + ("every clinician's patients" if scope.everyone else f"{scope.clinician}'s patients"),
+        )
     return render(request, "followup/staff/dashboard.html", context)
 
 
@@ -112,7 +117,7 @@ def complete(request: HttpRequest, public_id: UUID) -> HttpResponse:
     if request.method == "POST" and ("consult_only" in request.POST or form.is_valid()):
         details = None if "consult_only" in request.POST else form.details()
         try:
-            complete_visit(
+            procedure = complete_visit(
                 appointment=appointment,
                 procedure=details,
                 clinician=lists.performing_clinician(request.user, appointment),
@@ -121,7 +126,7 @@ def complete(request: HttpRequest, public_id: UUID) -> HttpResponse:
             messages.error(request, error.message)
             status = 409
         else:
-            audit.info("%s completed appointment %s", request.user, public_id)
+            record_completion(request, appointment, procedure)
             messages.success(
                 request,
                 f"{appointment.patient}'s visit is completed"
@@ -130,8 +135,13 @@ def complete(request: HttpRequest, public_id: UUID) -> HttpResponse:
             return redirect("followup:complete", public_id)
     elif request.method == "POST":
         status = 400
-    else:
-        audit.info("%s viewed appointment %s to complete it", request.user, public_id)
+    record(
+        request,
+        action=AuditEvent.Action.VIEW,
+        summary=f"Viewed visit {public_id} to complete it",
+        patient=appointment.patient,
+        obj=appointment,
+    )
     appointment.refresh_from_db(fields=["status"])
     procedure = _completed_procedure(appointment)
     zone = appointment.location.zone
@@ -180,7 +190,7 @@ def answer(request: HttpRequest, check_in_id: int) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                _, flags = record_answer(
+                saved, flags = record_answer(
                     check_in=check_in,
                     answer=form.details(),
                     route=AnswerRoute.STAFF,
@@ -190,7 +200,13 @@ def answer(request: HttpRequest, check_in_id: int) -> HttpResponse:
                 form.add_error(None, str(error))
                 status = 409
             else:
-                audit.info("%s entered the answer of check-in %s", request.user, check_in_id)
+                record(
+                    request,
+                    action=AuditEvent.Action.CHANGE if existing else AuditEvent.Action.CREATE,
+                    summary=f"Entered the day {check_in.day} check-in's answer given by phone",
+                    patient=check_in.episode.patient,
+                    obj=saved,
+                )
                 messages.success(request, f"Day {check_in.day} answer saved.")
                 if flags:
                     messages.warning(
@@ -200,8 +216,13 @@ def answer(request: HttpRequest, check_in_id: int) -> HttpResponse:
                 return redirect("followup:dashboard")
         else:
             status = 400
-    else:
-        audit.info("%s viewed check-in %s", request.user, check_in_id)
+    record(
+        request,
+        action=AuditEvent.Action.VIEW,
+        summary=f"Viewed the day {check_in.day} check-in",
+        patient=check_in.episode.patient,
+        obj=check_in,
+    )
     zone = check_in.episode.procedure.appointment.location.zone
     return render(
         request,

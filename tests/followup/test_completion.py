@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from rest_framework.test import APIClient
 
-from booking.models import AppointmentStatus, Site
+from booking.models import AppointmentStatus, AuditEvent, Site
 from followup.checkins import AnswerDetails, record_answer
 from followup.models import (
     AnswerRoute,
@@ -175,10 +175,12 @@ class TestWhoMayComplete:
         )
         assert response.status_code == 404
 
-    def test_it_is_logged(self, as_clinician, appointment, caplog):
+    def test_it_is_audited_and_logged(self, as_clinician, appointment, caplog):
         caplog.set_level(logging.INFO, logger="booking.audit")
         complete(as_clinician, appointment, LUMBAR_STEROID)
-        assert f"dr.patel completed appointment {appointment.public_id}" in caplog.text
+        event = AuditEvent.objects.get(action=AuditEvent.Action.CREATE)
+        assert (event.user.username, event.patient) == ("dr.patel", appointment.patient)
+        assert f"audit event {event.pk}: dr.patel create" in caplog.text
 
 
 class TestOnlyArrivedVisits:

@@ -10,7 +10,7 @@ import time_machine
 from django.contrib.auth.models import Group
 from django.test import Client, override_settings
 
-from booking.models import AppointmentStatus, Site
+from booking.models import AppointmentStatus, AuditEvent, Site
 from booking.roles import CLINIC_ADMIN, CLINICIAN, RECEPTION
 from followup.alerts import NotAllowedToAcknowledge, acknowledge_alert
 from followup.checkins import AnswerDetails, record_answer
@@ -240,10 +240,12 @@ class TestAlertsOnTheDashboard:
     def test_an_unknown_alert_is_404(self, clinician):
         assert logged_in(clinician.user).post("/staff/alerts/999/acknowledge/").status_code == 404
 
-    def test_reading_the_dashboard_is_logged(self, clinician, alert, caplog):
+    def test_reading_the_dashboard_is_audited_and_logged(self, clinician, alert, caplog):
         caplog.set_level(logging.INFO, logger="booking.audit")
         page(logged_in(clinician.user), DASHBOARD)
-        assert "dr.patel viewed the follow-up dashboard" in caplog.text
+        event = AuditEvent.objects.get(summary__startswith="Viewed the follow-up dashboard")
+        assert (event.user, event.patient) == (clinician.user, None)
+        assert f"audit event {event.pk}: dr.patel view" in caplog.text
 
 
 class TestAcknowledgeAlert:

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from booking.models import Site, WaitlistOffer
+from booking.models import AuditEvent, Site, WaitlistOffer
 from followup.checkins import resend_check_in
 from followup.models import Channel, Message, MessageKind, MessageState
 from followup.reminders import plan_reminders
@@ -189,10 +189,12 @@ class TestTimeline:
             assert len(api.get(url(appointment)).json()) == 23
         assert len(many.captured_queries) == len(few.captured_queries)
 
-    def test_staff_reading_it_is_logged(self, api, appointment, caplog):
+    def test_staff_reading_it_is_audited_and_logged(self, api, appointment, caplog):
         caplog.set_level(logging.INFO, logger="booking.audit")
         api.get(url(appointment))
-        assert f"rita viewed messages of appointment {appointment.public_id}" in caplog.text
+        event = AuditEvent.objects.get()
+        assert (event.user.username, event.patient) == ("rita", appointment.patient)
+        assert f"audit event {event.pk}: rita view" in caplog.text
 
 
 def test_the_schema_documents_it_for_staff(api, receptionist):
