@@ -12,7 +12,7 @@ import logging
 from django.http import HttpRequest
 from rest_framework.request import Request
 
-from booking.api.throttling import client_address
+from booking.client_address import client_address
 from booking.models import AuditEvent, Patient
 
 log = logging.getLogger("booking.audit")

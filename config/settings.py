@@ -279,7 +279,7 @@ AXES_RESET_ON_SUCCESS = True
 # (the header's n-th entry from the right); with 0, REMOTE_ADDR alone, so the header
 # cannot be spoofed. django-axes and DRF read the client address the same way.
 TRUSTED_PROXY_COUNT = _integer("TRUSTED_PROXY_COUNT", 0, minimum=0)
-AXES_CLIENT_IP_CALLABLE = "booking.api.throttling.client_address"
+AXES_CLIENT_IP_CALLABLE = "booking.client_address.client_address"
 
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {

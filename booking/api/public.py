@@ -30,8 +30,9 @@ from booking.api.serializers import (
     slot_rows,
 )
 from booking.api.staff import AppointmentListView
-from booking.api.throttling import PublicRateThrottle, client_address
+from booking.api.throttling import PublicRateThrottle
 from booking.availability import MAX_RANGE_DAYS, free_slots
+from booking.client_address import client_address
 from booking.models import AppointmentSource, Site
 from booking.services import (
     BookingError,
