@@ -10,7 +10,13 @@ from celery.signals import task_prerun
 from django.db import OperationalError, connection
 from django.db.models import QuerySet
 
-from bench.faults import (
+from config.celery import app as celery_app
+from followup.channels import FileSmsBackend, OutboundMessage
+from followup.dispatch import dispatch_due_messages
+from followup.models import Channel, Message, MessageState
+from followup.sending import send_message
+from followup.tasks import dispatch_due_messages_task, send_message_task
+from tests.faults.harness import (
     MIX,
     SCENARIOS,
     Options,
@@ -20,12 +26,6 @@ from bench.faults import (
     run_scenario,
     seed_due_messages,
 )
-from config.celery import app as celery_app
-from followup.channels import FileSmsBackend, OutboundMessage
-from followup.dispatch import dispatch_due_messages
-from followup.models import Channel, Message, MessageState
-from followup.sending import send_message
-from followup.tasks import dispatch_due_messages_task, send_message_task
 
 pytestmark = [
     pytest.mark.postgres,
