@@ -125,6 +125,7 @@ def _reaches_a_patient(model, hops: int = 4) -> bool:
     )
 
 
+@pytest.mark.slow
 def test_every_registered_patient_data_model_is_the_clinic_admins():
     registered = {model._meta.label_lower: model for model in admin.site._registry}
     naming_a_patient = {label for label, model in registered.items() if _reaches_a_patient(model)}

@@ -327,7 +327,7 @@ class TestRescheduling:
 
 class TestInsideTheMinimumNotice:
     @pytest.fixture(autouse=True)
-    def a_day_before(self, appointment, clock):
+    def a_day_before(self, clock, appointment):  # clock first: the visit is booked at NOW
         clock.move_to(appointment.start - timedelta(hours=23))
 
     def test_the_page_says_to_call_the_clinic_and_offers_no_changes(

@@ -1,6 +1,6 @@
 """The outbox under faults: real workers, dispatchers and Redis servers killed, PostgreSQL
-connections dropped, and every message still sent exactly once (bench/faults.py, with
-fewer messages)."""
+connections dropped, and every message still sent exactly once (tests/faults/harness.py's
+scenarios, which bench/faults.py runs with more messages)."""
 
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from tests.faults.harness import (
 )
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]

@@ -37,6 +37,8 @@ from tests.factories import (
 )
 from tests.races import run_at_once
 
+pytestmark = pytest.mark.slow
+
 NEW_YORK = ZoneInfo("America/New_York")
 FIRST_DAY = date(2026, 10, 29)  # a window across the clock change of Sunday 1 November
 DAYS = 7
