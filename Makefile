@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test test-shifted-clock lint format lock bench clean audit
+.PHONY: run test test-fast test-shifted-clock lint format lock bench clean audit
 
 $(INSTALLED): requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ run: $(INSTALLED)
 ## test: install and run the whole suite (PostgreSQL and Redis tests need DATABASE_URL / REDIS_URL)
 test: $(INSTALLED)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## test-fast: the suite without the tests marked slow (browser, faults, load, properties)
+test-fast: $(INSTALLED)
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 ## test-shifted-clock: the date-sensitive tests again on a clock started far from today
 ## (tests/conftest.py's --clock). CI runs it.

@@ -58,13 +58,13 @@ from django.db.models import Min, QuerySet
 from django.test.utils import setup_test_environment, teardown_test_environment
 from django.utils import timezone
 
-from bench import faults
-from bench.clinic import Clinic
 from bench.report import CpuMeter, percentile, table
 from booking.models import AppointmentStatus
 from config.celery import app as celery_app
 from followup.models import Channel, CheckIn, Message, MessageKind, MessageState
 from followup.tasks import dispatch_due_messages_task
+from tests.clinic import Clinic
+from tests.faults import harness
 
 COMPOSE_FILE = Path(settings.BASE_DIR) / "docker-compose.yml"
 LEAD_SECONDS = 2.0  # from moving a run's check-ins to T until T
@@ -195,19 +195,19 @@ class Rig:
         redis_options = compose_command("redis")
         if redis_options[0] != "redis-server":
             raise BurstError(f"compose's redis command is not redis-server: {redis_options}")
-        self.redis = faults.RedisServer(folder, options=redis_options[1:])
+        self.redis = harness.RedisServer(folder, options=redis_options[1:])
         worker_command = compose_command("worker")
         if worker_command[:4] != ["celery", "-A", "config", "worker"]:
             raise BurstError(f"compose's worker command is not a Celery worker: {worker_command}")
         self.worker_options = worker_command[4:]
         self.folder = folder
-        self.worker: faults.Worker | None = None
+        self.worker: harness.Worker | None = None
 
-    def start(self) -> faults.Worker:
+    def start(self) -> harness.Worker:
         self.redis.start()
-        env = faults.process_env(self.redis)
-        self.worker = faults.Worker(
-            "worker", env, faults.Sinks(self.folder / "worker"), options=self.worker_options
+        env = harness.process_env(self.redis)
+        self.worker = harness.Worker(
+            "worker", env, harness.Sinks(self.folder / "worker"), options=self.worker_options
         )
         self.worker.wait_ready()
         return self.worker
@@ -223,7 +223,7 @@ class Rig:
             dispatch_due_messages_task.apply_async(connection=broker)
 
 
-def run_burst(rig: Rig, worker: faults.Worker, burst: Burst, options: Options) -> RunFigures:
+def run_burst(rig: Rig, worker: harness.Worker, burst: Burst, options: Options) -> RunFigures:
     """Move the burst's check-ins to T, tick as beat does from T + phase, and wait until
     every message is `sent`."""
     meter = open_meter(worker, rig.redis)
@@ -263,20 +263,20 @@ def scheduled(burst: Burst) -> bool:
     return burst.rows().filter(state=MessageState.SCHEDULED).exists()
 
 
-def open_meter(worker: faults.Worker, redis_server: faults.RedisServer) -> CpuMeter | None:
+def open_meter(worker: harness.Worker, redis_server: harness.RedisServer) -> CpuMeter | None:
     if redis_server.process is None:
         return None
     try:
         return CpuMeter(
             worker=worker.process.pid,
-            postmaster=faults.postmaster_pid(),
+            postmaster=harness.postmaster_pid(),
             redis=redis_server.process.pid,
         )
     except (OSError, ValueError, IndexError):
         return None  # PostgreSQL on another machine: no CPU figures
 
 
-def tally(burst: Burst, worker: faults.Worker) -> dict[str, int]:
+def tally(burst: Burst, worker: harness.Worker) -> dict[str, int]:
     """The burst's messages `sent` in the outbox, lost (not both sent and in a sink) and
     duplicated (copies beyond the first in the sinks)."""
     copies = worker.sinks.keys()
@@ -379,7 +379,7 @@ def run_all(options: Options, folder: Path) -> list[RunFigures]:
         return results
     finally:
         rig.stop()
-        faults.terminate_backends()
+        harness.terminate_backends()
         connection.creation.destroy_test_db(old_name, verbosity=0)
         teardown_test_environment()
 
@@ -419,7 +419,7 @@ def main() -> None:
         else:
             with tempfile.TemporaryDirectory(prefix="bench-burst-") as scratch:
                 results = run_all(options, Path(scratch))
-    except (BurstError, faults.FaultError) as error:
+    except (BurstError, harness.FaultError) as error:
         sys.exit(f"bench.burst: {error}")
     if arguments.json:
         print(json.dumps({"runs": [asdict(figures) for figures in results]}))

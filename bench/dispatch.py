@@ -94,10 +94,8 @@ from django.test.utils import (  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from psycopg import sql  # noqa: E402
 
-from bench import faults  # noqa: E402
-from bench.clinic import Clinic  # noqa: E402
 from bench.noop import noop  # noqa: E402
-from bench.report import CpuMeter, percentile, stop_process, table  # noqa: E402
+from bench.report import CpuMeter, percentile, table  # noqa: E402
 from booking.models import AppointmentStatus  # noqa: E402
 from config.celery import app as celery_app  # noqa: E402
 from followup import dispatch  # noqa: E402
@@ -105,6 +103,9 @@ from followup.channels import check_phone_number  # noqa: E402
 from followup.models import Channel, Message, MessageKind, MessageState  # noqa: E402
 from followup.sending import Outcome, send_message  # noqa: E402
 from followup.tasks import dispatch_and_enqueue_sends, dispatch_producer  # noqa: E402
+from tests.clinic import Clinic  # noqa: E402
+from tests.faults import harness  # noqa: E402
+from tests.processes import stop_process  # noqa: E402
 
 CLINICIANS = 50
 # Plan steps (minutes_before) by the role of a row, so every row is unique per
@@ -341,7 +342,7 @@ def time_claims(contacts: Sequence[Contact], batches: int, future: int) -> Batch
 # --- The worker and the broker -----------------------------------------------------------
 
 
-class Sinks(faults.Sinks):
+class Sinks(harness.Sinks):
     """The worker's file sinks, as the fault harness reads them, and its log."""
 
     @property
@@ -366,7 +367,7 @@ class Worker:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": settings_module,
-            "DATABASE_URL": faults.database_url(connection.settings_dict),
+            "DATABASE_URL": harness.database_url(connection.settings_dict),
             "SMS_FILE_PATH": str(sinks.sms),
             "EMAIL_FILE_PATH": str(sinks.email),
         }
@@ -472,7 +473,7 @@ def open_meter(worker: Worker, broker: Broker) -> CpuMeter | None:
     try:
         return CpuMeter(
             worker=worker.process.pid,
-            postmaster=faults.postmaster_pid(),
+            postmaster=harness.postmaster_pid(),
             redis=int(broker.client.info("server")["process_id"]),
             publisher=os.getpid(),
         )

@@ -78,15 +78,11 @@ from bench.availability import (  # noqa: E402
     seed_group,
     seed_location,
 )
-from bench.report import (  # noqa: E402
-    free_port,
-    percentile,
-    stop_process,
-    table,
-)
+from bench.report import percentile, table  # noqa: E402
 from booking.availability import Slot, free_slots  # noqa: E402
 from booking.models import ACTIVE_STATUSES, Site  # noqa: E402
 from booking.services import NO_OVERLAP_CONSTRAINT  # noqa: E402
+from tests.processes import free_port, stop_process  # noqa: E402
 
 BOOKING_PATH = "/api/v1/appointments/"
 READY_PATH = "/api/v1/sites/"

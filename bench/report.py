@@ -1,11 +1,11 @@
-"""What the benchmarks share: how they print figures, pick a port, stop a server they
-started and read the CPU time of processes; no Django set-up."""
+"""What the benchmarks share: how they print figures and read the CPU time of processes
+(starting and stopping them is tests/processes.py's); no Django set-up."""
 
 import os
-import socket
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+
+from tests.processes import proc_stat
 
 
 def percentile(samples: Sequence[float], share: float) -> float:
@@ -26,33 +26,9 @@ def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -
     return "\n".join([f"\n{title}\n", line(cells[0]), rule, *(line(row) for row in cells[1:])])
 
 
-def free_port() -> int:
-    """A loopback port nothing listens on, for a server the benchmark starts."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def stop_process(process: subprocess.Popen, grace: float) -> None:
-    """SIGTERM (a warm shutdown for Celery and gunicorn), then SIGKILL after `grace` s."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
-
-def _stat(pid: int) -> list[str]:
-    """/proc/PID/stat's fields after the command name (state is [0], ppid [1])."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-
-
 def _cpu(pid: int, *, reaped: bool = False) -> float:
     """CPU seconds (user + system) of `pid`, or with `reaped` of its exited children."""
-    fields = _stat(pid)
+    fields = proc_stat(pid)
     first = 13 if reaped else 11  # cutime, cstime or utime, stime
     return (int(fields[first]) + int(fields[first + 1])) / os.sysconf("SC_CLK_TCK")
 
@@ -62,15 +38,11 @@ def _children(parent: int) -> list[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if int(_stat(int(entry.name))[1]) == parent:
+                if int(proc_stat(int(entry.name))[1]) == parent:
                     pids.append(int(entry.name))
             except (OSError, IndexError):
                 continue  # exited meanwhile
     return pids
-
-
-def parent_pid(pid: int) -> int:
-    return int(_stat(pid)[1])
 
 
 class CpuMeter:

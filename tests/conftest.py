@@ -4,15 +4,17 @@ Every test passes whatever day it runs. CI runs the date-sensitive folders a sec
 the clock started years ahead, on a Saturday night before the clocks change
 (`make test-shifted-clock`, which passes `--clock=<ISO moment>`: the whole session then runs
 under a ticking `time_machine.travel`). So a test that depends on the date, the weekday or
-the time of day fixes them: `time_machine.travel(NOW, tick=False)` around everything that
-reads the clock, threads included (time_machine patches the whole process), and `now=` to
-the domain functions that take it. A test that starts another process (a Celery worker,
+the time of day fixes them: the `clock` fixture below (the module's NOW), or
+`time_machine.travel(moment, tick=False)`, around everything that reads the clock, threads
+included (time_machine patches the whole process), and `now=` to the domain functions that
+take it. A test that starts another process (a Celery worker,
 gunicorn) cannot move that process's clock: it takes its times from `timezone.now()`, never
 from a fixed NOW. The code reads the time from Python only, never from PostgreSQL's now(),
 which no test moves.
 """
 
 import os
+from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
@@ -76,6 +78,18 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"REQUIRE_SERVICES is set but this test {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture
+def clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Traveller]:
+    """The clock stopped at the test module's NOW; `clock.move_to(...)` moves it.
+
+    A module whose every test needs it says `pytestmark = pytest.mark.usefixtures("clock")`.
+    Under --clock this stops the session's ticking clock for the test, and the test ends
+    with it ticking again.
+    """
+    with time_machine.travel(request.module.NOW, tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture(autouse=True)

@@ -11,8 +11,8 @@ from types import SimpleNamespace
 from django.conf import settings
 from django.db import connection
 
-from bench.faults import database_url
-from bench.report import stop_process
+from tests.faults.harness import database_url
+from tests.processes import stop_process
 
 REPLACED = {"DJANGO_SETTINGS_MODULE", "DEBUG", "DATABASE_URL", "REDIS_URL"}
 

@@ -11,7 +11,6 @@ permissions a group is given by hand.
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
@@ -30,7 +29,7 @@ from tests.factories import (
     episode_after_procedure,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 NOW = datetime(2026, 12, 3, 15, tzinfo=UTC)
 ZELDA = {"first_name": "Zelda", "last_name": "Quigley", "email": "zelda.quigley@example.org"}
@@ -47,12 +46,6 @@ PATIENT_DATA = {
     "followup.checkinanswer",
     "followup.alert",
 }
-
-
-@pytest.fixture(autouse=True)
-def _frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture
@@ -132,6 +125,7 @@ def _reaches_a_patient(model, hops: int = 4) -> bool:
     )
 
 
+@pytest.mark.slow
 def test_every_registered_patient_data_model_is_the_clinic_admins():
     registered = {model._meta.label_lower: model for model in admin.site._registry}
     naming_a_patient = {label for label, model in registered.items() if _reaches_a_patient(model)}

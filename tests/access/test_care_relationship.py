@@ -30,7 +30,7 @@ from tests.factories import (
     episode_after_procedure,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 NOW = datetime(2026, 11, 30, 14, tzinfo=UTC)  # Monday 09:00 in New York
 WEDNESDAY_9AM = "2026-12-02T09:00:00-05:00"
@@ -40,12 +40,6 @@ ZELDA = {
     "email": "zelda.quigley@example.org",
     "date_of_birth": date(1961, 3, 4),
 }
-
-
-@pytest.fixture(autouse=True)
-def _frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 def _clinician(username: str, location, display_name: str):

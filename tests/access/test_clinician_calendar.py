@@ -10,7 +10,6 @@ the whole clinic and book.
 from datetime import UTC, date, datetime, time
 
 import pytest
-import time_machine
 from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
@@ -26,16 +25,10 @@ from tests.factories import (
     WorkingHoursFactory,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 DAY = date(2026, 12, 2)  # a Wednesday
-BEFORE = datetime(2026, 12, 1, 17, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _frozen():
-    with time_machine.travel(BEFORE, tick=False):
-        yield
+NOW = datetime(2026, 12, 1, 17, tzinfo=UTC)  # the day before DAY
 
 
 @pytest.fixture

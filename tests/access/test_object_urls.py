@@ -46,7 +46,7 @@ from tests.factories import (
     episode_after_procedure,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 NOW = datetime(2026, 12, 4, 16, tzinfo=UTC)  # the day-3 check-ins of the injections are due
 ZELDA = {"first_name": "Zelda", "last_name": "Quigley", "email": "zelda.quigley@example.org"}

@@ -26,17 +26,11 @@ from tests.factories import (
     UserFactory,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 DAY = date(2026, 12, 2)  # a Wednesday
 NOW = datetime(2026, 12, 2, 13, tzinfo=UTC)  # 08:00 in New York
 LIST = f"/api/v1/appointments/?date={DAY}"
-
-
-@pytest.fixture(autouse=True)
-def _frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ import sys
 import pytest
 from django.conf import settings
 
+pytestmark = pytest.mark.slow
+
 CHECK_INS = 200
 
 

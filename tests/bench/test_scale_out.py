@@ -1,7 +1,7 @@
 """The scale-out benchmark runs what its section of docs/performance.md says it runs."""
 
-from bench.faults import SCENARIOS
 from bench.scale_out import RUNS
+from tests.faults.harness import SCENARIOS
 
 
 def test_it_books_through_two_web_servers_and_sends_with_two_dispatchers_and_two_workers():

@@ -3,7 +3,6 @@
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-import time_machine
 from django.core import signing
 from rest_framework.test import APIClient
 
@@ -12,19 +11,13 @@ from booking.models import Appointment, AppointmentSource, AppointmentStatus
 from booking.services import PatientDetails, book_appointment, record_safety_answers
 from tests.factories import PASSWORD
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # Monday 09:00 in New York
 WEDNESDAY_9AM = datetime(2026, 12, 2, 14, 0, tzinfo=UTC)
 ANA = PatientDetails(
     first_name="Ana", last_name="Silva", date_of_birth=date(1971, 4, 12), email="ana@example.org"
 )
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from datetime import UTC, date, datetime, time
 
 import pytest
-import time_machine
 from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
@@ -14,16 +13,10 @@ from booking.links import appointment_for_manage_token
 from booking.models import Appointment, Patient, Site
 from tests.factories import ClinicianFactory, LocationFactory, WorkingHoursFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # Monday 09:00 in New York
 WEDNESDAY_9AM = "2026-12-02T09:00:00-05:00"
-
-
-@pytest.fixture(autouse=True)
-def _frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import icalendar
 import pytest
-import time_machine
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -29,7 +28,7 @@ from followup.models import Message, MessageKind, MessageState
 from tests.factories import ClinicianFactory, LocationFactory, WorkingHoursFactory
 from tests.outbox import send_due
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # Monday 09:00 in New York
 WEDNESDAY_9AM = datetime(2026, 12, 2, 14, 0, tzinfo=UTC)  # 09:00 EST
@@ -56,12 +55,6 @@ SAFETY = {
     "recent_steroid_injection": True,
     "has_driver": False,
 }
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

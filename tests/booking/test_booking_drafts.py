@@ -4,7 +4,6 @@ booked (issue 19, item 6: drafts kept birth dates and safety answers for 14 days
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from django.contrib.sessions.models import Session
 
 from booking.tasks import clear_expired_sessions_task
@@ -17,16 +16,10 @@ from tests.booking.test_booking_pages import (
     to_review,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # Monday 09:00 in New York
 TYPED = ("1971-04-12", "ana@example.org", "860 555 0123", "not_applicable")
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ site, and appointment emails to one address are capped by APPOINTMENT_EMAIL_RATE
 from datetime import UTC, date, datetime
 
 import pytest
-import time_machine
 from django.core import mail
 from django.test import Client
 from rest_framework.test import APIClient
@@ -22,16 +21,10 @@ from booking.services import PatientDetails, book_appointment, cancel_appointmen
 from tests.booking.test_booking_pages import ANA, DETAILS, REVIEW, choose_time, review_key, text
 from tests.outbox import then_send_due
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # Monday 09:00 in New York
 WEDNESDAY = "2026-12-02T{}:00-05:00"
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

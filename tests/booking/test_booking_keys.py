@@ -10,7 +10,6 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-import time_machine
 from django.core import mail
 from django.test import Client
 from rest_framework.test import APIClient
@@ -24,18 +23,12 @@ from tests.booking.test_booking_pages import ANA, REVIEW, text, to_review
 from tests.factories import PatientFactory, WaitlistEntryFactory
 from tests.outbox import then_send_due
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # Monday 09:00 in New York
 # The namespace the offer keys were derived from, as it stood in the source.
 PUBLISHED_NAMESPACE = uuid.UUID("6f1f6a52-3c1d-4a8e-9a39-5f3c0e0b7a11")
 APPOINTMENTS = "/api/v1/appointments/"
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

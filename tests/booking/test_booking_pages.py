@@ -14,7 +14,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import icalendar
 import pytest
-import time_machine
 from django.test import Client
 
 from booking.links import appointment_for_manage_token
@@ -31,7 +30,7 @@ from booking.services import PatientDetails, book_appointment
 from tests.factories import BlockFactory, ClinicianFactory, LocationFactory, WorkingHoursFactory
 from tests.outbox import then_send_due
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # Monday 09:00 in New York
 WEDNESDAY_9AM = datetime(2026, 12, 2, 14, 0, tzinfo=UTC)
@@ -74,12 +73,6 @@ ZOE = {
     "patient-phone": "",
     "patient-reminders_sms": "",
 }
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

@@ -1,15 +1,16 @@
 """No double booking under real concurrency: parallel clients, their own connections."""
 
-import threading
 from datetime import UTC, date, datetime
+from functools import partial
 
 import pytest
 import time_machine
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test import Client
 
 from booking.models import Appointment
 from booking.services import PatientDetails, book_appointment
+from tests.races import run_at_once
 
 NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
 CLIENTS = 20
@@ -17,25 +18,12 @@ CLIENTS = 20
 
 def _book_concurrently(payloads: list[dict]) -> list[int]:
     """POST every payload at once, each from its own thread and database connection."""
-    barrier = threading.Barrier(len(payloads))
-    statuses: list[int] = []
 
-    def client(payload: dict) -> None:
-        try:
-            barrier.wait()
-            response = Client().post(
-                "/api/v1/appointments/", payload, content_type="application/json"
-            )
-            statuses.append(response.status_code)
-        finally:
-            connections.close_all()
+    def book(payload: dict) -> int:
+        response = Client().post("/api/v1/appointments/", payload, content_type="application/json")
+        return response.status_code
 
-    threads = [threading.Thread(target=client, args=(payload,)) for payload in payloads]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return statuses
+    return run_at_once([partial(book, payload) for payload in payloads])
 
 
 def _payload(number: int, clinician_id: int) -> dict:

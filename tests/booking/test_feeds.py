@@ -3,7 +3,6 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from django.contrib.auth.models import User
 from icalendar import Calendar
 
@@ -12,15 +11,9 @@ from booking.feeds import initials
 from booking.models import AppointmentStatus, AuditEvent, CalendarFeed, Clinician, Site
 from tests.factories import AppointmentFactory, ClinicianFactory, LocationFactory, PatientFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 NOW = datetime(2026, 12, 10, 17, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture

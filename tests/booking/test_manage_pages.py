@@ -14,7 +14,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import icalendar
 import pytest
-import time_machine
 from django.core import signing
 from django.test import Client
 
@@ -23,7 +22,7 @@ from booking.models import Appointment, AppointmentSource, AppointmentStatus, Sa
 from booking.services import PatientDetails, book_appointment
 from tests.outbox import then_send_due
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # Monday 09:00 in New York
 WEDNESDAY_9AM = datetime(2026, 12, 2, 14, 0, tzinfo=UTC)
@@ -49,12 +48,6 @@ ANSWERS = {
     "safety-has_driver": "True",
 }
 INVALID_LINK = "This link is not valid any more"
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture
@@ -334,7 +327,7 @@ class TestRescheduling:
 
 class TestInsideTheMinimumNotice:
     @pytest.fixture(autouse=True)
-    def a_day_before(self, appointment, clock):
+    def a_day_before(self, clock, appointment):  # clock first: the visit is booked at NOW
         clock.move_to(appointment.start - timedelta(hours=23))
 
     def test_the_page_says_to_call_the_clinic_and_offers_no_changes(

@@ -9,6 +9,8 @@ from django.db.migrations.executor import MigrationExecutor
 from booking.models import WaitlistOffer
 from tests.factories import WaitlistEntryFactory
 
+pytestmark = pytest.mark.slow
+
 BEFORE_NOTIFIED_AT = [("booking", "0009_patient_merged_into")]
 NOTIFIED_AT = [("booking", "0010_waitlist_offer_notified_at")]
 

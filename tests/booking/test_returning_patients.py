@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import icalendar
 import pytest
-import time_machine
 from django.core import mail
 from django.test import Client
 from rest_framework.test import APIClient
@@ -32,7 +31,7 @@ from tests.booking.test_booking_pages import ANA, REVIEW, text, to_review
 from tests.factories import PatientFactory, episode_after_procedure
 from tests.outbox import then_send_due
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # Monday 09:00 in New York
 ROBERTS_EMAIL = "robert.silva@example.org"
@@ -47,12 +46,6 @@ EVE = {
     "patient-reminders_email": "",
     "patient-reminders_sms": "on",
 }
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

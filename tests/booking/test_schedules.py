@@ -4,7 +4,6 @@ and whether a location is staffed at a moment."""
 from datetime import UTC, date, datetime, time
 
 import pytest
-import time_machine
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
@@ -29,13 +28,9 @@ from tests.factories import (
     ScheduleExceptionFactory,
 )
 
+pytestmark = pytest.mark.usefixtures("clock")
+
 NOW = datetime(2026, 11, 30, 14, tzinfo=UTC)  # Monday 09:00 in New York
-
-
-@pytest.fixture(autouse=True)
-def _frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture

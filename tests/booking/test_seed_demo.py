@@ -22,7 +22,7 @@ from booking.models import (
 from booking.roles import CLINICIAN, RECEPTION, has_role
 from followup.demo import seed_demo_clinic
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 
 def test_it_builds_the_demo_clinic_and_prints_the_logins(settings, capsys):

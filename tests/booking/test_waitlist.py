@@ -1,13 +1,13 @@
 """The waitlist: joining (desk and online), offers of freed times, accepting, the race."""
 
 import json
-import threading
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 
 import pytest
 import time_machine
 from django.core import mail
-from django.db import connections, transaction
+from django.db import transaction
 from django.urls import reverse
 
 from booking.models import (
@@ -35,15 +35,10 @@ from followup.content import SMS_OPT_OUT
 from followup.models import Message, MessageKind, MessageState
 from tests.factories import PatientFactory, WaitlistEntryFactory
 from tests.outbox import send_due
+from tests.races import run_at_once
 
 NOW = datetime(2026, 11, 30, 14, tzinfo=UTC)  # Monday 09:00 in New York
 FREED = datetime(2026, 12, 2, 14, tzinfo=UTC)  # Wednesday 09:00 in New York: a morning
-
-
-@pytest.fixture
-def frozen():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture
@@ -97,7 +92,7 @@ def test_time_of_day_boundaries():
 
 
 def test_a_cancellation_offers_the_time_to_the_first_matching_patients(
-    clinic, frozen, sms_file, settings
+    clinic, clock, sms_file, settings
 ):
     settings.WAITLIST_OFFERS_PER_SLOT = 2
     adams, brown = clinic["clinicians"]
@@ -153,7 +148,7 @@ def _reschedule(appointment, **change) -> None:
     send_due(NOW)
 
 
-def test_a_reschedule_offers_the_time_it_left(clinic, frozen):
+def test_a_reschedule_offers_the_time_it_left(clinic, clock):
     adams = clinic["clinicians"][0]
     appointment = _book(clinic)
     entry = WaitlistEntryFactory(patient=PatientFactory(first_name="Ria", consent_email=True))
@@ -169,7 +164,7 @@ def test_a_reschedule_offers_the_time_it_left(clinic, frozen):
     assert "Wednesday 02 December at 09:00" in email.body
 
 
-def test_a_reschedule_to_another_clinician_offers_the_first_ones_time(clinic, frozen):
+def test_a_reschedule_to_another_clinician_offers_the_first_ones_time(clinic, clock):
     adams, brown = clinic["clinicians"]
     appointment = _book(clinic)
     entry = WaitlistEntryFactory()
@@ -180,7 +175,7 @@ def test_a_reschedule_to_another_clinician_offers_the_first_ones_time(clinic, fr
     assert (offer.start, offer.clinician) == (FREED, adams)
 
 
-def test_a_reschedule_onto_part_of_its_own_time_offers_nothing(clinic, frozen):
+def test_a_reschedule_onto_part_of_its_own_time_offers_nothing(clinic, clock):
     appointment = _book(clinic)
     entry = WaitlistEntryFactory()
     mail.outbox.clear()
@@ -198,7 +193,7 @@ def _freed(clinic) -> Appointment:
     return appointment
 
 
-def test_offers_are_made_once_per_entry_and_time(clinic, frozen):
+def test_offers_are_made_once_per_entry_and_time(clinic, clock):
     appointment = _freed(clinic)
     entry = WaitlistEntryFactory()
     assert len(offer_freed_time(appointment, now=NOW)) == 1
@@ -206,7 +201,7 @@ def test_offers_are_made_once_per_entry_and_time(clinic, frozen):
     assert entry.offers.count() == 1
 
 
-def test_no_offer_when_the_time_is_taken_again_or_passed(clinic, frozen):
+def test_no_offer_when_the_time_is_taken_again_or_passed(clinic, clock):
     appointment = _book(clinic)
     WaitlistEntryFactory()
     # Not cancelled: the time is still held.
@@ -216,14 +211,14 @@ def test_no_offer_when_the_time_is_taken_again_or_passed(clinic, frozen):
     assert offer_freed_time(appointment, now=FREED + timedelta(minutes=1)) == []
 
 
-def test_the_hold_never_outlasts_the_start(clinic, frozen):
+def test_the_hold_never_outlasts_the_start(clinic, clock):
     appointment = _freed(clinic)
     WaitlistEntryFactory()
     (offer,) = offer_freed_time(appointment, now=FREED - timedelta(minutes=30))
     assert offer.expires_at == FREED
 
 
-def test_offers_are_made_with_the_cancellation_itself(clinic, frozen):
+def test_offers_are_made_with_the_cancellation_itself(clinic, clock):
     appointment = _book(clinic)
     entry = WaitlistEntryFactory()
     with transaction.atomic():
@@ -242,7 +237,7 @@ def test_offers_are_made_with_the_cancellation_itself(clinic, frozen):
 
 
 def test_an_offer_goes_out_once_through_the_outbox_and_the_desk_sees_when(
-    client, receptionist, clinic, frozen
+    client, receptionist, clinic, clock
 ):
     appointment = _book(clinic)
     entry = WaitlistEntryFactory(patient=PatientFactory(first_name="Ida", consent_email=True))
@@ -262,7 +257,7 @@ def test_an_offer_goes_out_once_through_the_outbox_and_the_desk_sees_when(
     assert "not sent yet" not in client.get("/desk/waitlist/").content.decode()
 
 
-def test_an_offer_the_provider_refused_goes_out_when_it_is_back(clinic, frozen, monkeypatch):
+def test_an_offer_the_provider_refused_goes_out_when_it_is_back(clinic, clock, monkeypatch):
     appointment = _freed(clinic)
     WaitlistEntryFactory(patient=PatientFactory(consent_email=True))
 
@@ -285,7 +280,7 @@ def test_an_offer_the_provider_refused_goes_out_when_it_is_back(clinic, frozen, 
     assert len(_offers_sent()) == 1
 
 
-def test_an_offer_past_its_hold_or_no_longer_pending_is_never_sent(clinic, frozen):
+def test_an_offer_past_its_hold_or_no_longer_pending_is_never_sent(clinic, clock):
     appointment = _freed(clinic)
     WaitlistEntryFactory(patient=PatientFactory(consent_email=True))
     WaitlistEntryFactory(patient=PatientFactory(consent_email=True))
@@ -349,7 +344,7 @@ def test_a_text_whose_quiet_hours_outlast_the_hold_is_skipped_with_the_reason(cl
 
 
 @pytest.fixture
-def two_offers(clinic, frozen):
+def two_offers(clinic, clock):
     appointment = _book(clinic)
     first = WaitlistEntryFactory(patient=PatientFactory(first_name="Fay", consent_email=True))
     second = WaitlistEntryFactory(patient=PatientFactory(first_name="Gil", consent_email=True))
@@ -431,9 +426,9 @@ def test_two_patients_accepting_one_after_the_other_one_wins(two_offers):
     assert Appointment.objects.active().filter(start=FREED).count() == 1
 
 
-def test_an_expired_offer_says_so_and_books_nothing(client, two_offers, frozen):
+def test_an_expired_offer_says_so_and_books_nothing(client, two_offers, clock):
     offer, _ = two_offers
-    frozen.move_to(offer.expires_at)
+    clock.move_to(offer.expires_at)
     response = client.post(f"/waitlist/offer/{offer_token(offer)}/")
     assert response.status_code == 410
     assert "This offer has expired" in response.content.decode()
@@ -442,7 +437,7 @@ def test_an_expired_offer_says_so_and_books_nothing(client, two_offers, frozen):
     assert not Appointment.objects.active().filter(start=FREED).exists()
 
 
-def test_expire_offers_marks_only_those_past_their_hold(two_offers, frozen):
+def test_expire_offers_marks_only_those_past_their_hold(two_offers, clock):
     offer, _ = two_offers
     assert expire_offers(now=offer.expires_at - timedelta(seconds=1)) == 0
     assert expire_offers(now=offer.expires_at) == 2
@@ -464,26 +459,12 @@ def test_a_tampered_or_foreign_token_shows_nothing(client, two_offers):
 # --- the race ----------------------------------------------------------------------------
 
 
-def _accept_concurrently(offers: list[WaitlistOffer]) -> list[str]:
-    barrier = threading.Barrier(len(offers))
-    outcomes: list[str] = []
-
-    def accept(offer: WaitlistOffer) -> None:
-        try:
-            barrier.wait()
-            accept_offer(offer)
-            outcomes.append("booked")
-        except OfferUnavailable as unavailable:
-            outcomes.append(unavailable.state)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=accept, args=(offer,)) for offer in offers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
+def _accept(offer: WaitlistOffer) -> str:
+    try:
+        accept_offer(offer)
+    except OfferUnavailable as unavailable:
+        return unavailable.state
+    return "booked"
 
 
 def _race(clinic) -> None:
@@ -497,7 +478,7 @@ def _race(clinic) -> None:
         appointment.save()
         offers = offer_freed_time(appointment, now=NOW)
         assert len(offers) == len(entries)
-        outcomes = _accept_concurrently(offers)
+        outcomes = run_at_once([partial(_accept, offer) for offer in offers])
     assert sorted(outcomes) == ["booked", "gone", "gone"]
     assert Appointment.objects.active().filter(start=FREED).count() == 1
     states = sorted(WaitlistOffer.objects.values_list("state", flat=True))
@@ -519,13 +500,13 @@ def test_patients_accepting_at_once_on_postgres_meet_the_constraint(clinic):
 # --- joining online -----------------------------------------------------------------------
 
 
-def test_the_times_page_links_to_the_waitlist(client, clinic, frozen):
+def test_the_times_page_links_to_the_waitlist(client, clinic, clock):
     page = client.get("/book/lumbar/").content.decode()
     assert 'href="/book/lumbar/waitlist/"' in page
     assert "No time suits you?" in page
 
 
-def test_a_patient_joins_the_waitlist_online(client, clinic, frozen):
+def test_a_patient_joins_the_waitlist_online(client, clinic, clock):
     response = client.post(
         "/book/lumbar/waitlist/",
         {
@@ -549,7 +530,7 @@ def test_a_patient_joins_the_waitlist_online(client, clinic, frozen):
     assert client.get(response["Location"]).status_code == 200
 
 
-def test_joining_online_needs_a_way_to_reach_the_patient(client, clinic, frozen):
+def test_joining_online_needs_a_way_to_reach_the_patient(client, clinic, clock):
     response = client.post(
         "/book/lumbar/waitlist/",
         {"first_name": "Nia", "last_name": "Online", "date_of_birth": "1975-03-04"},
@@ -559,7 +540,7 @@ def test_joining_online_needs_a_way_to_reach_the_patient(client, clinic, frozen)
     assert not WaitlistEntry.objects.exists()
 
 
-def test_joining_again_updates_the_waiting_entry(client, clinic, frozen):
+def test_joining_again_updates_the_waiting_entry(client, clinic, clock):
     form = {
         "first_name": "Nia",
         "last_name": "Online",

@@ -5,23 +5,16 @@ Static files keep their long caching."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from rest_framework.test import APIClient
 
 from booking.links import manage_token
 from followup.checkins import check_in_token
 from tests.factories import AppointmentFactory, episode_after_procedure
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 PERFORMED = datetime(2026, 12, 1, 15, tzinfo=UTC)
 NOW = datetime(2026, 12, 4, 15, 30, tzinfo=UTC)  # the day-3 check-in is due and open
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the journeys and run them last.
+    """Mark the journeys (browser, slow) and run them last.
 
     While Playwright's loop runs, Django gives this thread context-local connections that
     lack the test database's serialized copy, so no other test may run in between.
@@ -37,6 +37,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     journeys = [item for item in items if "tests/e2e/" in str(item.fspath)]
     for item in journeys:
         item.add_marker(pytest.mark.browser)
+        item.add_marker(pytest.mark.slow)
         items.remove(item)
     items.extend(journeys)
 

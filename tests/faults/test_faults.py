@@ -1,6 +1,6 @@
 """The outbox under faults: real workers, dispatchers and Redis servers killed, PostgreSQL
-connections dropped, and every message still sent exactly once (bench/faults.py, with
-fewer messages)."""
+connections dropped, and every message still sent exactly once (tests/faults/harness.py's
+scenarios, which bench/faults.py runs with more messages)."""
 
 from pathlib import Path
 
@@ -10,7 +10,13 @@ from celery.signals import task_prerun
 from django.db import OperationalError, connection
 from django.db.models import QuerySet
 
-from bench.faults import (
+from config.celery import app as celery_app
+from followup.channels import FileSmsBackend, OutboundMessage
+from followup.dispatch import dispatch_due_messages
+from followup.models import Channel, Message, MessageState
+from followup.sending import send_message
+from followup.tasks import dispatch_due_messages_task, send_message_task
+from tests.faults.harness import (
     MIX,
     SCENARIOS,
     Options,
@@ -20,14 +26,9 @@ from bench.faults import (
     run_scenario,
     seed_due_messages,
 )
-from config.celery import app as celery_app
-from followup.channels import FileSmsBackend, OutboundMessage
-from followup.dispatch import dispatch_due_messages
-from followup.models import Channel, Message, MessageState
-from followup.sending import send_message
-from followup.tasks import dispatch_due_messages_task, send_message_task
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
-import time_machine
 from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.management import call_command
@@ -30,17 +29,11 @@ from followup.sending import send_message
 from tests.admin_forms import site_change_form
 from tests.factories import AppointmentFactory, LocationFactory, PatientFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # Monday 09:00 in New York
 WEDNESDAY_9AM = datetime(2026, 12, 2, 14, 0, tzinfo=UTC)
 PHONE = "+18605550123"
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

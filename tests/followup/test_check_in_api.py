@@ -5,7 +5,6 @@ a link we did not make, 410 for a closed check-in, 409 for a locked answer."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from django.core import signing
 from django.test import override_settings
 from rest_framework.test import APIClient
@@ -14,9 +13,9 @@ from booking.api.throttling import PublicRateThrottle
 from booking.links import manage_token
 from followup.checkins import AnswerDetails, check_in_token, record_answer
 from followup.models import Alert, AnswerRoute, CheckIn, CheckInAnswer, CheckInState
-from tests.factories import LocationFactory, PatientFactory, episode_after_procedure
+from tests.factories import episode_after_procedure
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 PERFORMED = datetime(2026, 12, 1, 15, tzinfo=UTC)  # Tuesday 1 December, 10:00 in New York
 DAY_3_DUE = datetime(2026, 12, 4, 15, tzinfo=UTC)
@@ -25,34 +24,10 @@ INVALID = {"detail": "This link is not valid. Please call the clinic."}
 CLOSED = {"detail": "This check-in no longer takes answers. Please call the clinic if you need to."}
 
 
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
 @pytest.fixture
 def api():
     # As an app calls it: no session, and CSRF would be enforced if a session were used.
     return APIClient(enforce_csrf_checks=True)
-
-
-@pytest.fixture
-def patient():
-    return PatientFactory(first_name="Ana", last_name="Silva", phone="+18605550123")
-
-
-@pytest.fixture
-def episode(patient):
-    location = LocationFactory(name="Main Street", phone="+18605550100")
-    return episode_after_procedure(
-        patient=patient, location=location, performed_at=PERFORMED, pain_before=6
-    )
-
-
-@pytest.fixture
-def day_3(episode) -> CheckIn:
-    return episode.check_ins.get(day=3)
 
 
 def path(check_in: CheckIn) -> str:

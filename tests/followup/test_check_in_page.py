@@ -6,7 +6,6 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from django.core import signing
 from django.urls import reverse
 
@@ -19,36 +18,13 @@ from followup.models import (
     CheckInAnswer,
     CheckInState,
 )
-from tests.factories import LocationFactory, PatientFactory, episode_after_procedure
+from tests.factories import PatientFactory, episode_after_procedure
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 PERFORMED = datetime(2026, 12, 1, 15, tzinfo=UTC)  # Tuesday 1 December, 10:00 in New York
 DAY_3_DUE = datetime(2026, 12, 4, 15, tzinfo=UTC)  # Friday 4 December, 10:00 in New York
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(DAY_3_DUE + timedelta(minutes=30), tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def patient():
-    return PatientFactory(first_name="Ana", last_name="Silva", phone="+18605550123")
-
-
-@pytest.fixture
-def episode(patient):
-    location = LocationFactory(name="Main Street", phone="+18605550100")
-    return episode_after_procedure(
-        patient=patient, location=location, performed_at=PERFORMED, pain_before=6
-    )
-
-
-@pytest.fixture
-def day_3(episode) -> CheckIn:
-    return episode.check_ins.get(day=3)
+NOW = DAY_3_DUE + timedelta(minutes=30)
 
 
 def url(check_in: CheckIn) -> str:

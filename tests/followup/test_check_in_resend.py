@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from django.contrib.auth.models import Group
 from django.test import Client
 
@@ -37,23 +36,12 @@ from tests.factories import (
 )
 from tests.outbox import send_due
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 PERFORMED = datetime(2026, 12, 1, 15, tzinfo=UTC)  # Tuesday 10:00 in New York
 NOW = datetime(2026, 12, 4, 16, tzinfo=UTC)  # Friday 11:00: days 1 and 3 are open, 7 is not due
 DAY_3_DUE = datetime(2026, 12, 4, 15, tzinfo=UTC)
 PHONE = "+18605550123"
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def clinician(clinician_user):
-    return ClinicianFactory(user=clinician_user, display_name="Dr. Maya Patel")
 
 
 @pytest.fixture
@@ -83,11 +71,6 @@ def episode(clinician, patient):
         patient=patient,
         performed_at=PERFORMED,
     )
-
-
-@pytest.fixture
-def day_3(episode) -> CheckIn:
-    return episode.check_ins.get(day=3)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.core import mail, signing
 from django.test import override_settings
 
@@ -56,23 +55,18 @@ from tests.factories import (
 )
 from tests.outbox import send_due
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 NEW_YORK = ZoneInfo("America/New_York")
 PHONE = "+18605550123"
 # Tuesday 1 December 2026, 10:00 in New York: the procedure.
 PERFORMED = datetime(2026, 12, 1, 15, tzinfo=UTC)
+NOW = PERFORMED
 PLAN = [1, 3, 7, 14, 30, 42, 90, 180]
 
 
 def utc(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(PERFORMED, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from rest_framework.test import APIClient
 
 from booking.models import AppointmentStatus, AuditEvent, Site
@@ -22,9 +21,9 @@ from followup.models import (
 )
 from followup.procedures import NEW_PROCEDURE_AT_SITE
 from followup.reminders import plan_reminders
-from tests.factories import AppointmentFactory, ClinicianFactory, LocationFactory, PatientFactory
+from tests.factories import AppointmentFactory, LocationFactory, PatientFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 # Thursday 5 March 2026, 14:30 in New York (EST); the clocks go forward on Sunday 8 March.
 NOW = datetime(2026, 3, 5, 19, 30, tzinfo=UTC)
@@ -54,12 +53,6 @@ LUMBAR_STEROID = {
 }
 
 
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
 @pytest.fixture
 def api():
     return APIClient()
@@ -68,11 +61,6 @@ def api():
 @pytest.fixture
 def lumbar():
     return Site.objects.get(slug="lumbar")
-
-
-@pytest.fixture
-def clinician(clinician_user):
-    return ClinicianFactory(user=clinician_user, display_name="Dr. Maya Patel")
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ PERFORMED = datetime(2026, 12, 1, 15, tzinfo=UTC)
 NOW = datetime(2027, 7, 1, 15, tzinfo=UTC)
 
 
+@pytest.mark.slow
 @given(st.lists(st.integers(min_value=0, max_value=10), min_size=2, max_size=60))
 def test_quartiles_of_a_histogram_interpolate_between_the_closest_ranks(values):
     quartiles = Quartiles.of_counts(Counter(values))

@@ -4,7 +4,6 @@ Kaplan-Meier median, the dashboard page and who may open it."""
 from datetime import UTC, date, datetime
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -28,17 +27,11 @@ from tests.factories import (
     episode_after_procedure,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 PERFORMED = datetime(2026, 12, 1, 15, tzinfo=UTC)
 NOW = datetime(2027, 7, 1, 15, tzinfo=UTC)  # after day 180 of every fixture episode
 URL = "/staff/outcomes/"
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 # --- pure functions ----------------------------------------------------------------------

@@ -4,7 +4,6 @@ the verdicts and the patient page that follow it, and the values the database re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from django.db import IntegrityError, transaction
 from django.test import Client
 
@@ -31,16 +30,10 @@ from tests.factories import (
     episode_after_procedure,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 NOW = datetime(2026, 11, 20, 15, tzinfo=UTC)
 DEFAULTS = Rules(min_weeks=6, max_per_year=3, relief_percent=50, relief_weeks=6)
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 def client_for(user) -> Client:

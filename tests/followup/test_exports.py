@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.contrib.auth.models import Group
 from django.test import Client
 from fhir.resources.R4B.bundle import Bundle
@@ -29,22 +28,11 @@ from tests.factories import (
     episode_after_procedure,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 PERFORMED = datetime(2026, 12, 1, 15, tzinfo=UTC)
 NOW = datetime(2027, 7, 1, 15, tzinfo=UTC)
 CSV_URL = "/staff/outcomes/export.csv"
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def clinician(clinician_user):
-    return ClinicianFactory(user=clinician_user, display_name="Dr. Maya Patel")
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import re
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -18,7 +19,6 @@ import requests
 import time_machine
 from django.conf import settings as django_settings
 from django.core import signing
-from django.db import connections
 from django.db.models import Model
 from django.test import Client
 from twilio.base.exceptions import TwilioRestException
@@ -54,6 +54,7 @@ from tests.factories import (
     PatientFactory,
     day_1_check_in_message,
 )
+from tests.races import run_at_once
 
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 6, 3, 14, tzinfo=UTC)  # Wednesday 3 June 2026, 10:00 in New York
@@ -62,12 +63,6 @@ PHONE = "+18605550123"
 
 def ny(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=NEW_YORK)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture
@@ -287,26 +282,8 @@ def test_a_row_left_sending_by_a_crash_is_reclaimed_after_the_timeout_and_sent_o
 
 def _two_dispatchers_at_once(now: datetime) -> tuple[list[int], list[int]]:
     """Run two dispatchers at the same moment, each in its own thread and connection."""
-    barrier = threading.Barrier(2)
     claimed: tuple[list[int], list[int]] = ([], [])
-    errors: list[BaseException] = []
-
-    def dispatcher(mine: list[int]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            dispatch_due_messages(enqueue=mine.append, now=now)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=dispatcher, args=(mine,)) for mine in claimed]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    assert errors == []
+    run_at_once([partial(dispatch_due_messages, enqueue=mine.append, now=now) for mine in claimed])
     return claimed
 
 
@@ -818,22 +795,7 @@ def _send_at_once(message_ids: list[int], monkeypatch) -> bool:
         return real_send(self, outbound)
 
     monkeypatch.setattr(FileSmsBackend, "send", send_in_step)
-    errors: list[BaseException] = []
-
-    def worker(message_id: int) -> None:
-        try:
-            send_message(message_id, now=NOW)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(pk,)) for pk in message_ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    run_at_once([partial(send_message, message_id, now=NOW) for message_id in message_ids])
     return bool(met) and all(met)
 
 

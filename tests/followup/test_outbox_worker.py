@@ -325,6 +325,7 @@ def wait_for(condition: Callable[[], bool], worker: SimpleNamespace) -> None:
 LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ [A-Z]+ ")
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -346,6 +347,7 @@ def test_a_text_the_console_backend_prints_stays_out_of_the_workers_log_records(
     assert not [line for line in records if PHONE in line or "Ann" in line]
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -35,12 +35,6 @@ DASH = "\N{EN DASH}"  # between the bounds of a range on the page
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
 def clinic(db, clock):
     """Ten episodes. Baseline = pain before the injection; "pgic" 1 very much improved,
     2 much improved, 3 minimally improved, 4 no change, 5 minimally worse; "-" unanswered.

@@ -6,7 +6,6 @@ import re
 from datetime import UTC, date, datetime
 
 import pytest
-import time_machine
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.test import Client
@@ -45,12 +44,6 @@ def page_text(response) -> str:
     would."""
     inline = re.sub(r"</?(strong|em|a|span)\b[^>]*>", "", response.content.decode())
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", inline)).split())
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from followup.inbound import handle_inbound_sms, parse_pain
 from followup.models import (
     Alert,
     AnswerRoute,
-    CheckIn,
     CheckInAnswer,
     InboundOutcome,
     InboundSms,
@@ -31,6 +30,8 @@ from tests.factories import (
     episode_after_procedure,
 )
 from tests.outbox import send_due
+
+pytestmark = pytest.mark.usefixtures("clock")
 
 PHONE = "+18605550123"
 PERFORMED = datetime(2026, 12, 1, 15, tzinfo=UTC)  # Tuesday 1 December, 10:00 in New York
@@ -106,12 +107,6 @@ def test_parse_pain(body, pain):
 
 
 @pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture(autouse=True)
 def sms_settings(settings):
     settings.TWILIO_AUTH_TOKEN = TOKEN
     settings.SITE_URL = "https://clinic.example.org"
@@ -138,11 +133,6 @@ def episode(patient):
         performed_at=PERFORMED,
         pain_before=6,
     )
-
-
-@pytest.fixture
-def day_3(episode) -> CheckIn:
-    return episode.check_ins.get(day=3)
 
 
 _sids = iter(range(1, 10_000))

@@ -34,22 +34,11 @@ from tests.factories import (
 )
 from tests.outbox import send_due
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 PERFORMED = datetime(2026, 12, 1, 15, tzinfo=UTC)  # Tuesday 10:00 in New York
 NOW = datetime(2026, 12, 4, 16, tzinfo=UTC)  # Friday 11:00: the day-3 check-in is due
 DASHBOARD = "/staff/"
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def clinician(clinician_user):
-    return ClinicianFactory(user=clinician_user, display_name="Dr. Maya Patel")
 
 
 @pytest.fixture

@@ -103,12 +103,6 @@ def test_relief_duration_single_answer():
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
 def patient(db):
     return PatientFactory(consent_email=True)
 

@@ -1,14 +1,11 @@
 """The inbound SMS webhook: Twilio's signature, STOP / START / C, repeats, unknown numbers."""
 
 import logging
-import threading
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 from xml.etree import ElementTree
 
 import pytest
-import time_machine
-from django.db import connections
 from django.test import Client
 from twilio.request_validator import RequestValidator
 
@@ -17,8 +14,9 @@ from followup.inbound import handle_inbound_sms
 from followup.models import Channel, InboundOutcome, InboundSms, Message, MessageState
 from followup.reminders import plan_reminders
 from tests.factories import AppointmentFactory, LocationFactory, PatientFactory
+from tests.races import run_at_once
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # Monday 09:00 in New York
 WEDNESDAY_9AM = datetime(2026, 12, 2, 14, 0, tzinfo=UTC)
@@ -27,12 +25,6 @@ PHONE = "+18605550123"
 PATH = "/webhooks/sms/"
 PUBLIC_URL = "https://clinic.example.org/webhooks/sms/"
 PARALLEL = 8
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture(autouse=True)
@@ -402,22 +394,12 @@ def test_logs_name_neither_the_text_nor_the_whole_number(client, appointment, ca
 def test_one_text_delivered_many_times_at_once_is_acted_on_once(appointment):
     """Parallel deliveries of one MessageSid, each on its own connection: one row, one reply."""
     params = twilio_params("C", sid="SM-RACE")
-    barrier = threading.Barrier(PARALLEL)
-    answers: list[tuple[int, bytes]] = []
 
-    def deliver() -> None:
-        try:
-            barrier.wait()
-            response = post(Client(), params)
-            answers.append((response.status_code, response.content))
-        finally:
-            connections.close_all()
+    def deliver() -> tuple[int, bytes]:
+        response = post(Client(), params)
+        return response.status_code, response.content
 
-    threads = [threading.Thread(target=deliver) for _ in range(PARALLEL)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    answers = run_at_once([deliver] * PARALLEL)
 
     assert len(answers) == PARALLEL
     assert {status for status, _ in answers} == {200}

@@ -4,7 +4,6 @@ on every endpoint that reads a body, anonymous or not, and nothing is saved."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from rest_framework.test import APIClient
 
 from booking.links import manage_token
@@ -13,17 +12,11 @@ from followup.checkins import check_in_token
 from followup.models import CheckInAnswer
 from tests.factories import AppointmentFactory, episode_after_procedure
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 PERFORMED = datetime(2026, 12, 1, 15, tzinfo=UTC)  # Tuesday 1 December, 10:00 in New York
 NOW = datetime(2026, 12, 4, 15, 30, tzinfo=UTC)  # the day-3 check-in is due and open
 DEEP = "[" * 20000
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 def post_deep(path: str):

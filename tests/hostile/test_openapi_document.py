@@ -8,7 +8,6 @@ checker, as a generated client would read them."""
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-import time_machine
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from openapi_spec_validator import validate
 from rest_framework.authtoken.models import Token
@@ -21,7 +20,7 @@ from followup.checkins import check_in_token
 from tests.booking.conftest import clinic  # noqa: F401 - the fixture
 from tests.factories import episode_after_procedure
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # Monday 09:00 in New York
 WEDNESDAY_9AM = datetime(2026, 12, 2, 14, 0, tzinfo=UTC)
@@ -33,12 +32,6 @@ BEN = PatientDetails(
     first_name="Ben", last_name="Okafor", date_of_birth=date(1980, 2, 3), phone="+18605550124"
 )
 METHODS = {"get", "post", "put", "patch", "delete"}
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

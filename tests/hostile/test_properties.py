@@ -6,13 +6,13 @@ moves and cancellations; whatever it builds, no slot offered is held or off the 
 no two active appointments of a clinician ever overlap.
 """
 
-import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -35,6 +35,9 @@ from tests.factories import (
     SiteFactory,
     WorkingHoursFactory,
 )
+from tests.races import run_at_once
+
+pytestmark = pytest.mark.slow
 
 NEW_YORK = ZoneInfo("America/New_York")
 FIRST_DAY = date(2026, 10, 29)  # a window across the clock change of Sunday 1 November
@@ -356,35 +359,19 @@ def test_parallel_clients_booking_and_moving_never_double_book():
     morning; the database's constraint keeps whatever interleaving happens consistent."""
     site, clinicians = _clinic_for_bookings()
     times = [Busy(day=3, minute=9 * 60 + 15 * k, length=0) for k in range(8)]
-    barrier = threading.Barrier(8)
-    errors: list[BaseException] = []
 
     def client(number: int) -> None:
-        try:
-            barrier.wait()
-            booked: list[Appointment] = []
-            for k in range(6):
-                at = times[(number + k) % len(times)]
-                _apply(Book(at=at, clinician=None, reception=False), site, clinicians, booked)
-                _apply(
-                    Move(which=k, at=times[(number * 3 + k) % len(times)], by_patient=False),
-                    site,
-                    clinicians,
-                    booked,
-                )
-        except BaseException as error:  # reported below, in the test's thread
-            import traceback
+        booked: list[Appointment] = []
+        for k in range(6):
+            at = times[(number + k) % len(times)]
+            _apply(Book(at=at, clinician=None, reception=False), site, clinicians, booked)
+            _apply(
+                Move(which=k, at=times[(number * 3 + k) % len(times)], by_patient=False),
+                site,
+                clinicians,
+                booked,
+            )
 
-            traceback.print_exc()
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
+    run_at_once([partial(client, n) for n in range(8)])
     assert Appointment.objects.active().count() > 1
     assert overlapping_active_appointments() == []

@@ -44,6 +44,8 @@ from tests.factories import (
 )
 from tests.hostile.conftest import FUZZ_EXAMPLES_PER_OPERATION, FUZZ_RESPONSES
 
+pytestmark = pytest.mark.slow
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

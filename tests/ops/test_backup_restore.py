@@ -16,7 +16,7 @@ from psycopg import sql
 from followup.demo import seed_demo_clinic
 from tests.e2e.conftest import catalogue  # noqa: F401 - the sites an earlier flush removed
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def libpq_arguments(database: str) -> list[str]:

@@ -40,6 +40,8 @@ import pytest
 import redis
 from django.conf import settings
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 300  # seconds: migrating and seeding a new SQLite database on a busy machine
 STOP_TIMEOUT = 60

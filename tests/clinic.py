@@ -1,6 +1,6 @@
-"""A clinic's rows for the outbox benchmarks, written in bulk: patients, visits, and the
-procedures, episodes and check-ins after them. Needs Django set up (the benchmark's own
-database)."""
+"""A clinic's rows for the outbox benchmarks and the fault harness, written in bulk:
+patients, visits, and the procedures, episodes and check-ins after them. Needs Django set up
+(the run's own database)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
