@@ -5,7 +5,6 @@ the clinic admins' audit page lists, filters by patient and by user, and pages t
 from datetime import UTC, datetime
 
 import pytest
-import time_machine
 from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 from django.test import Client
@@ -23,19 +22,13 @@ from tests.factories import (
     episode_after_procedure,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 PERFORMED = datetime(2026, 12, 1, 15, tzinfo=UTC)  # Tuesday 10:00 in New York
 NOW = datetime(2026, 12, 4, 16, tzinfo=UTC)  # Friday 11:00 AM: the day-3 check-in is due
 SEEN_AT = "Fri 4 Dec 2026, 11:00:00 AM"  # NOW on the audit page, in the clinic's time
 ADDRESS = "203.0.113.9"
 AUDIT = "/desk/audit/"
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture
