@@ -1,6 +1,6 @@
 """The patient's check-in form, and what the staff's form for an answer given by phone
 shares with it (`AnswerForm`). They parse and check input only: the rules (who may answer,
-replacing within a day, red flags) are in `followup.checkins`.
+replacing within the edit window, red flags) are in `followup.checkins`.
 
 The patient API asks the same questions: it lists this form's fields (labels, help,
 choices, limits), so the page and the app cannot drift apart.

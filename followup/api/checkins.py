@@ -37,6 +37,7 @@ from followup.checkins import (
     can_change_until,
     check_in_from_token,
     check_in_status,
+    edit_window_in_words,
     locked_reason,
     previous_pain,
     record_answer,
@@ -72,9 +73,15 @@ from followup.side_effects import (
 
 INVALID_LINK = "This link is not valid. Please call the clinic."
 CLOSED_LINK = "This check-in no longer takes answers. Please call the clinic if you need to."
-LOCKED = (
-    "Your answer was locked a day after you first gave it. To change it, please call the clinic."
-)
+
+
+def locked_detail() -> str:
+    """The patient's wording of a locked answer, from the edit window setting."""
+    return (
+        f"Your answer was locked {edit_window_in_words()} after you first gave it. To change "
+        "it, please call the clinic."
+    )
+
 
 # How an app should ask each question of the form.
 QUESTION_TYPES = {
@@ -396,7 +403,7 @@ class CheckInView(PublicAPIView):
 
     @extend_schema(
         operation_id="check_in_answer",
-        summary="Answer the check-in (again within a day to replace the answer)",
+        summary="Answer the check-in (again within the edit window to replace the answer)",
         request=AnswerInputSerializer,
         responses={
             201: OpenApiResponse(StoredAnswerSerializer, description="The first answer."),
@@ -411,7 +418,7 @@ class CheckInView(PublicAPIView):
             409: OpenApiResponse(
                 DetailSerializer,
                 description=lazy(locked_reason, str)(),
-                examples=[OpenApiExample("Locked", value={"detail": LOCKED})],
+                examples=[OpenApiExample("Locked", value={"detail": lazy(locked_detail, str)()})],
             ),
             410: GONE,
         },
@@ -464,7 +471,7 @@ class CheckInView(PublicAPIView):
         if check_in is None:
             return _problem(problem)
         if check_in_status(check_in, now=now) == CheckInStatus.LOCKED:
-            return Response({"detail": LOCKED}, status=status.HTTP_409_CONFLICT)
+            return Response({"detail": locked_detail()}, status=status.HTTP_409_CONFLICT)
         serializer = AnswerInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         replacing = answer_of(check_in) is not None
@@ -475,7 +482,7 @@ class CheckInView(PublicAPIView):
         except CheckInClosed:
             return _problem(LinkProblem.CLOSED)
         except CheckInLocked:
-            return Response({"detail": LOCKED}, status=status.HTTP_409_CONFLICT)
+            return Response({"detail": locked_detail()}, status=status.HTTP_409_CONFLICT)
         answer.check_in = check_in  # its episode, site and location are loaded
         return Response(
             StoredAnswerSerializer(answer).data,
