@@ -228,19 +228,14 @@ def busy_times(
     *,
     ignoring_appointment: int | None = None,
 ) -> BusyTimes:
-    """Held times of active appointments and blocks that meet [start, end). One query.
+    """Held times of active appointments and blocks that meet [start, end), in one UNION
+    ALL query; `ignoring_appointment` leaves out the one being moved.
 
     Appointments are read by the (clinician, start) index from `start - LONG_HOLD` to
-    `end`, so the cost follows the window, not the history: `start < end` alone would read
-    every earlier appointment of these clinicians, since nothing indexes `blocked_until`.
-    An appointment held into the window from before that (over a day long) is still found:
-    a clinician's active appointments never overlap (the PostgreSQL exclusion constraint,
-    the booking functions on SQLite), so only the last one to start before
-    `start - LONG_HOLD` can reach `start`, and a correlated subquery picks it per clinician
-    by the same index. Both halves and the blocks are one UNION ALL query.
-
-    `ignoring_appointment` leaves one appointment out: the one being moved does not stand
-    in the way of its own new time.
+    `end`, so the cost follows the window, not the history. A longer one held into the
+    window is still found: a clinician's active appointments never overlap, so only the
+    last to start before `start - LONG_HOLD` can reach `start`, and a correlated subquery
+    picks it per clinician by the same index.
     """
     ids = list(clinician_ids)
     ignored = [] if ignoring_appointment is None else [ignoring_appointment]
@@ -303,7 +298,7 @@ def _parse_spans(
 
     PostgreSQL writes the offset. SQLite stores naive times in the connection's zone (UTC
     unless DATABASES sets TIME_ZONE), which is how Django reads them too; for UTC, writing
-    the offset into the text is several times faster than `replace(tzinfo=...)` after.
+    the offset into the text is cheaper than `replace(tzinfo=...)` after.
     """
     parse = datetime.fromisoformat
     rows = list(rows)

@@ -16,7 +16,7 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
 
-from booking.availability import Shift, busy_times, grid_starts, working_shifts
+from booking.availability import BusyTimes, Shift, busy_times, grid_starts, working_shifts
 from booking.models import (
     Appointment,
     AppointmentSource,
@@ -309,60 +309,31 @@ def _assign_patients(
         visits[patient.pk].append(appointment.start)
 
 
+ShiftsWithSites = dict[tuple[int, datetime, datetime], tuple[Shift, list[Site]]]
+DayShifts = list[tuple[Shift, list[Site]]]
+
+
 def seed_demo_appointments(location: Location, *, now: datetime | None = None) -> int:
     """Book the demo clinicians' calendars at `location` from two weeks before today to four
-    weeks after it; return how many appointments were written.
+    weeks after it, about half of the bookable time; return how many appointments were
+    written.
 
-    About half of the bookable time is taken. Past visits are mostly completed, a few are
-    no-shows; future ones are booked; some of both are cancelled with a reason (a cancelled
-    visit frees its time, which may then hold another visit). Bookings come online and
-    through reception, by a fixed list of fictional patients.
-
-    Every start is one `grid_starts` offers in a shift `working_shifts` returns, and is free
-    by `busy_times` (appointments already there and blocks); the demo's own bookings never
-    overlap because each clinician's next start is after the previous one's held time (end
-    plus the site's buffer). Rows are written with `bulk_create`: `book_appointment` refuses
-    past times and would cost a dozen queries per visit.
-
-    Idempotence: a clinician's date that already has a demo appointment is left as it is;
-    only dates without any are booked. We do not delete and recreate, because `make run`
-    seeds on every start and recreating would wipe what a developer did with the demo
-    (cancelled, moved, marked arrived) and, once follow-up records hang off completed
-    visits, could not delete them anyway. Each clinician's date draws from its own
-    `random.Random` seeded by the seed, the clinician's username and the date, so a date
-    books the same way whenever and wherever it is first seeded, and running the command
-    again the same day adds nothing. Run on a later day, it fills the days that have entered
-    the window.
+    Past visits are mostly completed, a few are no-shows; future ones are booked; some of
+    both are cancelled with a reason. Every start is one `grid_starts` offers in a working
+    shift and free by `busy_times`. Rows are written with `bulk_create`, since
+    `book_appointment` refuses past times. `make run` seeds on every start, so only a
+    clinician's dates without a demo appointment are booked (what a developer did with the
+    demo stays), each from a `random.Random` seeded by the clinician's username and the
+    date, so that a date books the same way whenever and wherever it is first seeded.
     """
     now = now or timezone.now()
     today = now.astimezone(location.zone).date()
-    first_day = today - timedelta(days=DAYS_BEFORE)
-    last_day = today + timedelta(days=DAYS_AFTER)
-    demo_usernames = {demo.username for demo in DEMO_CLINICIANS}
-
-    # Each demo clinician's shifts in the window, with the sites they can inject in them.
-    shifts: dict[tuple[int, datetime, datetime], tuple[Shift, list[Site]]] = {}
-    for site in Site.objects.active().order_by("slug"):
-        for shift in working_shifts(
-            site=site, first_day=first_day, last_day=last_day, location_id=location.pk
-        ):
-            shifts.setdefault((shift.clinician.pk, shift.start, shift.end), (shift, []))[1].append(
-                site
-            )
-    # Random draws are keyed by username, not by primary key, so a date books the same way
-    # in every database, whatever its sequences have reached.
-    usernames = dict(
-        Clinician.objects.filter(
-            user__username__in=demo_usernames, pk__in={key[0] for key in shifts}
-        ).values_list("pk", "user__username")
+    shifts = _shifts_with_sites(
+        location, today - timedelta(days=DAYS_BEFORE), today + timedelta(days=DAYS_AFTER)
     )
-    clinician_ids = set(usernames)
-    by_clinician_day: dict[tuple[int, date], list[tuple[Shift, list[Site]]]] = defaultdict(list)
-    for (clinician_pk, _, _), (shift, sites) in sorted(shifts.items(), key=lambda item: item[0]):
-        if clinician_pk in clinician_ids:
-            day = shift.start.astimezone(location.zone).date()
-            by_clinician_day[(clinician_pk, day)].append((shift, sites))
-    if not by_clinician_day:
+    usernames = _demo_usernames(shifts)
+    days = _days_to_book(shifts, usernames, location)
+    if not days:
         return 0
 
     longest_hold = max(
@@ -372,8 +343,65 @@ def seed_demo_appointments(location: Location, *, now: datetime | None = None) -
     )
     window_start = min(shift.start for shift, _ in shifts.values())
     window_end = max(shift.end for shift, _ in shifts.values()) + longest_hold
-    busy = busy_times(clinician_ids, window_start, window_end)
+    busy = busy_times(set(usernames), window_start, window_end)
     patients = _demo_patient_rows()
+    visits, seeded_days = _demo_visits(patients, window_start, window_end, location)
+
+    new: list[Appointment] = []
+    cursor: dict[int, datetime] = {}  # each clinician's time held by the demo so far
+    for (clinician_pk, day), day_shifts in sorted(days.items()):
+        if (clinician_pk, day) not in seeded_days:
+            rng = random.Random(f"{DEMO_SEED}/{usernames[clinician_pk]}/{day.isoformat()}")  # noqa: S311  # nosec B311
+            new += _book_day(clinician_pk, day_shifts, rng, busy, cursor, now)
+    patients_rng = random.Random(f"{DEMO_SEED}/patients/{today}")  # noqa: S311  # nosec B311
+    _assign_patients(new, patients, visits, patients_rng)
+    Appointment.objects.bulk_create(new, batch_size=500)
+    return len(new)
+
+
+def _shifts_with_sites(location: Location, first_day: date, last_day: date) -> ShiftsWithSites:
+    """Every clinician's shifts at `location` in the window, with the sites they can inject
+    in them."""
+    shifts: ShiftsWithSites = {}
+    for site in Site.objects.active().order_by("slug"):
+        for shift in working_shifts(
+            site=site, first_day=first_day, last_day=last_day, location_id=location.pk
+        ):
+            shifts.setdefault((shift.clinician.pk, shift.start, shift.end), (shift, []))[1].append(
+                site
+            )
+    return shifts
+
+
+def _demo_usernames(shifts: ShiftsWithSites) -> dict[int, str]:
+    """The usernames of the demo clinicians with shifts, by clinician id. Random draws are
+    keyed by username, not by primary key, so a date books the same way in every database,
+    whatever its sequences have reached."""
+    return dict(
+        Clinician.objects.filter(
+            user__username__in={demo.username for demo in DEMO_CLINICIANS},
+            pk__in={key[0] for key in shifts},
+        ).values_list("pk", "user__username")
+    )
+
+
+def _days_to_book(
+    shifts: ShiftsWithSites, usernames: dict[int, str], location: Location
+) -> dict[tuple[int, date], DayShifts]:
+    """The demo clinicians' shifts by (clinician id, local date), in time order."""
+    days: dict[tuple[int, date], DayShifts] = defaultdict(list)
+    for (clinician_pk, _, _), (shift, sites) in sorted(shifts.items(), key=lambda item: item[0]):
+        if clinician_pk in usernames:
+            day = shift.start.astimezone(location.zone).date()
+            days[(clinician_pk, day)].append((shift, sites))
+    return days
+
+
+def _demo_visits(
+    patients: list[Patient], window_start: datetime, window_end: datetime, location: Location
+) -> tuple[dict[int, list[datetime]], set[tuple[int, date]]]:
+    """The demo patients' visits near the window, by patient id, and the (clinician id,
+    local date) pairs that already have one."""
     visits: dict[int, list[datetime]] = defaultdict(list)
     seeded_days: set[tuple[int, date]] = set()
     for clinician_pk, patient_pk, start in Appointment.objects.filter(
@@ -383,46 +411,59 @@ def seed_demo_appointments(location: Location, *, now: datetime | None = None) -
     ).values_list("clinician_id", "patient_id", "start"):
         visits[patient_pk].append(start)
         seeded_days.add((clinician_pk, start.astimezone(location.zone).date()))
+    return visits, seeded_days
 
-    new: list[Appointment] = []
-    cursor: dict[int, datetime] = {}  # each clinician's time held by the demo so far
-    for (clinician_pk, day), day_shifts in sorted(by_clinician_day.items()):
-        if (clinician_pk, day) in seeded_days:
-            continue
-        rng = random.Random(f"{DEMO_SEED}/{usernames[clinician_pk]}/{day.isoformat()}")  # noqa: S311  # nosec B311
-        fill = rng.uniform(*FILL_PROBABILITY)
-        for shift, sites in day_shifts:
-            grids = {site.pk: set(grid_starts(shift, site)) for site in sites}
-            for start in sorted(set().union(*grids.values())):
-                if start < cursor.get(clinician_pk, start) or rng.random() >= fill:
-                    continue
-                site = rng.choice([site for site in sites if start in grids[site.pk]])
-                end = start + timedelta(minutes=site.duration_minutes)
-                blocked_until = end + timedelta(minutes=site.buffer_after_minutes)
-                if not busy.is_free(clinician_pk, start, blocked_until):
-                    continue
-                status, reason = _status(rng, start, end, now)
-                online = rng.random() < ONLINE_SHARE
-                baseline_pain = rng.choice((None, 4, 5, 5, 6, 6, 6, 7, 7, 7, 8, 8, 9))
-                note = rng.choice(RECEPTION_NOTES) if not online and rng.random() < 0.15 else ""
-                if status != AppointmentStatus.CANCELLED:
-                    cursor[clinician_pk] = blocked_until
-                new.append(
-                    Appointment(
-                        site=site,
-                        clinician=shift.clinician,
-                        location=shift.location,
-                        start=start,
-                        end=end,
-                        blocked_until=blocked_until,
-                        status=status,
-                        cancellation_reason=reason,
-                        source=AppointmentSource.ONLINE if online else AppointmentSource.RECEPTION,
-                        baseline_pain=baseline_pain,
-                        notes=note,
-                    )
-                )
-    patients_rng = random.Random(f"{DEMO_SEED}/patients/{today}")  # noqa: S311  # nosec B311
-    _assign_patients(new, patients, visits, patients_rng)
-    Appointment.objects.bulk_create(new, batch_size=500)
-    return len(new)
+
+def _book_day(
+    clinician_pk: int,
+    day_shifts: DayShifts,
+    rng: random.Random,
+    busy: BusyTimes,
+    cursor: dict[int, datetime],
+    now: datetime,
+) -> list[Appointment]:
+    """One clinician's demo appointments on one date. They never overlap: each start is
+    after the time the previous one held (its end plus the site's buffer), kept in
+    `cursor`."""
+    booked = []
+    fill = rng.uniform(*FILL_PROBABILITY)
+    for shift, sites in day_shifts:
+        grids = {site.pk: set(grid_starts(shift, site)) for site in sites}
+        for start in sorted(set().union(*grids.values())):
+            if start < cursor.get(clinician_pk, start) or rng.random() >= fill:
+                continue
+            site = rng.choice([site for site in sites if start in grids[site.pk]])
+            blocked_until = start + timedelta(
+                minutes=site.duration_minutes + site.buffer_after_minutes
+            )
+            if not busy.is_free(clinician_pk, start, blocked_until):
+                continue
+            appointment = _demo_appointment(shift, site, start, rng, now)
+            if appointment.status != AppointmentStatus.CANCELLED:
+                cursor[clinician_pk] = blocked_until
+            booked.append(appointment)
+    return booked
+
+
+def _demo_appointment(
+    shift: Shift, site: Site, start: datetime, rng: random.Random, now: datetime
+) -> Appointment:
+    """An unsaved appointment at `start`, with drawn status, source, baseline pain and note."""
+    end = start + timedelta(minutes=site.duration_minutes)
+    status, reason = _status(rng, start, end, now)
+    online = rng.random() < ONLINE_SHARE
+    baseline_pain = rng.choice((None, 4, 5, 5, 6, 6, 6, 7, 7, 7, 8, 8, 9))
+    note = rng.choice(RECEPTION_NOTES) if not online and rng.random() < 0.15 else ""
+    return Appointment(
+        site=site,
+        clinician=shift.clinician,
+        location=shift.location,
+        start=start,
+        end=end,
+        blocked_until=end + timedelta(minutes=site.buffer_after_minutes),
+        status=status,
+        cancellation_reason=reason,
+        source=AppointmentSource.ONLINE if online else AppointmentSource.RECEPTION,
+        baseline_pain=baseline_pain,
+        notes=note,
+    )

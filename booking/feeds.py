@@ -15,7 +15,7 @@ from django.utils import timezone
 from icalendar import Calendar, Event
 from icalendar.enums import STATUS
 
-from booking.calendar import calendar_uid
+from booking.ics import calendar_uid
 from booking.models import Appointment, AppointmentStatus, CalendarFeed, Clinician
 
 PRODID = "-//Clinic booking//Clinician feed//EN"

@@ -12,7 +12,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from booking.calendar import appointment_calendar
+from booking.ics import appointment_calendar
 from booking.links import manage_token
 from booking.models import Appointment
 

@@ -1,4 +1,5 @@
-"""Forms of the waitlist: the patient's online form and reception's add form."""
+"""Forms of the waitlist: the patient's join form, and the preferences and new-patient
+fields it shares with reception's form (`booking.desk.forms`)."""
 
 from typing import Any
 
@@ -6,7 +7,8 @@ from django import forms
 from phonenumber_field.formfields import PhoneNumberField
 
 from booking.forms import check_patient_details
-from booking.models import Clinician, Location, Patient, Site, TimeOfDay, Weekday
+from booking.models import Clinician, Location, Site, TimeOfDay, Weekday
+from booking.services import PatientDetails
 
 
 class PreferencesForm(forms.Form):
@@ -67,6 +69,16 @@ class NewPatientMixin(forms.Form):
                 self.add_error(name, "This field is required.")
         check_patient_details(self, data, email_consent="consent_email", sms_consent="consent_sms")
 
+    def patient_details(self) -> PatientDetails:
+        data = self.cleaned_data
+        return PatientDetails(
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            date_of_birth=data["date_of_birth"],
+            email=data.get("email") or "",
+            phone=data["phone"].as_e164 if data.get("phone") else "",
+        )
+
 
 class JoinWaitlistForm(NewPatientMixin, PreferencesForm):
     """The patient's own form, from the booking flow when no time suits."""
@@ -83,24 +95,4 @@ class JoinWaitlistForm(NewPatientMixin, PreferencesForm):
             self.add_error(
                 "consent_email", "Tick at least one way for us to tell you about a free time."
             )
-        return data
-
-
-class DeskWaitlistForm(NewPatientMixin, PreferencesForm):
-    """Reception's form: an existing patient (found by search) or a new one."""
-
-    field_order = ["patient", "site"]
-
-    patient = forms.ModelChoiceField(
-        queryset=Patient.objects.all(),
-        required=False,
-        widget=forms.HiddenInput,
-    )
-    site = forms.ModelChoiceField(queryset=Site.objects.active())
-    notes = forms.CharField(max_length=500, required=False)
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("patient") is None:
-            self.check_new_patient(data)
         return data

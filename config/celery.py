@@ -24,7 +24,7 @@ def _recycle_old_database_connections(*, task: Any, **kwargs: Any) -> None:
     # broken (CONN_HEALTH_CHECKS: a `SELECT 1` round trip), e.g. after PostgreSQL restarted.
     # Not for a task run eagerly inside a request or a test: that connection belongs to the
     # caller. Nor for one that replaces a broken connection itself (checks_own_connection,
-    # the send task: the round trip was a tenth of a send); CELERY_DB_REUSE_MAX still
+    # the send task, which spares each send the round trip); CELERY_DB_REUSE_MAX still
     # closes its connections now and then.
     if task.request.is_eager or getattr(task, "checks_own_connection", False):
         return

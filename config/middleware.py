@@ -22,8 +22,8 @@ LAST_SEEN_RESOLUTION_SECONDS = 60
 
 def refuse_hostile_query_strings(get_response: Middleware) -> Middleware:
     """400 for a NUL character anywhere in a page's query string (PostgreSQL refuses NUL in
-    a query, so a search for it was a 500; forms' fields already refuse it), and for the
-    admin's regular-expression lookups (`?email__regex=(` reached PostgreSQL and was a
+    a query, so a search for it would be a 500; forms' fields already refuse it), and for
+    the admin's regular-expression lookups (`?email__regex=(` would reach PostgreSQL as a
     500; no changelist filter makes one, and a costly pattern runs on the database).
     Raised as SuspiciousOperation, so handler400 answers and django.security logs it.
     The API reads its parameters through serializers, whose fields refuse NUL with a

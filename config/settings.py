@@ -187,15 +187,14 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 # Pool processes per worker. A send mostly waits, on PostgreSQL and then on the provider
-# (SMTP or Twilio answer in tens to hundreds of milliseconds), so a worker runs more
-# children than cores: with one per core, bench.dispatch left a 2-core machine a fifth
-# idle (docs/performance.md).
+# (SMTP or Twilio), so a worker runs more children than cores, or the cores sit idle
+# (docs/performance.md).
 CELERY_WORKER_CONCURRENCY = _integer("WORKER_CONCURRENCY", 8)
 # Prefetch one task at a time with late acks, so a worker that dies loses at most the
 # message it was sending, and that one is redelivered.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Celery closes a worker's database connection after every task unless told to reuse it;
-# opening one per message was a quarter of each send (docs/performance.md).
+# Celery closes a worker's database connection after every task unless told to reuse it,
+# and opening one per message is a large part of a send (docs/performance.md).
 CELERY_DB_REUSE_MAX = _integer("CELERY_DB_REUSE_MAX", 1000, minimum=0)
 
 # --- Message outbox ---------------------------------------------------------------------

@@ -10,12 +10,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 def freeze_loaded_objects() -> None:
     """Keep what is loaded now out of every later garbage collection.
 
-    A loaded worker holds about 110,000 objects the collector tracks (modules, classes,
+    A loaded worker holds a great many objects the collector tracks (modules, classes,
     settings, URL patterns, serializers) that live as long as the process. Each full
-    collection rescans them all, 100 ms and more on a busy machine, and lands on whichever
-    request triggers it: a large availability answer allocates enough to trigger one every
-    few requests. Frozen, they are never scanned again and a full collection costs what
-    requests left behind. Collected first, so no garbage is kept for good.
+    collection rescans them all and lands on whichever request triggers it, and a large
+    availability answer allocates enough to trigger one every few requests. Frozen, they
+    are never scanned again. Collected first, so no garbage is kept for good.
     """
     gc.collect()
     gc.freeze()

@@ -10,7 +10,7 @@ class DepthSafeJSONParser(JSONParser):
     """DRF's JSON parser, except that a body nested deeper than Python's recursion limit
     (`"[" * 20000` fits well inside the 64 KiB body limit) is a 400 like any other
     malformed JSON. The standard library's decoder raises RecursionError there, which
-    DRF does not catch, so it was a 500. No request the API documents nests deeper than
+    DRF does not catch: a 500. No request the API documents nests deeper than
     four levels, so the limit costs a legitimate client nothing."""
 
     def parse(

@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from booking.calendar import appointment_calendar
 from booking.forms import CancelForm, SafetyAnswersForm
+from booking.ics import appointment_calendar
 from booking.links import appointment_for_manage_token
 from booking.models import Appointment, AppointmentStatus, Clinician, SafetyAnswers
 from booking.notifications import manage_url

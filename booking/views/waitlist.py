@@ -1,149 +1,18 @@
-"""Waitlist pages: reception's list and add form, the patient's join form, and the offer
-page a hold link opens. Thin: they parse forms and call `booking.waitlist`."""
+"""The patient's waitlist pages: the join form from the booking flow and the offer page a
+hold link opens. Thin: they parse forms and call `booking.waitlist`."""
 
-from typing import Any
-
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
-from booking import audit
 from booking.links import manage_token
-from booking.models import (
-    AppointmentSource,
-    AuditEvent,
-    OfferState,
-    Patient,
-    Site,
-    TimeOfDay,
-    WaitlistEntry,
-    WaitlistStatus,
-    Weekday,
-)
+from booking.models import AppointmentSource, OfferState, Site
 from booking.offer_acceptance import OfferUnavailable, accept_offer, expire_if_due
-from booking.patients import search_patients, visible_patients
-from booking.roles import DESK_ROLES, staff_only
-from booking.services import PatientDetails, find_or_create_patient, keep_given_details
+from booking.services import find_or_create_patient, keep_given_details
 from booking.views.throttled import shares_public_rate
-from booking.waitlist import add_to_waitlist, offer_for_token, remove_from_waitlist
-from booking.waitlist_forms import DeskWaitlistForm, JoinWaitlistForm
-
-
-def _patient_details(data: dict[str, Any]) -> PatientDetails:
-    return PatientDetails(
-        first_name=data["first_name"],
-        last_name=data["last_name"],
-        date_of_birth=data["date_of_birth"],
-        email=data.get("email") or "",
-        phone=data["phone"].as_e164 if data.get("phone") else "",
-    )
-
-
-# --- reception -----------------------------------------------------------------------
-
-
-@require_http_methods(["GET", "POST"])
-@staff_only(*DESK_ROLES)
-def desk_waitlist(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "")
-    chosen = None
-    if str(request.GET.get("patient", "")).isdecimal():  # "²".isdigit(), but int("²") fails
-        chosen = Patient.objects.filter(pk=request.GET["patient"]).first()
-    if request.method == "POST":
-        form = DeskWaitlistForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            patient = data["patient"] or find_or_create_patient(
-                _patient_details(data),
-                consent_email=data["consent_email"],
-                consent_sms=data["consent_sms"],
-                by_staff=True,
-            )
-            entry = add_to_waitlist(
-                patient=patient,
-                site=data["site"],
-                source=AppointmentSource.RECEPTION,
-                weekdays=data["weekdays"],
-                times=data["times"],
-                clinician=data["clinician"],
-                location=data["location"],
-                notes=data["notes"],
-            )
-            audit.record(
-                request,
-                action=AuditEvent.Action.CREATE,
-                summary=f"Put {patient} on the {entry.site.name} waitlist",
-                patient=patient,
-                obj=entry,
-            )
-            messages.success(request, f"{patient} is on the {entry.site.name} waitlist.")
-            return redirect("desk:waitlist")
-    else:
-        form = DeskWaitlistForm(initial={"patient": chosen.pk if chosen else None})
-    site_filter = request.GET.get("site", "")
-    entries = (
-        WaitlistEntry.objects.filter(status=WaitlistStatus.WAITING)
-        .select_related("patient", "site", "clinician", "location")
-        .prefetch_related("offers")
-        .order_by("site__name", "created")
-    )
-    if site_filter:
-        entries = entries.filter(site__slug=site_filter)
-    entries_list = list(entries)
-    audit.record(
-        request,
-        action=AuditEvent.Action.VIEW,
-        summary=f"Viewed the waitlist ({len(entries_list)} patients)",
-    )
-    return render(
-        request,
-        "booking/desk/waitlist.html",
-        {
-            "form": form,
-            "entries": [
-                (
-                    entry,
-                    ", ".join(Weekday(day).label[:3] for day in entry.preferred_weekdays),
-                    ", ".join(
-                        TimeOfDay(value).label.split(" ")[0] for value in entry.preferred_times
-                    ),
-                )
-                for entry in entries_list
-            ],
-            "forms": [form],
-            "sites": Site.objects.active(),
-            "site_filter": site_filter,
-            "query": query,
-            "results": search_patients(visible_patients(request.user), query),
-            "chosen": chosen,
-            "pending": OfferState.PENDING,
-        },
-    )
-
-
-@require_POST
-@staff_only(*DESK_ROLES)
-def desk_waitlist_remove(request: HttpRequest, entry_id: int) -> HttpResponse:
-    entry = get_object_or_404(
-        WaitlistEntry.objects.select_related("patient", "site"),
-        pk=entry_id,
-        status=WaitlistStatus.WAITING,
-    )
-    remove_from_waitlist(entry)
-    audit.record(
-        request,
-        action=AuditEvent.Action.CHANGE,
-        summary=f"Took {entry.patient} off the {entry.site.name} waitlist",
-        patient=entry.patient,
-        obj=entry,
-    )
-    messages.success(request, f"{entry.patient} is off the {entry.site.name} waitlist.")
-    return redirect("desk:waitlist")
-
-
-# --- patients ------------------------------------------------------------------------
+from booking.waitlist import add_to_waitlist, offer_for_token
+from booking.waitlist_forms import JoinWaitlistForm
 
 
 @require_http_methods(["GET", "POST"])
@@ -153,7 +22,7 @@ def join_waitlist(request: HttpRequest, site_slug: str) -> HttpResponse:
     form = JoinWaitlistForm(request.POST or None, site=site)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        details = _patient_details(data)
+        details = form.patient_details()
         consents = {"consent_email": data["consent_email"], "consent_sms": data["consent_sms"]}
         patient = find_or_create_patient(details, **consents)
         keep_given_details(patient, details, **consents)  # for reception, not the record

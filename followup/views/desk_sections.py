@@ -1,4 +1,4 @@
-"""followup's sections of the desk's pages (booking.desk_sections): on the home, the open
+"""followup's sections of the desk's pages (booking.desk.sections): on the home, the open
 red-flag alerts and the failed messages; on a patient's record, the procedures, check-in
 answers, check-ins and messages. Added by `FollowupConfig.ready` through `add_sections`."""
 
@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.urls import reverse
 
-from booking.desk_sections import HOME, PATIENT_RECORD
+from booking.desk.sections import HOME, PATIENT_RECORD
 from booking.models import Patient
 from booking.patients import can_read_clinical
 from config.logs import masked

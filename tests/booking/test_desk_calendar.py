@@ -12,9 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from booking.calendar_view import CellKind, build_grid, clinicians_for, free_starts
+from booking.desk.book import search_patients
+from booking.desk.grid import CellKind, build_grid, clinicians_for, free_starts
 from booking.models import Appointment, AppointmentStatus, AuditEvent, Patient, SafetyAnswers
-from booking.views.desk_calendar import search_patients
 from tests.factories import (
     AppointmentFactory,
     BlockFactory,

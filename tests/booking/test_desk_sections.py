@@ -1,4 +1,4 @@
-from booking.desk_sections import DeskPage
+from booking.desk.sections import DeskPage
 
 
 def test_a_page_includes_its_sections_in_the_order_added_and_merges_their_contexts():

@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth.models import User
 from icalendar import Calendar
 
-from booking.calendar import calendar_uid
 from booking.feeds import initials
+from booking.ics import calendar_uid
 from booking.models import AppointmentStatus, AuditEvent, CalendarFeed, Clinician, Site
 from tests.factories import AppointmentFactory, ClinicianFactory, LocationFactory, PatientFactory
 

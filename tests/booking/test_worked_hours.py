@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from booking.availability import WorkedHours, working_shifts
-from booking.calendar_view import CellKind, build_grid
+from booking.desk.grid import CellKind, build_grid
 from booking.models import Clinician, Location, Weekday
 from tests.factories import (
     ClinicianFactory,

@@ -165,7 +165,51 @@ def build_grid(
     window_end = datetime.combine(days[-1] + timedelta(days=1), time(0), tzinfo=zone)
 
     shifts = _shifts(ids, location, days) if ids else {}
-    # Cancelled visits are hidden unless asked for; a no-show stays on the day's record.
+    appointments = _appointments(ids, window_start, window_end, site, show_cancelled)
+    blocks = _blocks_by_clinician(ids, window_start, window_end)
+
+    labels = _row_labels(shifts, appointments, days, zone)
+    instants = {(day, label): local_instant(day, label, zone) for day in days for label in labels}
+    appointments_by_column = _appointments_by_column(appointments, window_start, days, zone)
+    columns = []
+    for clinician, day in [(c, d) for c in clinicians for d in days]:
+        day_shifts = shifts.get((clinician.pk, day), [])
+        cells = [
+            _cell(instants[(day, label)], blocks.get(clinician.pk, []), day_shifts, now)
+            for label in labels
+        ]
+        _label_blocks(cells)
+        _place_appointments(
+            cells, labels, appointments_by_column.get((clinician.pk, day), []), zone
+        )
+        columns.append(Column(clinician=clinician, day=day, cells=cells, working=bool(day_shifts)))
+
+    local_now = now.astimezone(zone)
+    now_row = _now_row(local_now, days, labels)
+    rows = [
+        Row(label=label, is_now=index == now_row, cells=[column.cells[index] for column in columns])
+        for index, label in enumerate(labels)
+    ]
+    return Grid(
+        location=location,
+        days=days,
+        columns=columns,
+        rows=rows,
+        now=local_now,
+        now_label=f"{local_now:%H:%M}" if now_row >= 0 else "",
+        site=site,
+    )
+
+
+def _appointments(
+    clinician_ids: Sequence[int],
+    window_start: datetime,
+    window_end: datetime,
+    site: Site | None,
+    show_cancelled: bool,
+) -> list[Appointment]:
+    """The clinicians' appointments that overlap the window, one query. Cancelled visits
+    are hidden unless asked for; a no-show stays on the day's record."""
     statuses = [
         status
         for status in AppointmentStatus.values
@@ -173,7 +217,7 @@ def build_grid(
     ]
     appointments = list(
         Appointment.objects.filter(
-            clinician_id__in=ids,
+            clinician_id__in=clinician_ids,
             start__lt=window_end,
             start__gte=window_start - timedelta(days=1),
             end__gt=window_start,
@@ -195,96 +239,102 @@ def build_grid(
     )
     if site is not None:
         appointments = [a for a in appointments if a.site_id == site.pk]
-    blocks = list(
-        Block.objects.filter(clinician_id__in=ids, start__lt=window_end, end__gt=window_start)
-    )
+    return appointments
 
-    # Rows: from the earliest hour anything happens to the latest, at least 08:00-18:00.
-    first = time(DEFAULT_FIRST_HOUR)
-    last_end = time(DEFAULT_LAST_HOUR)
-    moments = [
+
+def _blocks_by_clinician(
+    clinician_ids: Sequence[int], window_start: datetime, window_end: datetime
+) -> dict[int, list[Block]]:
+    """The clinicians' blocks that overlap the window, by clinician id. One query."""
+    blocks: dict[int, list[Block]] = defaultdict(list)
+    for block in Block.objects.filter(
+        clinician_id__in=clinician_ids, start__lt=window_end, end__gt=window_start
+    ):
+        blocks[block.clinician_id].append(block)
+    return blocks
+
+
+def _row_labels(
+    shifts: dict[tuple[int, date], list[tuple[datetime, datetime]]],
+    appointments: list[Appointment],
+    days: list[date],
+    zone: ZoneInfo,
+) -> list[time]:
+    """The rows' wall-clock times: from the earliest hour anything happens to the latest, at
+    least 08:00-18:00."""
+    spans = [
         (start.astimezone(zone), end.astimezone(zone))
-        for spans in shifts.values()
-        for start, end in spans
+        for intervals in shifts.values()
+        for start, end in intervals
     ] + [(a.start.astimezone(zone), a.end.astimezone(zone)) for a in appointments]
-    for start, end in moments:
-        if start.date() in days:
-            first = min(first, _floor_row(start.time()))
-        if end.date() in days and end.time() != time(0):
-            if end.time() > last_end:
-                last_end = end.time()
-        elif end.date() > days[-1] or (end.date() in days and end.time() == time(0)):
-            last_end = time(0)  # runs to midnight
-    if last_end != time(0) and last_end.minute % 15:
-        minutes = last_end.hour * 60 + last_end.minute + 15 - last_end.minute % 15
-        last_end = time(0) if minutes >= 24 * 60 else time(minutes // 60, minutes % 60)
-    labels = _wall_clock_rows(first, last_end)
+    first = min(
+        [time(DEFAULT_FIRST_HOUR)]
+        + [_floor_row(start.time()) for start, _ in spans if start.date() in days]
+    )
+    return _wall_clock_rows(first, _last_row_end(spans, days))
 
-    by_column_appointments: dict[tuple[int, date], list[Appointment]] = defaultdict(list)
+
+def _last_row_end(spans: list[tuple[datetime, datetime]], days: list[date]) -> time:
+    """The end of the last row, on a quarter hour; midnight (time(0)) when something runs to
+    or past the end of the last day."""
+    last_end = time(DEFAULT_LAST_HOUR)
+    for _, end in spans:
+        if end.date() in days and end.time() != time(0):
+            last_end = max(last_end, end.time())
+        elif end.date() > days[-1] or end.date() in days:
+            last_end = time(0)
+    if last_end == time(0) or last_end.minute % 15 == 0:
+        return last_end
+    minutes = last_end.hour * 60 + last_end.minute + 15 - last_end.minute % 15
+    return time(0) if minutes >= 24 * 60 else time(minutes // 60, minutes % 60)
+
+
+def _appointments_by_column(
+    appointments: list[Appointment], window_start: datetime, days: list[date], zone: ZoneInfo
+) -> dict[tuple[int, date], list[Appointment]]:
+    """Appointments by (clinician id, local day); one that began the day before the first
+    day shows from the first row."""
+    by_column: dict[tuple[int, date], list[Appointment]] = defaultdict(list)
     for appointment in appointments:
         local_day = appointment.start.astimezone(zone).date()
         if appointment.start < window_start:
-            local_day = days[0]  # began the day before: show it from the first row
-        by_column_appointments[(appointment.clinician_id, local_day)].append(appointment)
-    blocks_by_clinician: dict[int, list[Block]] = defaultdict(list)
-    for each in blocks:
-        blocks_by_clinician[each.clinician_id].append(each)
+            local_day = days[0]
+        by_column[(appointment.clinician_id, local_day)].append(appointment)
+    return by_column
 
-    pairs = [(c, d) for c in clinicians for d in days]
-    instants = {(day, label): local_instant(day, label, zone) for day in days for label in labels}
-    columns = []
-    for clinician, day in pairs:
-        day_shifts = shifts.get((clinician.pk, day), [])
-        cells = []
-        for label in labels:
-            instant = instants[(day, label)]
-            if instant is None:
-                cells.append(Cell(kind=CellKind.MISSING, start=None))
-                continue
-            utc = instant.astimezone(UTC)
-            block: Block | None = next(
-                (
-                    b
-                    for b in blocks_by_clinician.get(clinician.pk, [])
-                    if b.start < utc + ROW and b.end > utc
-                ),
-                None,
-            )
-            utc_end = utc + ROW
-            inside = False
-            for shift_start, shift_end in day_shifts:
-                if shift_start <= utc and utc_end <= shift_end:
-                    inside = True
-                    break
-            kind = CellKind.BLOCKED if block else CellKind.FREE if inside else CellKind.CLOSED
-            cell = Cell(kind=kind, start=instant, block=block, past=utc_end <= now)
-            if block is not None and (not cells or cells[-1].block is not block):
-                cell.block_label = f"{block.get_kind_display()}: {block.reason}"
-            cells.append(cell)
-        _place_appointments(
-            cells, labels, by_column_appointments.get((clinician.pk, day), []), zone
-        )
-        columns.append(Column(clinician=clinician, day=day, cells=cells, working=bool(day_shifts)))
 
-    local_now = now.astimezone(zone)
-    now_row = -1
-    if local_now.date() in days:
-        now_label_time = _floor_row(local_now.time())
-        if now_label_time in labels:
-            now_row = labels.index(now_label_time)
-    rows = [
-        Row(label=label, is_now=index == now_row, cells=[column.cells[index] for column in columns])
-        for index, label in enumerate(labels)
-    ]
-    return Grid(
-        location=location,
-        days=days,
-        columns=columns,
-        rows=rows,
-        now=local_now,
-        now_label=f"{local_now:%H:%M}" if now_row >= 0 else "",
-        site=site,
-    )
+def _cell(
+    instant: datetime | None,
+    blocks: list[Block],
+    shifts: list[tuple[datetime, datetime]],
+    now: datetime,
+) -> Cell:
+    """The row starting at `instant` in one column: missing, blocked, free or closed."""
+    if instant is None:
+        return Cell(kind=CellKind.MISSING, start=None)
+    start = instant.astimezone(UTC)
+    end = start + ROW
+    block = next((b for b in blocks if b.start < end and b.end > start), None)
+    inside = any(shift_start <= start and end <= shift_end for shift_start, shift_end in shifts)
+    kind = CellKind.BLOCKED if block else CellKind.FREE if inside else CellKind.CLOSED
+    return Cell(kind=kind, start=instant, block=block, past=end <= now)
+
+
+def _label_blocks(cells: list[Cell]) -> None:
+    """Name each block on the first of its rows in the column."""
+    previous: Block | None = None
+    for cell in cells:
+        if cell.block is not None and cell.block is not previous:
+            cell.block_label = f"{cell.block.get_kind_display()}: {cell.block.reason}"
+        previous = cell.block
+
+
+def _now_row(local_now: datetime, days: list[date], labels: list[time]) -> int:
+    """The index of the row that holds now, or -1 when now is not on the grid."""
+    if local_now.date() not in days:
+        return -1
+    now_label = _floor_row(local_now.time())
+    return labels.index(now_label) if now_label in labels else -1
 
 
 def _place_appointments(

@@ -22,7 +22,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
 from booking.audit import record
-from booking.desk_sections import HOME, PATIENT_RECORD
+from booking.desk.forms import AuditSearchForm, MergeConfirmForm, PatientRecordForm
+from booking.desk.sections import HOME, PATIENT_RECORD
 from booking.models import Appointment, AppointmentStatus, AuditEvent, Location, Patient
 from booking.patients import (
     MergeRefused,
@@ -34,7 +35,6 @@ from booking.patients import (
     visible_appointments,
     visible_patients,
 )
-from booking.records_forms import AuditSearchForm, MergeConfirmForm, PatientDetailsForm
 from booking.roles import CLINIC_ADMIN, CLINICIAN, DESK_ROLES, STAFF_ROLES, has_role, staff_only
 
 View = Callable[..., HttpResponse]
@@ -161,7 +161,7 @@ def patient_record(request: HttpRequest, patient_id: int) -> HttpResponse:
         if not can_edit_patients(request.user):
             raise PermissionDenied
         # Edit a fresh copy, so a refused edit leaves the page's details as they are saved.
-        form = PatientDetailsForm(request.POST, instance=Patient.objects.get(pk=patient.pk))
+        form = PatientRecordForm(request.POST, instance=Patient.objects.get(pk=patient.pk))
         if form.is_valid():
             changed = form.changed_data
             if changed:
@@ -179,7 +179,7 @@ def patient_record(request: HttpRequest, patient_id: int) -> HttpResponse:
             return redirect("desk:patient", patient.pk)
         status = 400
     elif can_edit_patients(request.user):
-        form = PatientDetailsForm(instance=patient)
+        form = PatientRecordForm(instance=patient)
     if request.method != "POST":
         record(
             request,

@@ -1,11 +1,9 @@
 """Reception's schedule pages: clinicians' weekly hours, dated exceptions and blocks.
 
-Thin: each form is parsed here and the rules live in `booking.schedules`. Clinic admins and
-reception may edit; every change is written to the audit log.
+Thin: the forms are in `booking.desk.forms`, the rules in `booking.schedules`. Clinic
+admins and reception may edit; every change is written to the audit log.
 """
 
-from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -14,19 +12,18 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from booking import audit
+from booking.desk.forms import BlockForm, ExceptionForm, HoursForm
 from booking.models import (
     Appointment,
     AuditEvent,
     Block,
     Clinician,
-    Location,
     ScheduleException,
-    Weekday,
     WorkingHours,
 )
 from booking.roles import DESK_ROLES, staff_only
@@ -40,64 +37,6 @@ from booking.schedules import (
     remove_working_hours,
 )
 
-TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-
-
-class LocationForm(forms.Form):
-    location = forms.ModelChoiceField(queryset=Location.objects.none(), empty_label=None)
-
-    def __init__(self, *args: Any, clinician: Clinician, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["location"].queryset = clinician.locations.all()  # type: ignore[attr-defined]
-
-
-class HoursForm(LocationForm):
-    weekday = forms.TypedChoiceField(choices=Weekday.choices, coerce=int)
-    start_time = forms.TimeField(widget=TIME)
-    end_time = forms.TimeField(widget=TIME)
-
-
-class ExceptionForm(LocationForm):
-    date = forms.DateField(widget=DATE)
-    day_off = forms.BooleanField(required=False, label="Day off (no hours at this location)")
-    start_time = forms.TimeField(widget=TIME, required=False)
-    end_time = forms.TimeField(widget=TIME, required=False)
-    reason = forms.CharField(max_length=200, required=False)
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("day_off"):
-            data["start_time"] = data["end_time"] = None
-        elif not (data.get("start_time") and data.get("end_time")):
-            raise ValidationError("Give both a start and an end, or tick day off.")
-        return data
-
-
-class BlockForm(forms.Form):
-    start = forms.DateTimeField(widget=DATETIME)
-    end = forms.DateTimeField(widget=DATETIME)
-    kind = forms.ChoiceField(choices=Block.Kind.choices)
-    reason = forms.CharField(max_length=200)
-    confirm = forms.BooleanField(
-        required=False, label="Add the block anyway; I will move these appointments."
-    )
-
-    def __init__(self, *args: Any, zone: ZoneInfo, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.zone = zone
-
-    def _aware(self, value: datetime) -> datetime:
-        # The browser sends wall-clock time; read it in the clinician's zone, not the server's.
-        return value.replace(tzinfo=None).replace(tzinfo=self.zone)
-
-    def clean_start(self) -> datetime:
-        return self._aware(self.cleaned_data["start"])
-
-    def clean_end(self) -> datetime:
-        return self._aware(self.cleaned_data["end"])
-
 
 def clinician_zone(clinician: Clinician) -> ZoneInfo:
     """The zone block times are typed in: the clinician's first location's, else the clinic's."""
@@ -106,11 +45,7 @@ def clinician_zone(clinician: Clinician) -> ZoneInfo:
 
 
 def appointment_url(appointment: Appointment) -> str:
-    """The desk's appointment page (built by the calendar work), by name when it exists."""
-    try:
-        return reverse("desk:appointment", args=[appointment.public_id])
-    except NoReverseMatch:
-        return f"/desk/appointments/{appointment.public_id}/"
+    return reverse("desk:appointment", args=[appointment.public_id])
 
 
 @require_safe

@@ -4,30 +4,18 @@ them is the patient record (`templates/booking/desk/given_details.html`)."""
 
 from typing import cast
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.models import User
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
 from booking import audit
+from booking.desk.forms import APPLY, ResolveForm
 from booking.given_details import AlreadyResolved, apply_given_details, keep_record
 from booking.models import AuditEvent, GivenDetails
 from booking.patients import visible_patients
 from booking.roles import DESK_ROLES, staff_only
-
-APPLY, KEEP = "apply", "keep"
-
-
-class ResolveForm(forms.Form):
-    given = forms.ModelChoiceField(queryset=GivenDetails.objects.none())
-    action = forms.ChoiceField(choices=[(APPLY, "Apply"), (KEEP, "Keep the record")])
-
-    def __init__(self, *args: object, pending: QuerySet[GivenDetails], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["given"].queryset = pending  # type: ignore[attr-defined]
 
 
 @require_POST
