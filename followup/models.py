@@ -1,7 +1,7 @@
 """The message outbox and what feeds it.
 
-Principle: the database is the schedule. Every reminder (and, later, every check-in) is
-a Message row with a due time before it is anything else; a dispatcher claims due rows
+Principle: the database is the schedule. Every reminder and every check-in
+is a Message row with a due time before it is anything else; a dispatcher claims due rows
 and hands each to a send task. Rescheduling a visit is an UPDATE of due times.
 """
 

@@ -84,7 +84,7 @@ LEFT JOIN (
 ) sent ON sent.check_in_id = c.r_check_in
 """
 # The sent check-ins are a join, not `c.id IN (SELECT …)` in the select list: past a few
-# hundred thousand messages that subquery no longer fits work_mem as a hash, and PostgreSQL
+# hundred thousand messages that subquery outgrows work_mem as a hash, and PostgreSQL
 # then scans the messages once per check-in.
 
 # Duration of relief as an interval, followup.clinical.relief_interval in SQL: among the
