@@ -43,8 +43,8 @@ from django.db.models import QuerySet
 
 from booking.models import Patient
 from followup.clinical import baseline_of, calendar_days_between, relief_interval
-from followup.dashboard_stats import OutcomeFilters, filtered_answers, filtered_episodes
 from followup.models import ProcedureInjectate
+from followup.outcome_stats import OutcomeFilters, filtered_answers, filtered_episodes
 from followup.side_effects import expected_effects, warning_signs
 
 PSEUDONYMOUS_HEADER = ["patient_pseudonym"]

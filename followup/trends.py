@@ -1,4 +1,6 @@
-"""Per-episode figures for the patient trend view: plain functions, no HTTP.
+"""One patient's trends: the figures of each of their episodes, as the patient trend page
+shows them; plain functions, no HTTP. ("Trends" are a patient's; clinic-wide figures are
+the outcomes, in followup.outcome_stats.)
 
 Definitions (written on the page too):
 - Change from baseline: pain minus the episode's baseline NRS, in points, and in percent of
@@ -242,7 +244,8 @@ def patient_episodes(patient: Patient) -> list[Episode]:
     )
 
 
-def patient_trends(patient: Patient) -> list[EpisodeFigures]:
+def patient_figures(patient: Patient) -> list[EpisodeFigures]:
+    """The figures of each of the patient's episodes, oldest first."""
     return [episode_figures(episode) for episode in patient_episodes(patient)]
 
 

@@ -452,7 +452,8 @@ class DayTally:
     def add(self, baseline: int | None, pain: int, activity: str, medication: str, n: int) -> None:
         self.pain[pain] += n
         if baseline:  # neither missing nor 0: the answer has a percent change
-            # The same float arithmetic, in the same order, as the SQL it replaces.
+            # Multiplied before dividing, in floats, as PostgreSQL computes it: the quartiles
+            # then equal PERCENTILE_CONT over the answers to the last bit.
             self.percent_change[(pain - baseline) * 100.0 / baseline] += n
         self.counts["activity_n"] += n if activity else 0
         self.counts["activity_more"] += n if activity == Activity.MORE else 0
@@ -489,7 +490,8 @@ def tally_facts(facts: QuerySet[OutcomeFact], now: datetime) -> FactTally:
     over = ExpressionWrapper(
         Q(answered=True) | Q(answerable_until__lte=now), output_field=BooleanField()
     )
-    # Whether the PGIC answer is a responder's, not the answer itself: a third of the rows.
+    # Whether the PGIC answer is a responder's, not the answer itself: three values, not
+    # eight, keep the histogram small.
     improved = Case(
         When(pgic__isnull=True, then=Value(None)),
         When(pgic__in=RESPONDER_PGIC, then=Value(True)),
