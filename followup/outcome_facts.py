@@ -1,15 +1,12 @@
-"""The outcomes dashboard's read model: a narrow copy of what the dashboard filters, groups
-and counts, rebuilt from the source tables every OUTCOME_REFRESH_MINUTES.
+"""The outcomes page's read model: a narrow copy of what the page filters, groups and counts,
+rebuilt from the source tables every OUTCOME_REFRESH_MINUTES.
 
-The clinic-wide dashboard summarises months of outcomes, so a few minutes' staleness is
-acceptable there (the page says how old its figures are); joining every answer to its
-check-in, episode, procedure, appointment and messages on each request is not, once the
-clinic has hundreds of thousands of answers (docs/performance.md). The patient's trend
-page and the exports keep reading the source tables.
-
-`refresh_outcome_facts` rebuilds both tables in one transaction with set-based SQL, so a
-reader sees the previous table or the new one, never half of one; a second refresh that
-starts while one runs skips instead of waiting to rebuild the same rows again.
+The page summarises months of outcomes, so a few minutes' staleness is acceptable there
+(it says how old its figures are), while joining every answer to its check-in, episode,
+procedure, appointment and messages on each request is not. The patient's trend page and
+the exports read the source tables. `refresh_outcome_facts` rebuilds both tables in one
+transaction, so a reader sees the old table or the new one, never half of one; a refresh
+that starts while another runs skips instead of waiting.
 """
 
 from __future__ import annotations
