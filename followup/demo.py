@@ -192,7 +192,7 @@ def seed_demo_clinic(*, now: datetime | None = None) -> dict[str, str]:
     now = now or timezone.now()
     location = seed_demo_bookings(now=now)
     seed_demo_history(location=location, now=now)
-    refresh_outcome_facts()  # the outcomes dashboard shows the history at once
+    refresh_outcome_facts()  # the outcomes page shows the history at once
     return dict(DEMO_PASSWORDS)
 
 

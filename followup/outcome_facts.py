@@ -143,7 +143,7 @@ def check_ins_sql() -> tuple[str, tuple[Any, ...]]:
 
 def episodes_insert_sql() -> tuple[str, tuple[Any, ...]]:
     """INSERT … SELECT of every episode's filters, the query written by the ORM (procedure
-    dates in TIME_ZONE, as the dashboard's date filters read them)."""
+    dates in TIME_ZONE, as the outcomes page's date filters read them)."""
     injectate_bits = Case(
         *(When(injectate=value, then=Value(bit)) for value, bit in INJECTATE_BITS.items()),
         default=Value(0),

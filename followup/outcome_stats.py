@@ -221,7 +221,7 @@ class Quartiles:
 NO_DATA = Quartiles(0, None, None, None)
 
 
-# --- the dashboard's figures -------------------------------------------------------------
+# --- the outcomes page's figures ---------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -532,7 +532,7 @@ def site_responders(tally: FactTally, site: Site | None) -> SiteResponders:
 
 
 def outcome_stats(filters: OutcomeFilters, *, now: datetime) -> OutcomeStats:
-    """Every figure of the dashboard, in a fixed number of queries, from the read model as
+    """Every figure of the outcomes page, in a fixed number of queries, from the read model as
     of its last refresh (`as_of`); the open alerts are counted live, and a check-in counts
     as missing once `now` is past the time it could be answered."""
     condition = matching_facts(filters)
