@@ -27,7 +27,7 @@ urlpatterns = [
     path("", include("followup.urls")),
     path("desk/", include("booking.desk.urls")),
     path("", include("booking.feeds_urls")),
-    path("fhir/", include("followup.views.exports")),  # FHIR R4: Patient/<id>/$everything
+    path("fhir/", include("followup.fhir_urls")),  # FHIR R4: Patient/<id>/$everything
     # Before Django's own, which it replaces: the same page, throttled.
     path(
         "accounts/password_reset/",

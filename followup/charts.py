@@ -91,6 +91,216 @@ def _marker(shape: str, x: float, y: float, colour: str, size: float = 4.0) -> s
     )
 
 
+@dataclass(frozen=True)
+class _Plot:
+    """Where values land: the x and y ranges and the plot area they are drawn into."""
+
+    x_scale: Callable[[float], float]
+    x_min: float
+    x_max: float
+    y_min: float
+    y_max: float
+    width: int = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
+    height: int = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
+
+    def px(self, x: float) -> float:
+        return MARGIN_LEFT + (self.x_scale(x) - self.x_min) / (self.x_max - self.x_min) * self.width
+
+    def py(self, y: float) -> float:
+        y = min(max(y, self.y_min), self.y_max)
+        return MARGIN_TOP + (1 - (y - self.y_min) / (self.y_max - self.y_min)) * self.height
+
+
+def _plot(
+    series: list[Series],
+    x_ticks: list[float],
+    y_range: tuple[float, float],
+    x_scale: Callable[[float], float],
+) -> _Plot:
+    """The scales: x spans the ticks and every point, y the given range; an empty range
+    is widened to 1 so nothing divides by zero."""
+    xs = [x_scale(t) for t in x_ticks] or [0.0, 1.0]
+    for s in series:
+        xs.extend(x_scale(x) for x, _ in s.points)
+    x_min, x_max = min(xs), max(xs)
+    if x_max == x_min:
+        x_max = x_min + 1
+    y_min, y_max = y_range
+    if y_max == y_min:
+        y_max = y_min + 1
+    return _Plot(x_scale=x_scale, x_min=x_min, x_max=x_max, y_min=y_min, y_max=y_max)
+
+
+def _style(index: int) -> tuple[str, str, str]:
+    """The colour, dash pattern and marker shape of the index-th series."""
+    return (
+        COLOURS[index % len(COLOURS)],
+        DASHES[index % len(DASHES)],
+        MARKERS[index % len(MARKERS)],
+    )
+
+
+def _dash_attr(dash: str) -> str:
+    return f' stroke-dasharray="{dash}"' if dash else ""
+
+
+def _opening(title: str, description: str, total_height: float) -> list[str]:
+    uid = next(_ids)
+    title_id, desc_id = f"chart-title-{uid}", f"chart-desc-{uid}"
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
+        f'viewBox="0 0 {WIDTH} {total_height}" width="100%" '
+        f'aria-labelledby="{title_id} {desc_id}" font-family="sans-serif" font-size="12">',
+        f'<title id="{title_id}">{escape(title)}</title>',
+        f'<desc id="{desc_id}">{escape(description)}</desc>',
+        f'<rect x="0" y="0" width="{WIDTH}" height="{total_height}" fill="white"/>',
+        f'<text x="{MARGIN_LEFT}" y="20" font-size="14" font-weight="bold">{escape(title)}</text>',
+    ]
+
+
+def _y_grid(plot: _Plot) -> list[str]:
+    """A grid line and a label at every y tick: each unit up to a range of 10, else about
+    ten steps."""
+    span = plot.y_max - plot.y_min
+    step = 1 if span <= 10 else max(1, round(span / 10))
+    out: list[str] = []
+    y = plot.y_min
+    while y <= plot.y_max + 1e-9:
+        yy = _fmt(plot.py(y))
+        out.append(
+            f'<line x1="{MARGIN_LEFT}" y1="{yy}" x2="{WIDTH - MARGIN_RIGHT}" y2="{yy}" '
+            'stroke="#dddddd" stroke-width="1"/>'
+        )
+        out.append(
+            f'<text x="{MARGIN_LEFT - 6}" y="{yy}" text-anchor="end" '
+            f'dominant-baseline="middle">{_tick_label(y)}</text>'
+        )
+        y += step
+    return out
+
+
+def _x_grid(plot: _Plot, x_ticks: list[float]) -> list[str]:
+    out: list[str] = []
+    for t in x_ticks:
+        xx = _fmt(plot.px(t))
+        out.append(
+            f'<line x1="{xx}" y1="{MARGIN_TOP}" x2="{xx}" y2="{MARGIN_TOP + plot.height}" '
+            'stroke="#eeeeee" stroke-width="1"/>'
+        )
+        out.append(
+            f'<text x="{xx}" y="{MARGIN_TOP + plot.height + 16}" '
+            f'text-anchor="middle">{_tick_label(t)}</text>'
+        )
+    return out
+
+
+def _axes(plot: _Plot, x_label: str, y_label: str) -> list[str]:
+    return [
+        f'<path d="M{MARGIN_LEFT} {MARGIN_TOP}V{MARGIN_TOP + plot.height}'
+        f'H{WIDTH - MARGIN_RIGHT}" fill="none" stroke="black" stroke-width="1"/>',
+        f'<text x="{MARGIN_LEFT + plot.width / 2:.1f}" y="{MARGIN_TOP + plot.height + 36}" '
+        f'text-anchor="middle">{escape(x_label)}</text>',
+        f'<text transform="translate(14 {MARGIN_TOP + plot.height / 2:.1f}) rotate(-90)" '
+        f'text-anchor="middle">{escape(y_label)}</text>',
+    ]
+
+
+def _bands(plot: _Plot, bands: list[Band]) -> list[str]:
+    """Each band as a light grey area between its upper and lower edges."""
+    out: list[str] = []
+    for band in bands:
+        if not band.lower or not band.upper:
+            continue
+        upper = " ".join(f"{_fmt(plot.px(x))},{_fmt(plot.py(v))}" for x, v in band.upper)
+        lower = " ".join(f"{_fmt(plot.px(x))},{_fmt(plot.py(v))}" for x, v in reversed(band.lower))
+        out.append(
+            f'<polygon class="band" points="{upper} {lower}" fill="#cccccc" '
+            f'fill-opacity="0.5" stroke="#999999" stroke-dasharray="3 3">'
+            f"<title>{escape(band.label)}</title></polygon>"
+        )
+    return out
+
+
+def _reference_lines(plot: _Plot, reference_lines: list[tuple[str, float]]) -> list[str]:
+    out: list[str] = []
+    for label, value in reference_lines:
+        yy = _fmt(plot.py(value))
+        out.append(
+            f'<line class="reference" x1="{MARGIN_LEFT}" y1="{yy}" x2="{WIDTH - MARGIN_RIGHT}" '
+            f'y2="{yy}" stroke="#555555" stroke-width="1" stroke-dasharray="6 3 1 3"/>'
+        )
+        out.append(
+            f'<text x="{WIDTH - MARGIN_RIGHT - 4}" y="{_fmt(plot.py(value) - 4)}" '
+            f'text-anchor="end" font-size="11" fill="#333333">{escape(label)}</text>'
+        )
+    return out
+
+
+def _series(plot: _Plot, index: int, s: Series) -> list[str]:
+    """One series as a group: its line, a marker per point, a red ring per marked point."""
+    colour, dash, shape = _style(index)
+    points = sorted(s.points)
+    out = [f'<g class="series" data-label="{escape(s.label)}">']
+    if len(points) > 1:
+        d = "M" + "L".join(f"{_fmt(plot.px(x))} {_fmt(plot.py(v))}" for x, v in points)
+        out.append(
+            f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="2"{_dash_attr(dash)}/>'
+        )
+    for x, v in points:
+        out.append(
+            f'<g class="point">{_marker(shape, plot.px(x), plot.py(v), colour)}'
+            f"<title>{escape(s.label)}: day {_tick_label(x)}, {_tick_label(v)}</title></g>"
+        )
+    for x, v in s.marked:
+        out.append(
+            f'<circle class="marked" cx="{_fmt(plot.px(x))}" cy="{_fmt(plot.py(v))}" r="8" '
+            f'fill="none" stroke="#c00000" stroke-width="2.5">'
+            f"<title>Red flag: {escape(s.label)}, day {_tick_label(x)}</title></circle>"
+        )
+    out.append("</g>")
+    return out
+
+
+def _legend_rows(series: list[Series], bands: list[Band]) -> int:
+    return len(series) + len(bands) + (1 if any(s.marked for s in series) else 0)
+
+
+def _legend_row(sample: str, y: float, label: str) -> list[str]:
+    return [
+        sample,
+        f'<text x="{MARGIN_LEFT + 44}" y="{y}" dominant-baseline="middle">{escape(label)}</text>',
+    ]
+
+
+def _legend(series: list[Series], bands: list[Band], marked_label: str) -> list[str]:
+    """A row under the plot for each series, each band and, if any point is marked, the
+    red ring."""
+    out: list[str] = []
+    y = HEIGHT + 4
+    for index, s in enumerate(series):
+        colour, dash, shape = _style(index)
+        out.append(
+            f'<line x1="{MARGIN_LEFT}" y1="{y}" x2="{MARGIN_LEFT + 36}" y2="{y}" '
+            f'stroke="{colour}" stroke-width="2"{_dash_attr(dash)}/>'
+        )
+        out += _legend_row(_marker(shape, MARGIN_LEFT + 18, y, colour), y, s.label)
+        y += 18
+    for band in bands:
+        swatch = (
+            f'<rect x="{MARGIN_LEFT}" y="{y - 6}" width="36" height="12" fill="#cccccc" '
+            'stroke="#999999" stroke-dasharray="3 3"/>'
+        )
+        out += _legend_row(swatch, y, band.label)
+        y += 18
+    if any(s.marked for s in series):
+        ring = (
+            f'<circle cx="{MARGIN_LEFT + 18}" cy="{y}" r="7" fill="none" stroke="#c00000" '
+            'stroke-width="2.5"/>'
+        )
+        out += _legend_row(ring, y, marked_label)
+    return out
+
+
 def line_chart(
     *,
     title: str,
@@ -107,158 +317,14 @@ def line_chart(
 ) -> SafeString:
     """An SVG line chart. Each series point is a <circle>/<rect>/... with class "point";
     marked points get an extra ring with class "marked"."""
-    reference_lines = reference_lines or []
     bands = bands or []
-    uid = next(_ids)
-    title_id, desc_id = f"chart-title-{uid}", f"chart-desc-{uid}"
-    plot_w = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
-    legend_rows = len(series) + len(bands) + (1 if any(s.marked for s in series) else 0)
-    legend_h = 18 * legend_rows + 8
-    plot_h = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
-    total_h = HEIGHT + legend_h
-
-    xs = [x_scale(t) for t in x_ticks] or [0.0, 1.0]
-    for s in series:
-        xs.extend(x_scale(x) for x, _ in s.points)
-    x_min, x_max = min(xs), max(xs)
-    if x_max == x_min:
-        x_max = x_min + 1
-    y_min, y_max = y_range
-    if y_max == y_min:
-        y_max = y_min + 1
-
-    def px(x: float) -> float:
-        return MARGIN_LEFT + (x_scale(x) - x_min) / (x_max - x_min) * plot_w
-
-    def py(y: float) -> float:
-        y = min(max(y, y_min), y_max)
-        return MARGIN_TOP + (1 - (y - y_min) / (y_max - y_min)) * plot_h
-
-    out: list[str] = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
-        f'viewBox="0 0 {WIDTH} {total_h}" width="100%" '
-        f'aria-labelledby="{title_id} {desc_id}" font-family="sans-serif" font-size="12">',
-        f'<title id="{title_id}">{escape(title)}</title>',
-        f'<desc id="{desc_id}">{escape(description)}</desc>',
-        f'<rect x="0" y="0" width="{WIDTH}" height="{total_h}" fill="white"/>',
-        f'<text x="{MARGIN_LEFT}" y="20" font-size="14" font-weight="bold">{escape(title)}</text>',
-    ]
-    # Grid and axes.
-    step = 1 if (y_max - y_min) <= 10 else max(1, round((y_max - y_min) / 10))
-    y = y_min
-    while y <= y_max + 1e-9:
-        yy = _fmt(py(y))
-        out.append(
-            f'<line x1="{MARGIN_LEFT}" y1="{yy}" x2="{WIDTH - MARGIN_RIGHT}" y2="{yy}" '
-            'stroke="#dddddd" stroke-width="1"/>'
-        )
-        out.append(
-            f'<text x="{MARGIN_LEFT - 6}" y="{yy}" text-anchor="end" '
-            f'dominant-baseline="middle">{_tick_label(y)}</text>'
-        )
-        y += step
-    for t in x_ticks:
-        xx = _fmt(px(t))
-        out.append(
-            f'<line x1="{xx}" y1="{MARGIN_TOP}" x2="{xx}" y2="{MARGIN_TOP + plot_h}" '
-            'stroke="#eeeeee" stroke-width="1"/>'
-        )
-        out.append(
-            f'<text x="{xx}" y="{MARGIN_TOP + plot_h + 16}" '
-            f'text-anchor="middle">{_tick_label(t)}</text>'
-        )
-    out.append(
-        f'<path d="M{MARGIN_LEFT} {MARGIN_TOP}V{MARGIN_TOP + plot_h}H{WIDTH - MARGIN_RIGHT}" '
-        'fill="none" stroke="black" stroke-width="1"/>'
-    )
-    out.append(
-        f'<text x="{MARGIN_LEFT + plot_w / 2:.1f}" y="{MARGIN_TOP + plot_h + 36}" '
-        f'text-anchor="middle">{escape(x_label)}</text>'
-    )
-    out.append(
-        f'<text transform="translate(14 {MARGIN_TOP + plot_h / 2:.1f}) rotate(-90)" '
-        f'text-anchor="middle">{escape(y_label)}</text>'
-    )
-    # Bands: hatched-looking light grey areas.
-    for band in bands:
-        if not band.lower or not band.upper:
-            continue
-        upper = " ".join(f"{_fmt(px(x))},{_fmt(py(v))}" for x, v in band.upper)
-        lower = " ".join(f"{_fmt(px(x))},{_fmt(py(v))}" for x, v in reversed(band.lower))
-        out.append(
-            f'<polygon class="band" points="{upper} {lower}" fill="#cccccc" '
-            f'fill-opacity="0.5" stroke="#999999" stroke-dasharray="3 3">'
-            f"<title>{escape(band.label)}</title></polygon>"
-        )
-    # Reference lines.
-    for label, value in reference_lines:
-        yy = _fmt(py(value))
-        out.append(
-            f'<line class="reference" x1="{MARGIN_LEFT}" y1="{yy}" x2="{WIDTH - MARGIN_RIGHT}" '
-            f'y2="{yy}" stroke="#555555" stroke-width="1" stroke-dasharray="6 3 1 3"/>'
-        )
-        out.append(
-            f'<text x="{WIDTH - MARGIN_RIGHT - 4}" y="{_fmt(py(value) - 4)}" '
-            f'text-anchor="end" font-size="11" fill="#333333">{escape(label)}</text>'
-        )
-    # Series.
-    for i, s in enumerate(series):
-        colour = COLOURS[i % len(COLOURS)]
-        dash = DASHES[i % len(DASHES)]
-        shape = MARKERS[i % len(MARKERS)]
-        pts = sorted(s.points)
-        out.append(f'<g class="series" data-label="{escape(s.label)}">')
-        if len(pts) > 1:
-            d = "M" + "L".join(f"{_fmt(px(x))} {_fmt(py(v))}" for x, v in pts)
-            dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-            out.append(f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="2"{dash_attr}/>')
-        for x, v in pts:
-            out.append(
-                f'<g class="point">{_marker(shape, px(x), py(v), colour)}'
-                f"<title>{escape(s.label)}: day {_tick_label(x)}, {_tick_label(v)}</title></g>"
-            )
-        for x, v in s.marked:
-            out.append(
-                f'<circle class="marked" cx="{_fmt(px(x))}" cy="{_fmt(py(v))}" r="8" '
-                f'fill="none" stroke="#c00000" stroke-width="2.5">'
-                f"<title>Red flag: {escape(s.label)}, day {_tick_label(x)}</title></circle>"
-            )
-        out.append("</g>")
-    # Legend under the plot.
-    ly = HEIGHT + 4
-    for i, s in enumerate(series):
-        colour = COLOURS[i % len(COLOURS)]
-        dash = DASHES[i % len(DASHES)]
-        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-        out.append(
-            f'<line x1="{MARGIN_LEFT}" y1="{ly}" x2="{MARGIN_LEFT + 36}" y2="{ly}" '
-            f'stroke="{colour}" stroke-width="2"{dash_attr}/>'
-        )
-        out.append(_marker(MARKERS[i % len(MARKERS)], MARGIN_LEFT + 18, ly, colour))
-        out.append(
-            f'<text x="{MARGIN_LEFT + 44}" y="{ly}" dominant-baseline="middle">'
-            f"{escape(s.label)}</text>"
-        )
-        ly += 18
-    for band in bands:
-        out.append(
-            f'<rect x="{MARGIN_LEFT}" y="{ly - 6}" width="36" height="12" fill="#cccccc" '
-            'stroke="#999999" stroke-dasharray="3 3"/>'
-        )
-        out.append(
-            f'<text x="{MARGIN_LEFT + 44}" y="{ly}" dominant-baseline="middle">'
-            f"{escape(band.label)}</text>"
-        )
-        ly += 18
-    if any(s.marked for s in series):
-        out.append(
-            f'<circle cx="{MARGIN_LEFT + 18}" cy="{ly}" r="7" fill="none" stroke="#c00000" '
-            'stroke-width="2.5"/>'
-        )
-        out.append(
-            f'<text x="{MARGIN_LEFT + 44}" y="{ly}" dominant-baseline="middle">'
-            f"{escape(marked_label)}</text>"
-        )
+    plot = _plot(series, x_ticks, y_range, x_scale)
+    out = _opening(title, description, HEIGHT + 18 * _legend_rows(series, bands) + 8)
+    out += _y_grid(plot) + _x_grid(plot, x_ticks) + _axes(plot, x_label, y_label)
+    out += _bands(plot, bands) + _reference_lines(plot, reference_lines or [])
+    for index, s in enumerate(series):
+        out += _series(plot, index, s)
+    out += _legend(series, bands, marked_label)
     out.append("</svg>")
     # Every text above is escaped; the rest is markup made here.
     return mark_safe("".join(out))  # noqa: S308  # nosec B308 B703

@@ -189,11 +189,6 @@ def check_in_from_token(
     return check_in, None
 
 
-def check_in_for_token(token: str, *, now: datetime | None = None) -> CheckIn | None:
-    """The check-in a link names, or None if tampered, foreign, unknown or past its use."""
-    return check_in_from_token(token, now=now)[0]
-
-
 def previous_pain(check_in: CheckIn) -> int | None:
     """The pain the patient gave at the episode's latest earlier answered check-in."""
     return (

@@ -1,15 +1,12 @@
-"""The demo clinic that `make run` shows a newcomer (`manage.py seed_demo`): booking's demo
-calendar (`booking.demo`) and, here, its past follow-up, so the trend charts and figures are
-not empty.
+"""The demo clinic's past follow-up that `make run` shows a newcomer (`manage.py seed_demo`,
+beside booking's demo calendar in `booking.demo`), so the trend charts are not empty.
 
-A few fictional patients with procedures over the last year and their check-in answers,
-written through the product's own verbs (`complete_visit` for each past visit, then
-`record_answer` for each answer, each at its own past time) so episodes, check-ins,
-closures, late answers and red-flag alerts are as the product makes them. The check-in
-messages of past time points are marked sent, as the dispatcher would have done, so nothing
-from the past goes out when the worker starts.
-
-Idempotent: nothing is written when a demo procedure (notes starting DEMO_NOTE) exists.
+A few fictional patients' procedures and answers over the last year, written through the
+product's own verbs (`complete_visit`, then `record_answer` at each answer's past time) so
+episodes, closures, late answers and red-flag alerts are as the product makes them; past
+check-in messages are marked sent, so nothing from the past goes out when the worker
+starts. Idempotent: nothing is written when a demo procedure (notes starting DEMO_NOTE)
+exists.
 """
 
 from __future__ import annotations
@@ -195,7 +192,7 @@ def seed_demo_clinic(*, now: datetime | None = None) -> dict[str, str]:
     now = now or timezone.now()
     location = seed_demo_bookings(now=now)
     seed_demo_history(location=location, now=now)
-    refresh_outcome_facts()  # the outcomes dashboard shows the history at once
+    refresh_outcome_facts()  # the outcomes page shows the history at once
     return dict(DEMO_PASSWORDS)
 
 

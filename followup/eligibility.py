@@ -1,21 +1,12 @@
 """Repeat-injection eligibility at one site: plain functions, no HTTP.
 
-The rules (limits from the site's EligibilityPolicy, which clinic admins edit; they follow
-the Medicare trigger point injection policies, see docs/clinical.md). Days are calendar days
-of the injection's location.
-1. At least min_weeks x 7 days since the last injection at the site.
-2. Fewer than max_per_year sessions at the site in the last 365 days, so that one more
-   stays within the limit.
-3. The last injection gave >= relief_percent % relief lasting >= relief_weeks weeks: the
-   0-10 NRS at least relief_percent % below that episode's own baseline (the same scale) at
-   an answered check-in by day RELIEF_ONSET_DAYS, and at every answered check-in from that
-   one through one answered at or after day relief_weeks x 7.
-
-Verdict, the first that applies:
-- "not supported by the data": rule 3 failed, or no answer still to come can show it;
-- "not yet": rule 1 or 2 fails (the earliest date they allow is given);
-- "waiting": rule 3 waits for the answer of a check-in that still takes one;
-- "eligible".
+Three rules, with limits from the site's EligibilityPolicy (the Medicare trigger point
+injection policies; docs/clinical.md, "Repeat-injection eligibility", states them in full):
+enough days since the last injection at the site, fewer than the yearly limit of sessions
+there, and relief from the last one that reached the threshold early and lasted. Days are
+calendar days of the injection's location. The verdict is the first that applies: "not
+supported by the data", "not yet" (with the earliest date), "waiting" (for an answer still
+to come), "eligible".
 """
 
 from __future__ import annotations

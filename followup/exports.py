@@ -1,29 +1,13 @@
-"""CSV export of check-in answers for the dashboard's filters.
-
-One row per answer of the patients the reader may see (booking.patients.visible_patients:
-a clinician's own, a clinic admin's all). Patients are named by a pseudonym (a stable HMAC
-of the patient id keyed with SECRET_KEY) unless the reader may see identities (clinic
-admins), who get the patient's id and name instead. Rows are produced lazily for a
+"""CSV export of check-in answers for the outcomes page's filters, one row per answer of
+the patients the reader may see (booking.patients.visible_patients), produced lazily for a
 StreamingHttpResponse.
 
-`answered_at` is UTC (ISO 8601). Dates are the calendar of the visit's location (its
-zone): `procedure_date` is the injection's local date, and `days_since_procedure` counts
-calendar days in that zone from it to the date of the first answer (an on-time day-3
-answer reads 3 whatever its hour; a late one reads more than its time point).
-`check_in_day` is the plan's time point the answer belongs to.
-
-The last columns describe the episode, repeated on each of its rows:
-`relief_at_least_days` and `relief_at_most_days` bracket how long relief of at least
-followup.clinical.RELIEF_PERCENT lasted (followup.clinical.relief_interval over all the
-episode's answers by check-in day; both empty when relief never began or cannot be
-measured, `relief_at_most_days` empty while no answer has shown it end), and
-`baseline_source` says where `baseline_nrs` came from: "before injection", "booking", or
-empty without a baseline.
-
-`side_effects` lists the common effects ticked and `warning_signs` the warning signs, by
-their codes separated by ";": `none` is the patient's "none of these", `warning_sign` a
-"Y" by text, and `not answered` an answer without the question (a text with only a score),
-which never means no symptoms.
+Patients are named by a stable pseudonym (an HMAC of the patient id keyed with SECRET_KEY)
+except to clinic admins, who get the id and name. `answered_at` is UTC; `procedure_date`
+and `days_since_procedure` follow the calendar of the visit's location; the last columns
+describe the answer's episode (duration of relief, where the baseline came from). Each
+column is defined in docs/clinical.md, "Codes in the exports"; in `side_effects`, `not
+answered` means the question was not asked, never that there were no symptoms.
 """
 
 from __future__ import annotations
@@ -43,8 +27,8 @@ from django.db.models import QuerySet
 
 from booking.models import Patient
 from followup.clinical import baseline_of, calendar_days_between, relief_interval
-from followup.dashboard_stats import OutcomeFilters, filtered_answers, filtered_episodes
 from followup.models import ProcedureInjectate
+from followup.outcome_stats import OutcomeFilters, filtered_answers, filtered_episodes
 from followup.side_effects import expected_effects, warning_signs
 
 PSEUDONYMOUS_HEADER = ["patient_pseudonym"]

@@ -1,16 +1,12 @@
 """One patient's record as a FHIR R4 Bundle (`Patient/<id>/$everything`).
 
 Plain dicts in FHIR's JSON shape (the tests validate them with the fhir.resources R4B
-models, wire-compatible with R4 for these resources): Patient, the Practitioners and
-Locations involved, Appointments, Procedures, a QuestionnaireResponse per answered
-check-in and an Observation per pain score (LOINC 72514-3) derived from it, and per
-procedure with a baseline a pain Observation of that baseline.
-
-Codes (each listed with its source in docs/clinical.md, "Codes in the exports"): the
-procedure's body site in SNOMED CT where a verified concept exists; its side as a
-BodyStructure (location and laterality, `locationQualifier`) that the Procedure names with
-the R4 extension procedure-targetBodyStructure, so that `bodySite` keeps the plain
-structure code any reader understands.
+models): Patient, the Practitioners and Locations involved, Appointments, Procedures, a
+QuestionnaireResponse per answered check-in with a pain Observation (LOINC 72514-3) derived
+from it, and a pain Observation of each procedure's baseline. The codes, each with its
+source, are in docs/clinical.md, "Codes in the exports"; a Procedure's side is a
+BodyStructure named by the procedure-targetBodyStructure extension, so that `bodySite`
+keeps the plain structure code any reader understands.
 """
 
 from __future__ import annotations

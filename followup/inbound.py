@@ -1,21 +1,12 @@
 """Texts patients send us: opt out, opt back in, confirm the next visit, answer a check-in.
 
-Each inbound SMS is kept as an InboundSms row keyed by the provider's id, so a webhook the
-provider repeats has one effect: the repeat finds the row and gets the same reply.
-
-Replies carry what an outgoing reminder may carry (clinic name, date and time) and nothing
-more: never a pain score, even the one just given. A number that matches no patient gets
-the general help text and changes nothing.
-
-A reply that is just a pain score ("7", "7/10", " 7 ", "7.") answers the patient's most
-recent due check-in (route sms), or replaces that answer's score within the edit window.
-Unless that raised a red flag, or the answer holds a yes or no to the warning signs already,
-the reply asks whether they have any of the warning signs; a Y (or S, SI, SÍ) or N that
-follows while the check-in takes changes adds the answer: a yes asks them to call the clinic
-now, with the emergency number when no clinician is scheduled at the location. Unanswered,
-the answer's side effects stay empty: not asked or not answered, never "none of these".
-A score sent when no check-in takes one is recorded nowhere (a check-in not yet due takes
-no answer), and the reply says when the next check-in opens.
+Each inbound SMS is an InboundSms row keyed by the provider's id, so a webhook the provider
+repeats has one effect and gets the same reply. Replies carry what a reminder may carry
+(clinic name, date and time), never a pain score; a number that matches no patient gets
+the general help text and changes nothing. A bare pain score answers (or, within the edit
+window, corrects) the most recent due check-in, and a Y or N that follows answers the
+warning-sign question; docs/architecture.md states the conversation in full ("Inbound
+SMS").
 """
 
 import logging

@@ -1,7 +1,7 @@
 """The message outbox and what feeds it.
 
-Principle: the database is the schedule. Every reminder (and, later, every check-in) is
-a Message row with a due time before it is anything else; a dispatcher claims due rows
+Principle: the database is the schedule. Every reminder and every check-in
+is a Message row with a due time before it is anything else; a dispatcher claims due rows
 and hands each to a send task. Rescheduling a visit is an UPDATE of due times.
 """
 
@@ -636,7 +636,7 @@ class Alert(models.Model):
         return f"Alert for {self.clinician}: {', '.join(self.reasons)}"
 
 
-# --- The dashboard's read model (followup.outcome_facts) ---------------------------------
+# --- The outcomes page's read model (followup.outcome_facts) ----------------------------
 #
 # Rebuilt as a whole by `refresh_outcome_facts`, never written otherwise. The keys point at
 # the source rows without foreign-key constraints: a rebuild replaces every row, and a
@@ -654,7 +654,7 @@ def _read_model_key(model: str | type[models.Model], **kwargs: object) -> models
 
 
 class OutcomeEpisode(models.Model):
-    """One episode as the outcomes dashboard filters it, with its duration of relief."""
+    """One episode as the outcomes page filters it, with its duration of relief."""
 
     episode = models.OneToOneField(
         Episode,
@@ -692,7 +692,7 @@ class OutcomeEpisode(models.Model):
 
 
 class OutcomeFact(models.Model):
-    """One check-in as the outcomes dashboard counts it: its episode's filters, its day,
+    """One check-in as the outcomes page counts it: its episode's filters, its day,
     and the answer's figures (pain null when unanswered)."""
 
     check_in = models.OneToOneField(

@@ -1,15 +1,12 @@
-"""The outcomes dashboard's read model: a narrow copy of what the dashboard filters, groups
-and counts, rebuilt from the source tables every OUTCOME_REFRESH_MINUTES.
+"""The outcomes page's read model: a narrow copy of what the page filters, groups and counts,
+rebuilt from the source tables every OUTCOME_REFRESH_MINUTES.
 
-The clinic-wide dashboard summarises months of outcomes, so a few minutes' staleness is
-acceptable there (the page says how old its figures are); joining every answer to its
-check-in, episode, procedure, appointment and messages on each request is not, once the
-clinic has hundreds of thousands of answers (docs/performance.md). The patient's trend
-page and the exports keep reading the source tables.
-
-`refresh_outcome_facts` rebuilds both tables in one transaction with set-based SQL, so a
-reader sees the previous table or the new one, never half of one; a second refresh that
-starts while one runs skips instead of waiting to rebuild the same rows again.
+The page summarises months of outcomes, so a few minutes' staleness is acceptable there
+(it says how old its figures are), while joining every answer to its check-in, episode,
+procedure, appointment and messages on each request is not. The patient's trend page and
+the exports read the source tables. `refresh_outcome_facts` rebuilds both tables in one
+transaction, so a reader sees the old table or the new one, never half of one; a refresh
+that starts while another runs skips instead of waiting.
 """
 
 from __future__ import annotations
@@ -84,7 +81,7 @@ LEFT JOIN (
 ) sent ON sent.check_in_id = c.r_check_in
 """
 # The sent check-ins are a join, not `c.id IN (SELECT …)` in the select list: past a few
-# hundred thousand messages that subquery no longer fits work_mem as a hash, and PostgreSQL
+# hundred thousand messages that subquery outgrows work_mem as a hash, and PostgreSQL
 # then scans the messages once per check-in.
 
 # Duration of relief as an interval, followup.clinical.relief_interval in SQL: among the
@@ -146,7 +143,7 @@ def check_ins_sql() -> tuple[str, tuple[Any, ...]]:
 
 def episodes_insert_sql() -> tuple[str, tuple[Any, ...]]:
     """INSERT … SELECT of every episode's filters, the query written by the ORM (procedure
-    dates in TIME_ZONE, as the dashboard's date filters read them)."""
+    dates in TIME_ZONE, as the outcomes page's date filters read them)."""
     injectate_bits = Case(
         *(When(injectate=value, then=Value(bit)) for value, bit in INJECTATE_BITS.items()),
         default=Value(0),

@@ -17,7 +17,7 @@ from booking.models import Clinician, Location, Patient, Site
 from followup.clinical import in_session_year, percent_reduction
 from followup.eligibility import Eligibility, eligibility_by_site
 from followup.models import EligibilityPolicy, Episode
-from followup.trends import EpisodeFigures, patient_trends
+from followup.trends import EpisodeFigures, patient_figures
 
 SCALE = "NRS 0-10"
 
@@ -72,7 +72,7 @@ def payer_documentation(
 ) -> PayerDocumentation | None:
     """The documentation of the patient's injections at `site` as of `now`; None when the
     patient was never injected there."""
-    at_site = [item for item in patient_trends(patient) if item.episode.site_id == site.pk]
+    at_site = [item for item in patient_figures(patient) if item.episode.site_id == site.pk]
     if not at_site:
         return None
     last = at_site[-1]

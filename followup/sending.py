@@ -105,10 +105,10 @@ def _locked(message_id: int) -> Message | None:
     """The message with the rows most kinds read (visit, location, patient, check-in), its
     row locked until the transaction ends. An offer's or an alert's message loads its offer
     or alert when it reads it: every join costs every send its compiling and PostgreSQL's
-    planning, a fifth of a check-in's send (docs/performance.md, "Burst"). NO KEY UPDATE,
-    as an UPDATE of the row takes: booking the patient a visit meanwhile (its foreign key
-    check takes KEY SHARE) need not wait for a provider. `get`, not `first`: one row needs
-    no ORDER BY, whose compiling was a tenth of a send."""
+    planning (docs/performance.md, "Burst"). NO KEY UPDATE, as an UPDATE of the row takes:
+    booking the patient a visit meanwhile (its foreign key check takes KEY SHARE) need not
+    wait for a provider. `get`, not `first`: one row needs no ORDER BY, which would cost
+    its compiling too."""
     try:
         return (
             Message.objects.select_for_update(of=("self",), no_key=True)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from followup.views import check_ins, documentation, exports, staff, trends, trends_dashboard
+from followup.views import check_ins, documentation, exports, outcomes, staff, trends
 
 urlpatterns = [
     path("", staff.dashboard, name="dashboard"),
@@ -19,6 +19,6 @@ urlpatterns = [
         documentation.payer_page,
         name="payer_documentation",
     ),
-    path("outcomes/", trends_dashboard.outcomes, name="outcomes"),
+    path("outcomes/", outcomes.outcomes, name="outcomes"),
     path("outcomes/export.csv", exports.outcomes_csv, name="outcomes_csv"),
 ]

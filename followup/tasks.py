@@ -55,5 +55,5 @@ def dispatch_and_enqueue_sends() -> int:
 
 @shared_task(ignore_result=True)
 def refresh_outcome_facts_task() -> bool:
-    """Rebuild the outcomes dashboard's read model; False when a refresh was already running."""
+    """Rebuild the outcomes page's read model; False when a refresh was already running."""
     return refresh_outcome_facts() is not None

@@ -1,18 +1,13 @@
-"""Per-episode figures for the patient trend view: plain functions, no HTTP.
+"""One patient's trends: the figures of each of their episodes that the patient trend page
+shows; plain functions, no HTTP. ("Trends" are one patient's; the clinic-wide figures are
+the outcomes, followup.outcome_stats.)
 
-Definitions (written on the page too):
-- Change from baseline: pain minus the episode's baseline NRS, in points, and in percent of
-  the baseline. A baseline of 0 has no percent; a missing baseline has neither.
-- Percent reduction: (baseline - pain) / baseline x 100, on the same 0-10 NRS as the
-  baseline. It is what responder status and duration of relief use, not the patient's own
-  "% relief" answer (shown beside it for reference).
-- Responder at day 7, 30, 90 (IMMPACT): reduction >= 50 % substantial, >= 30 % moderate,
-  below 30 % not a responder; judged on the answer to that day's check-in.
-- Duration of relief: an interval, from followup.clinical.relief_interval. The time point
-  of an answer is its check-in's day, also when the answer came late.
-- Baseline: followup.clinical.baseline_of (the pain just before the injection, else the
-  score given at booking, and then the page says so).
-- Completion: answered / sent, where sent counts check-ins whose check-in message was sent.
+Change from baseline is in points and in percent of the baseline (none for a baseline of
+0); percent reduction is on the same 0-10 NRS as the baseline, never the patient's own "%
+relief" answer (shown beside it); responders at days 7, 30 and 90 follow IMMPACT's 30 % and
+50 % thresholds; an answer counts at its check-in's day, also when late; the baseline is
+followup.clinical.baseline_of's; completion is answered / sent. docs/clinical.md,
+"Definitions", gives each with its source.
 """
 
 from __future__ import annotations
@@ -242,7 +237,8 @@ def patient_episodes(patient: Patient) -> list[Episode]:
     )
 
 
-def patient_trends(patient: Patient) -> list[EpisodeFigures]:
+def patient_figures(patient: Patient) -> list[EpisodeFigures]:
+    """The figures of each of the patient's episodes, oldest first."""
     return [episode_figures(episode) for episode in patient_episodes(patient)]
 
 

@@ -19,10 +19,10 @@ from booking.patients import visible_appointments
 from booking.roles import CLINIC_ADMIN, CLINICIAN, has_role
 from booking.services import BookingError
 from followup.audit import record_completion
-from followup.dashboard import performing_clinician
 from followup.models import CheckIn, Episode, Injectate, Procedure, Side
 from followup.procedures import InjectateDetails, ProcedureDetails, complete_visit
 from followup.staff_forms import TRIGGER_POINTS_MAX
+from followup.worklist import performing_clinician
 
 
 class IsClinician(BasePermission):

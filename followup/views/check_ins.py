@@ -22,9 +22,9 @@ from booking.models import AuditEvent, Patient
 from booking.patients import can_read_clinical, visible_patients
 from booking.roles import STAFF_ROLES, staff_only
 from followup.checkins import NotAllowedToResend, ResendRefused, by_channel, resend_check_in
-from followup.dashboard import patient_check_ins
 from followup.models import CheckIn, Message
 from followup.staff_forms import ResendForm
+from followup.worklist import patient_check_ins
 
 
 def _page(

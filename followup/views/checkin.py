@@ -21,7 +21,7 @@ from followup.checkins import (
     answer_of,
     answer_red_flags,
     can_change_until,
-    check_in_for_token,
+    check_in_from_token,
     check_in_status,
     previous_pain,
     record_answer,
@@ -90,7 +90,7 @@ def _answered_page(
 @require_http_methods(["GET", "POST"])
 def check_in(request: HttpRequest, token: str) -> HttpResponse:
     now = timezone.now()
-    check_in = check_in_for_token(token, now=now)
+    check_in, _problem = check_in_from_token(token, now=now)
     if check_in is None:
         return _invalid_link(request)
     status = check_in_status(check_in, now=now)

@@ -17,13 +17,13 @@ from booking.desk.sections import HOME, PATIENT_RECORD
 from booking.models import Patient
 from booking.patients import can_read_clinical
 from config.logs import masked
-from followup.dashboard import (
+from followup.models import Message, MessageState, Procedure
+from followup.worklist import (
     open_alerts_at_the_desk,
     patient_answers,
     patient_check_ins,
     scope_for,
 )
-from followup.models import Message, MessageState, Procedure
 
 MESSAGES_SHOWN = 100
 

@@ -1,4 +1,4 @@
-"""Exports: the dashboard's answers as CSV, and one patient's record as a FHIR Bundle.
+"""Exports: the outcomes page's answers as CSV, and one patient's record as a FHIR Bundle.
 
 Clinicians and clinic admins only (reception gets 403); every export is audited.
 """
@@ -9,7 +9,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
-from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
@@ -19,7 +18,7 @@ from booking.patients import CLINICAL_ROLES, can_read_clinical, visible_patients
 from booking.roles import CLINIC_ADMIN, has_role, staff_only
 from followup.exports import csv_lines
 from followup.fhir import patient_everything
-from followup.views.trends_dashboard import filter_form
+from followup.views.outcomes import filter_form
 
 
 @require_safe
@@ -73,13 +72,3 @@ def patient_everything_view(request: HttpRequest, patient_id: int) -> HttpRespon
     return HttpResponse(
         json.dumps(bundle, indent=2), content_type="application/fhir+json; charset=utf-8"
     )
-
-
-# Mounted under /fhir/ by config/urls.py.
-urlpatterns = [
-    path(
-        "Patient/<int:patient_id>/$everything",
-        patient_everything_view,
-        name="fhir_patient_everything",
-    )
-]

@@ -27,7 +27,7 @@ from booking.patients import (
 )
 from booking.roles import STAFF_ROLES, staff_only
 from booking.services import BookingError
-from followup import dashboard as lists
+from followup import worklist
 from followup.alerts import NotAllowedToAcknowledge, acknowledge_and_audit
 from followup.audit import record_completion
 from followup.checkins import (
@@ -52,7 +52,7 @@ View = Callable[..., HttpResponse]
 @require_safe
 @staff_only(*STAFF_ROLES)
 def dashboard(request: HttpRequest) -> HttpResponse:
-    scope = lists.scope_for(request.user)
+    scope = worklist.scope_for(request.user)
     context: dict[str, Any] = {
         "scope": scope,
         "is_clinical": can_read_clinical(request.user),
@@ -60,11 +60,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if scope.follows_patients:
         now = timezone.now()
         context |= {
-            "open_alerts": lists.open_alerts(scope, now=now),
-            "acknowledged": lists.recently_acknowledged(scope, now=now),
-            "awaiting_completion": lists.awaiting_completion(scope),
-            "answers": lists.recent_answers(scope),
-            "to_chase": lists.check_ins_to_chase(scope, now=now),
+            "open_alerts": worklist.open_alerts(scope, now=now),
+            "acknowledged": worklist.recently_acknowledged(scope, now=now),
+            "awaiting_completion": worklist.awaiting_completion(scope),
+            "answers": worklist.recent_answers(scope),
+            "to_chase": worklist.check_ins_to_chase(scope, now=now),
         }
         record(
             request,
@@ -120,7 +120,7 @@ def complete(request: HttpRequest, public_id: UUID) -> HttpResponse:
             procedure = complete_visit(
                 appointment=appointment,
                 procedure=details,
-                clinician=lists.performing_clinician(request.user, appointment),
+                clinician=worklist.performing_clinician(request.user, appointment),
             )
         except BookingError as error:
             messages.error(request, error.message)

@@ -1,6 +1,7 @@
-"""The patient trend page: pain against days since each procedure, the figures of every
-episode and repeat-injection eligibility per site. Thin: the figures come from
-followup.trends and followup.eligibility, the chart from followup.charts."""
+"""The patient trend page: one patient's pain against days since each procedure, the
+figures of every episode and repeat-injection eligibility per site (the clinic-wide figures
+are on the outcomes page). Thin: the figures come from followup.trends and
+followup.eligibility, the chart from followup.charts."""
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -16,8 +17,7 @@ from followup.charts import DAY_TICKS, Series, line_chart
 from followup.clinical import MODERATE_PERCENT, RELIEF_PERCENT, SUBSTANTIAL_PERCENT, level_below
 from followup.eligibility import eligibility_by_site
 from followup.payer_documentation import injected_sites
-from followup.trends import EpisodeFigures
-from followup.trends import patient_trends as figures_of
+from followup.trends import EpisodeFigures, patient_figures
 
 
 def trend_chart(figures: list[EpisodeFigures]) -> str:
@@ -63,7 +63,7 @@ def patient_trends(request: HttpRequest, patient_id: int) -> HttpResponse:
     if not can_read_clinical(request.user):
         raise PermissionDenied
     patient = get_object_or_404(visible_patients(request.user), pk=patient_id)
-    figures = figures_of(patient)
+    figures = patient_figures(patient)
     now = timezone.now()
     record(
         request,

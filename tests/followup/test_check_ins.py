@@ -20,7 +20,6 @@ from followup.checkins import (
     CheckInLocked,
     CheckInStatus,
     LinkProblem,
-    check_in_for_token,
     check_in_from_token,
     check_in_status,
     check_in_token,
@@ -240,7 +239,10 @@ class TestPlan:
         body = render_message(message).body
         assert "Reply with a number 0-10" in body
         token = body.split("/check-in/")[1].split("/")[0]
-        assert check_in_for_token(token, now=check_in(episode, 3).due_at) == check_in(episode, 3)
+        assert check_in_from_token(token, now=check_in(episode, 3).due_at) == (
+            check_in(episode, 3),
+            None,
+        )
         assert "lumbar" not in body.lower()
 
 
@@ -591,7 +593,7 @@ class TestLinks:
         CheckIn.objects.filter(pk=day_3.pk).update(state=CheckInState.CANCELLED)
         assert check_in_from_token(check_in_token(day_3)) == (None, LinkProblem.CLOSED)
         clock.move_to(day_1.expires_at + timedelta(hours=72))
-        assert check_in_for_token(check_in_token(day_1)) == day_1
+        assert check_in_from_token(check_in_token(day_1)) == (day_1, None)
         clock.move_to(day_1.expires_at + timedelta(hours=72, seconds=1))
         assert check_in_from_token(check_in_token(day_1)) == (None, LinkProblem.CLOSED)
 

@@ -11,8 +11,8 @@ from django.db import connection
 from hypothesis import given
 from hypothesis import strategies as st
 
-from followup.dashboard_stats import OutcomeFilters, Quartiles, outcome_stats
 from followup.outcome_facts import refresh_outcome_facts
+from followup.outcome_stats import OutcomeFilters, Quartiles, outcome_stats
 from tests.factories import PatientFactory, answer_check_in, episode_after_procedure
 
 PERFORMED = datetime(2026, 12, 1, 15, tzinfo=UTC)

@@ -9,7 +9,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from booking.models import AuditEvent, Site
-from followup.dashboard_stats import (
+from followup.models import Alert, Episode
+from followup.outcome_facts import refresh_outcome_facts
+from followup.outcome_stats import (
     OutcomeFilters,
     Survival,
     kaplan_meier_median_of_counts,
@@ -17,8 +19,6 @@ from followup.dashboard_stats import (
     percentile_of_counts,
     wilson_interval,
 )
-from followup.models import Alert, Episode
-from followup.outcome_facts import refresh_outcome_facts
 from tests.factories import (
     ClinicianFactory,
     LocationFactory,

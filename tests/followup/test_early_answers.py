@@ -13,7 +13,7 @@ from followup.checkins import check_in_token
 from followup.eligibility import NOT_YET, eligibility_by_site
 from followup.inbound import handle_inbound_sms
 from followup.models import CheckInAnswer, InboundOutcome, InboundSms
-from followup.trends import patient_trends
+from followup.trends import patient_figures
 from tests.factories import (
     ClinicianFactory,
     PatientFactory,
@@ -62,7 +62,7 @@ def logged_in(user) -> Client:
 def assert_nothing_saved_and_not_eligible(episode, day_42):
     assert not CheckInAnswer.objects.filter(check_in=day_42).exists()
     assert CheckInAnswer.objects.count() == 1  # the day-7 answer only
-    [lumbar] = eligibility_by_site(patient_trends(episode.patient), now=DAY_10_NOON)
+    [lumbar] = eligibility_by_site(patient_figures(episode.patient), now=DAY_10_NOON)
     assert lumbar.result.verdict == NOT_YET
     assert not lumbar.result.relief_ok
 

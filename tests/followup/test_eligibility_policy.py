@@ -18,7 +18,7 @@ from followup.eligibility import (
 )
 from followup.models import EligibilityPolicy
 from followup.procedures import InjectateDetails, ProcedureDetails, complete_visit
-from followup.trends import patient_trends
+from followup.trends import patient_figures
 from tests.admin_forms import site_change_form
 from tests.factories import (
     AppointmentFactory,
@@ -68,7 +68,7 @@ def lasting_relief_ten_weeks_ago(clinician_user):
 
 
 def lumbar_verdict(patient):
-    [lumbar] = eligibility_by_site(patient_trends(patient), now=NOW)
+    [lumbar] = eligibility_by_site(patient_figures(patient), now=NOW)
     return lumbar.result
 
 
@@ -213,14 +213,14 @@ def relief_through_day_30(clinician_user):
 def test_the_verdict_waits_for_the_open_day_42_answer(relief_through_day_30, clinician_user, clock):
     patient = relief_through_day_30.patient
     clock.move_to(DAY_43_NOON)
-    [lumbar] = eligibility_by_site(patient_trends(patient), now=DAY_43_NOON)
+    [lumbar] = eligibility_by_site(patient_figures(patient), now=DAY_43_NOON)
     assert lumbar.result.verdict == WAITING
     assert lumbar.result.headline == "waiting for the day-42 answer (until Jan 18, 2027)"
     page = client_for(clinician_user).get(f"/staff/patients/{patient.pk}/trends/")
     assert "Waiting for the day-42 answer (until Jan 18, 2027)" in page.content.decode()
 
     answer_check_in(relief_through_day_30, 42, 4, hours_after_due=26)  # 50 % on day 43
-    [lumbar] = eligibility_by_site(patient_trends(patient), now=DAY_43_NOON)
+    [lumbar] = eligibility_by_site(patient_figures(patient), now=DAY_43_NOON)
     assert lumbar.result.verdict == ELIGIBLE
 
 
@@ -228,7 +228,7 @@ def test_the_verdict_reads_no_check_in_twice(
     relief_through_day_30, clock, django_assert_num_queries
 ):
     clock.move_to(DAY_43_NOON)
-    figures = patient_trends(relief_through_day_30.patient)
+    figures = patient_figures(relief_through_day_30.patient)
     # The policies of the patient's sites, in one query; the check-ins are prefetched.
     with django_assert_num_queries(1):
         eligibility_by_site(figures, now=DAY_43_NOON)

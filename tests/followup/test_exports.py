@@ -15,10 +15,10 @@ from fhir.resources.R4B.bundle import Bundle
 from booking.models import AuditEvent, Patient
 from booking.roles import CLINICIAN
 from followup.clinical import calendar_days_between
-from followup.dashboard_stats import OutcomeFilters
 from followup.exports import answer_rows, pseudonym, safe_cell
 from followup.fhir import BODY_SITES, LATERALITY
 from followup.models import Procedure
+from followup.outcome_stats import OutcomeFilters
 from tests.factories import (
     AppointmentFactory,
     ClinicianFactory,

@@ -15,9 +15,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from booking.models import Site
-from followup.dashboard_stats import OutcomeFilters, outcome_stats
 from followup.models import CheckIn, Episode, OutcomeEpisode, OutcomeFact, OutcomeRefresh
 from followup.outcome_facts import refresh_outcome_facts, refreshed_at
+from followup.outcome_stats import OutcomeFilters, outcome_stats
 from followup.tasks import refresh_outcome_facts_task
 from tests.factories import (
     ClinicianFactory,

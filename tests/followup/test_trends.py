@@ -21,7 +21,7 @@ from followup.trends import (
     NOT_RESPONDER,
     SUBSTANTIAL,
     change_from_baseline,
-    patient_trends,
+    patient_figures,
     relief_duration,
     responder_label,
     responders,
@@ -122,7 +122,7 @@ def test_episode_figures_with_late_answer_red_flag_and_completion(patient, clock
         state=MessageState.SENT, sent_at=answer_check_in_sent_only.due_at
     )
 
-    [figures] = patient_trends(patient)
+    [figures] = patient_figures(patient)
     assert figures.baseline == 8
     assert [(r.day, r.pain, r.change_points, r.change_percent) for r in figures.rows] == [
         (1, 7, -1, -12.5),
@@ -152,7 +152,7 @@ def test_episode_figures_with_late_answer_red_flag_and_completion(patient, clock
 @pytest.mark.django_db
 def test_no_answers_and_baseline_zero(patient, clock):
     episode_after_procedure(patient=patient, performed_at=PERFORMED, pain_before=0)
-    [figures] = patient_trends(patient)
+    [figures] = patient_figures(patient)
     assert figures.rows == []
     assert (figures.answered, figures.sent) == (0, 0)
     assert figures.completion_percent is None
@@ -167,7 +167,7 @@ def test_missing_baseline(patient, clock):
     episode.refresh_from_db()
     assert episode.baseline_pain is None  # the factory's appointment has no booking score
     answer_check_in(episode, 7, 3)
-    [figures] = patient_trends(patient)
+    [figures] = patient_figures(patient)
     assert (figures.rows[0].change_points, figures.rows[0].change_percent) == (None, None)
     assert figures.responders[0].label == NO_BASELINE
 
@@ -189,7 +189,7 @@ def test_episode_closed_by_a_new_procedure(patient, clock):
     )
     first.refresh_from_db()
     assert first.closed_at is not None
-    older, newer = patient_trends(patient)
+    older, newer = patient_figures(patient)
     assert older.episode == first
     assert newer.episode == second
     assert [r.day for r in older.rows] == [7, 14]
@@ -316,7 +316,7 @@ def test_demo_history_is_written_once_and_sends_nothing_old():
         episode__patient__last_name="Whitfield",
         episode__closed_at=None,
     ).episode.patient
-    figures = patient_trends(patient)
+    figures = patient_figures(patient)
     assert [item.episode.site.slug for item in figures] == ["lumbar"] * 3
     assert figures[0].episode.closed_at is not None
     assert any(row.late for row in figures[1].rows)

@@ -1,35 +1,14 @@
-"""The clinic's outcome figures for the dashboard, aggregated in the database.
+"""The clinic-wide outcome figures of the outcomes page, each with its n, aggregated in the
+database: pain and percent change from baseline by time point, responder rates by the four
+IMMPACT methods (among completers and with a missing answer as a non-responder, each with a
+95 % Wilson interval), the Kaplan-Meier median duration of relief and completion.
+docs/clinical.md, "Outcomes dashboard", defines each figure as the page states it.
 
-Every figure comes with its n. The rules, as the dashboard page states them:
-
-- Time points are the days of the follow-up plans of the selected sites. An answer counts
-  at its check-in's day, whenever it arrived (late answers count).
-- Percent change from baseline is (pain - baseline) / baseline x 100, so a fall in pain
-  is negative; episodes without a baseline or with a baseline of 0 have no percent and are
-  left out of every percent figure (their n says so).
-- Responders (IMMPACT, Dworkin et al. 2008), at RESPONDER_DAYS, by four methods: pain at
-  least 30 % or 50 % below the baseline, at least 2 points below it, and a PGIC answer of
-  "much" or "very much improved". Per site and for all the sites together, each rate twice:
-  among the completers (the answers of episodes with a baseline above 0; for PGIC, the
-  answers giving a PGIC), and counting a missing answer as a non-responder (every check-in
-  of that day whose time to answer is over: answered, or past its expiry and grace, or
-  closed with its episode after it was due; for PGIC in any episode). Each rate carries a
-  95 % Wilson interval.
-- Duration of relief (followup.clinical.relief_interval): an interval from the last answer
-  still at least 50 % below the baseline to the first answer below it. The Kaplan-Meier
-  median reads its lower bound (an ended relief is an event at the last day it was seen,
-  a lasting one is censored there), so it never overstates; it is "not reached" while more
-  than half the episodes are still relieved.
-- Completion: check-ins answered / check-ins whose check-in message was sent.
-
-The figures are read from the read model that `followup.outcome_facts` rebuilds every few
-minutes (only the open alerts are counted live), in a fixed number of queries. The
-per-time-point figures come from one grouped query, a histogram: how many check-ins have
-each (site, day, sent, answered, time over, baseline, pain, PGIC responder or not,
-activity, medication). Pain and baseline are integers 0-10, so it has a bounded number of
-rows however many answers there are, and every median, quartile (PostgreSQL's
-PERCENTILE_CONT interpolation, reproduced exactly from the counts), responder count and
-share is computed from it here.
+They come from the read model `followup.outcome_facts` (only open alerts are counted live)
+in a fixed number of queries; the per-time-point ones from a histogram of check-ins by
+(site, day, sent, answered, time over, baseline, pain, PGIC responder, activity,
+medication), whose rows are bounded since pain and baseline are integers 0-10. Every median
+and quartile (PERCENTILE_CONT's interpolation, exactly) is computed from its counts here.
 """
 
 from __future__ import annotations
@@ -242,7 +221,7 @@ class Quartiles:
 NO_DATA = Quartiles(0, None, None, None)
 
 
-# --- the dashboard's figures -------------------------------------------------------------
+# --- the outcomes page's figures ---------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -452,7 +431,8 @@ class DayTally:
     def add(self, baseline: int | None, pain: int, activity: str, medication: str, n: int) -> None:
         self.pain[pain] += n
         if baseline:  # neither missing nor 0: the answer has a percent change
-            # The same float arithmetic, in the same order, as the SQL it replaces.
+            # Multiplied before dividing, in floats, as PostgreSQL computes it: the quartiles
+            # then equal PERCENTILE_CONT over the answers to the last bit.
             self.percent_change[(pain - baseline) * 100.0 / baseline] += n
         self.counts["activity_n"] += n if activity else 0
         self.counts["activity_more"] += n if activity == Activity.MORE else 0
@@ -489,7 +469,8 @@ def tally_facts(facts: QuerySet[OutcomeFact], now: datetime) -> FactTally:
     over = ExpressionWrapper(
         Q(answered=True) | Q(answerable_until__lte=now), output_field=BooleanField()
     )
-    # Whether the PGIC answer is a responder's, not the answer itself: a third of the rows.
+    # Whether the PGIC answer is a responder's, not the answer itself: three values, not
+    # eight, keep the histogram small.
     improved = Case(
         When(pgic__isnull=True, then=Value(None)),
         When(pgic__in=RESPONDER_PGIC, then=Value(True)),
@@ -551,7 +532,7 @@ def site_responders(tally: FactTally, site: Site | None) -> SiteResponders:
 
 
 def outcome_stats(filters: OutcomeFilters, *, now: datetime) -> OutcomeStats:
-    """Every figure of the dashboard, in a fixed number of queries, from the read model as
+    """Every figure of the outcomes page, in a fixed number of queries, from the read model as
     of its last refresh (`as_of`); the open alerts are counted live, and a check-in counts
     as missing once `now` is past the time it could be answered."""
     condition = matching_facts(filters)

@@ -1,5 +1,6 @@
-"""What the staff dashboard lists, and whose patients each staff member follows; and a
-patient's check-ins with their messages, as staff pages show them.
+"""The staff follow-up worklist: the open alerts, recent answers, visits to complete and
+check-ins to chase that the staff dashboard lists, whose patients each staff member
+follows, and a patient's check-ins with their messages as staff pages show them.
 
 A clinician follows the patients they treated (the procedures they performed, the visits
 booked with them); a clinic admin follows every patient of the clinic; reception follows

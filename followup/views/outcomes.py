@@ -1,7 +1,7 @@
-"""The clinic's outcomes dashboard (clinicians and clinic admins): figures by time point for
+"""The clinic-wide outcomes page (clinicians and clinic admins): figures by time point for
 the filtered procedures, and a chart of median pain with its interquartile band per site.
 
-Thin: the form parses the filters, `dashboard_stats.outcome_stats` computes every figure
+Thin: the form parses the filters, `followup.outcome_stats.outcome_stats` computes every figure
 from the read model (`followup.outcome_facts`), and the page says how old they are.
 """
 
@@ -20,13 +20,13 @@ from booking.patients import CLINICAL_ROLES
 from booking.roles import staff_only
 from followup.charts import DAY_TICKS, Band, Series, line_chart, sqrt_days
 from followup.clinical import RELIEF_PERCENT
-from followup.dashboard_stats import RESPONDER_METHODS, OutcomeFilters, SiteSeries, outcome_stats
 from followup.models import Injectate
 from followup.outcome_facts import facts_are_stale
+from followup.outcome_stats import RESPONDER_METHODS, OutcomeFilters, SiteSeries, outcome_stats
 
 
 class OutcomeFilterForm(forms.Form):
-    """The dashboard's and the exports' filters. All optional."""
+    """The outcomes page's and the CSV export's filters. All optional."""
 
     site = forms.ModelMultipleChoiceField(
         queryset=Site.objects.order_by("name"),
