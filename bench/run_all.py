@@ -56,6 +56,7 @@ BENCHMARKS = (
     Benchmark("availability-sqlite", "bench.availability", environment=SQLITE),
     Benchmark("day_view", "bench.day_view"),
     Benchmark("day_view-sqlite", "bench.day_view", environment=SQLITE),
+    Benchmark("page_weight", "bench.page_weight"),
     Benchmark("trends", "bench.trends"),
     Benchmark("load_booking", "bench.load_booking"),
     Benchmark("dispatch", "bench.dispatch"),

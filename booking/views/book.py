@@ -270,7 +270,7 @@ def _back_to_times(request: HttpRequest, site: Site, error: BookingError) -> Htt
     ]
     first = alternatives[0].start.date().isoformat() if alternatives else ""
     url = reverse("booking:choose_time", args=[site.slug])
-    return redirect(f"{url}?{urlencode({'start': first})}" if first else url)
+    return redirect(f"{url}?{urlencode({'day': first})}" if first else url)
 
 
 @require_safe

@@ -103,7 +103,12 @@ def cancel(request: HttpRequest, appointment: Appointment, token: str) -> HttpRe
 def reschedule(request: HttpRequest, appointment: Appointment, token: str) -> HttpResponse:
     if not can_change_online(appointment):
         return redirect("booking:manage", token)
-    context = picker_context(appointment.site, request.GET, location_id=appointment.location_id)
+    context = picker_context(
+        appointment.site,
+        request.GET,
+        location_id=appointment.location_id,
+        prefer_clinician_id=appointment.clinician_id,
+    )
     context.update(
         site=appointment.site,
         appointment=appointment,

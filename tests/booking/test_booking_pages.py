@@ -36,7 +36,6 @@ NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # Monday 09:00 in New York
 WEDNESDAY_9AM = datetime(2026, 12, 2, 14, 0, tzinfo=UTC)
 WEDNESDAY_9AM_NEW_YORK = "2026-12-02T09:00:00-05:00"
 
-DASH = "\N{EN DASH}"  # between the first and last day of a week
 TIMES = "/book/lumbar/"
 DETAILS = "/book/lumbar/details/"
 REVIEW = "/book/lumbar/review/"
@@ -154,10 +153,11 @@ def error_next_to(page: str, field_id: str) -> str:
 
 
 def time_links(page: str) -> list[dict[str, str]]:
-    """Each offered time: its day heading, its time, the clinician, its query."""
+    """Each time offered for the chosen day: the day's heading, its time, the clinician,
+    its query."""
     links = []
     for day, body in re.findall(
-        r'<section class="day"[^>]*>\s*<h3[^>]*>([^<]+)</h3>(.*?)</section>', page, re.DOTALL
+        r'<section class="day"[^>]*>\s*<h2[^>]*>([^<]+)</h2>(.*?)</section>', page, re.DOTALL
     ):
         for href, at, who in re.findall(
             r'<a class="time" href="([^"]+)">\s*<span class="time-of-day">([^<]+)</span>\s*'
@@ -179,13 +179,6 @@ def time_links(page: str) -> list[dict[str, str]]:
     return links
 
 
-def week_link(page: str, label: str) -> str | None:
-    """The query of the Earlier or Later link, in a page read with text()."""
-    arrow = {"Earlier": "← Earlier", "Later": "Later →"}[label]
-    match = re.search(rf'<a href="(\?[^"]*)">{arrow}</a>', page)
-    return match.group(1) if match else None
-
-
 def review_key(response) -> str:
     return form_values(response)["key"]
 
@@ -199,8 +192,8 @@ def ics(content: bytes | str) -> icalendar.Event:
 
 
 def choose_time(client, clinician, start: str = WEDNESDAY_9AM_NEW_YORK, site: str = "lumbar"):
-    """Open the week of `start` on the times page and follow the link of that time."""
-    week = client.get(f"/book/{site}/", {"start": start[:10], "clinician": clinician.pk})
+    """Open the day of `start` on the times page and follow the link of that time."""
+    week = client.get(f"/book/{site}/", {"day": start[:10], "clinician": clinician.pk})
     [link] = [
         link
         for link in time_links(text(week))
@@ -248,6 +241,8 @@ class TestChoosingTheSite:
 
 
 class TestChoosingATime:
+    """The times page's strip, parts of the day and shortcut: test_choose_time_page.py."""
+
     def test_it_opens_on_the_first_day_with_free_times_in_the_clinics_zone(
         self, client, clinic, adams, brown
     ):
@@ -256,33 +251,24 @@ class TestChoosingATime:
         assert response.status_code == 200
         page = text(response)
         assert "Times are shown in the clinic's local time (America/New_York)." in page
-        assert f"1 Dec {DASH} 7 Dec 2026" in page
         links = time_links(page)
         # Monday is inside the 24 hours' notice: the first times are Tuesday at 09:00.
         assert {
             key: links[0][key] for key in ("day", "time", "who", "path", "start", "clinician")
         } == {
-            "day": "Tuesday 1 December",
+            "day": "Tuesday, December 1",
             "time": "9:00 AM",
             "who": "Dr. Adams",
             "path": DETAILS,
             "start": "2026-12-01T09:00:00-05:00",
             "clinician": str(adams.pk),
         }
-        assert links[1]["who"] == "Dr. Brown"
-        days = [link["day"] for link in links]
-        assert "Monday 30 November" not in days
-        assert set(days) == {
-            "Tuesday 1 December",
-            "Wednesday 2 December",
-            "Thursday 3 December",
-            "Friday 4 December",
-            "Monday 7 December",
-        }
+        # One link per time: Dr. Brown's 9:00 is the same time for the patient.
+        assert links[1]["time"] == "9:15 AM"
         # The last 45-minute consult starts at 16:15 so it ends when the day does.
-        assert [link["time"] for link in links if link["day"] == "Friday 4 December"][-1] == (
-            "4:15 PM"
-        )
+        friday = time_links(text(client.get(TIMES, {"day": "2026-12-04"})))
+        assert {link["day"] for link in friday} == {"Friday, December 4"}
+        assert friday[-1]["time"] == "4:15 PM"
 
     def test_a_taken_time_is_not_offered(self, client, clinic, adams):
         book_appointment(
@@ -293,13 +279,9 @@ class TestChoosingATime:
             source=AppointmentSource.RECEPTION,
         )
 
-        links = time_links(text(client.get(TIMES)))
+        links = time_links(text(client.get(TIMES, {"day": "2026-12-02", "clinician": adams.pk})))
 
-        wednesday_adams = {
-            link["time"]
-            for link in links
-            if link["day"] == "Wednesday 2 December" and link["who"] == "Dr. Adams"
-        }
+        wednesday_adams = {link["time"] for link in links if link["who"] == "Dr. Adams"}
         assert "8:15 AM" in wednesday_adams
         assert {"8:30 AM", "9:00 AM", "9:30 AM"}.isdisjoint(wednesday_adams)
         assert "9:45 AM" in wednesday_adams
@@ -313,55 +295,20 @@ class TestChoosingATime:
         assert {link["clinician"] for link in links} == {str(brown.pk)}
         assert form_values(response)["clinician"] == str(brown.pk)
 
-    def test_later_and_earlier_move_a_week_keeping_the_clinician(self, client, brown):
-        first = text(client.get(TIMES, {"clinician": brown.pk}))
-        assert week_link(first, "Later") == f"?clinician={brown.pk}&start=2026-12-08"
-
-        later = text(client.get(TIMES + week_link(first, "Later")))
-
-        assert f"8 Dec {DASH} 14 Dec 2026" in later
-        days = {link["day"] for link in time_links(later)}
-        assert days == {
-            "Tuesday 8 December",
-            "Wednesday 9 December",
-            "Thursday 10 December",
-            "Friday 11 December",
-            "Monday 14 December",
-        }
-        assert {link["who"] for link in time_links(later)} == {"Dr. Brown"}
-        assert week_link(later, "Earlier") == f"?clinician={brown.pk}&start=2026-12-01"
-
-        earlier = text(client.get(TIMES + week_link(later, "Earlier")))
-
-        assert f"1 Dec {DASH} 7 Dec 2026" in earlier
-        assert time_links(earlier)[0]["day"] == "Tuesday 1 December"
-
-    def test_there_is_no_earlier_week_than_this_one(self, client, clinic):
-        page = text(client.get(TIMES, {"start": "2026-11-30"}))
-
-        assert week_link(page, "Earlier") is None
-        assert week_link(page, "Later") == "?start=2026-12-07"
-
-    def test_there_is_no_later_week_beyond_the_booking_horizon(self, client, clinic):
-        # Lumbar books up to 90 days ahead: 28 February 2027 is the last day.
-        page = text(client.get(TIMES, {"start": "2027-02-25"}))
-
-        assert week_link(page, "Later") is None
-        assert week_link(page, "Earlier") == "?start=2027-02-18"
-
-    def test_the_next_week_link_of_an_empty_week_keeps_the_clinician(self, client, brown):
+    def test_a_fortnight_without_times_links_to_the_next_day_with_some(self, client, brown):
         BlockFactory(
             clinician=brown,
-            start=datetime(2026, 12, 7, 5, tzinfo=UTC),
-            end=datetime(2026, 12, 15, 5, tzinfo=UTC),
+            start=datetime(2026, 12, 14, 5, tzinfo=UTC),
+            end=datetime(2026, 12, 29, 5, tzinfo=UTC),
             kind=Block.Kind.TIME_OFF,
             reason="Holiday",
         )
 
-        page = text(client.get(TIMES, {"clinician": brown.pk, "start": "2026-12-08"}))
+        page = text(client.get(TIMES, {"clinician": brown.pk, "day": "2026-12-15"}))
 
-        assert "No free times this week." in page
-        assert f'<a href="?clinician={brown.pk}&start=2026-12-15">See the next week</a>' in page
+        assert "No free times on this day." in page
+        assert f'<a href="?clinician={brown.pk}&day=2026-12-29">Later →</a>' in page
+        assert f'<a href="?clinician={brown.pk}&day=2026-12-01">← Earlier</a>' in page
 
     def test_an_unknown_site_is_404(self, client, clinic):
         assert client.get("/book/knee/").status_code == 404
@@ -400,7 +347,7 @@ class TestALocationInAnotherZone:
         assert "Times are shown in the clinic's local time (America/Los_Angeles)." in page
         first = time_links(page)[0]
         assert first["start"] == "2026-12-01T08:00:00-08:00"
-        assert (first["day"], first["time"]) == ("Tuesday 1 December", "8:00 AM")
+        assert (first["day"], first["time"]) == ("Tuesday, December 1", "8:00 AM")
 
     def test_details_review_confirmation_and_email_keep_its_zone(
         self, client, los_angeles, mailoutbox
@@ -685,7 +632,7 @@ class TestTheTimeIsTakenMeanwhile:
             response = client.post(REVIEW, {"key": key})
 
         assert response.status_code == 302
-        assert response["Location"] == f"{TIMES}?start=2026-12-02"
+        assert response["Location"] == f"{TIMES}?day=2026-12-02"
         assert list(Appointment.objects.all()) == [other]
         assert not Patient.objects.filter(email="ana@example.org").exists()
         assert mailoutbox == []
@@ -698,13 +645,13 @@ class TestTheTimeIsTakenMeanwhile:
         assert section
         alternatives = re.findall(r'<span class="time-of-day">([^<]+)</span>', section.group(0))
         assert alternatives == [
-            "Wed 2 Dec, 8:00 AM",
-            "Wed 2 Dec, 8:15 AM",
-            "Wed 2 Dec, 9:45 AM",
-            "Wed 2 Dec, 10:00 AM",
-            "Wed 2 Dec, 10:15 AM",
+            "Wed, Dec 2, 8:00 AM",
+            "Wed, Dec 2, 8:15 AM",
+            "Wed, Dec 2, 9:45 AM",
+            "Wed, Dec 2, 10:00 AM",
+            "Wed, Dec 2, 10:15 AM",
         ]
-        assert "Wed 2 Dec, 9:00 AM" not in section.group(0)
+        assert "Wed, Dec 2, 9:00 AM" not in section.group(0)
         assert f"clinician={adams.pk}" in section.group(0)
 
         # Nothing typed is lost: the details page comes back filled in.

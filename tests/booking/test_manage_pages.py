@@ -234,6 +234,9 @@ class TestRescheduling:
         self, client, appointment, token
     ):
         response = client.get(f"/manage/{token}/reschedule/")
+        assert time_links(text(response))[0]["start"] == "2026-12-01T09:00:00-05:00"
+
+        response = client.get(f"/manage/{token}/reschedule/", {"day": "2026-12-02"})
 
         assert response.status_code == 200
         page = text(response)
@@ -242,7 +245,7 @@ class TestRescheduling:
         links = time_links(page)
         assert links
         assert {link["path"] for link in links} == {f"/manage/{token}/reschedule/confirm/"}
-        assert links[0]["start"] == "2026-12-01T09:00:00-05:00"
+        assert links[0]["start"] == "2026-12-02T08:00:00-05:00"
         own_time = [
             link
             for link in links
