@@ -378,7 +378,10 @@ def test_the_page_shows_the_figures_of_the_hand_computed_clinic(clinician_user, 
     assert f"50 % (4/8; 95 % CI 22{DASH}78 %)" in html
     # Lumbar's baseline at day 0: median 7, IQR 6.5-8.5 of 7 baselines, in the table and
     # in the chart's description.
-    assert f'<th scope="row">0 (baseline)</th><td>7</td><td>7</td><td>6.5{DASH}8.5</td>' in html
+    assert (
+        f'<th scope="row" class="num">0 (baseline)</th><td class="num">7</td>'
+        f'<td class="num">7</td><td class="num">6.5{DASH}8.5</td>'
+    ) in html
     # Then day 7 (no lumbar answer on days 1 and 3): 0 2 3 3 4 6, positions p x 5: median
     # at 2.5 -> 3, Q1 at 1.25 -> 2 + 0.25 x 1 = 2.25, Q3 at 3.75 -> 3 + 0.75 x 1 = 3.75.
     assert "baseline median 7 (IQR 6.5-8.5, n=7); day 7 median 3 (IQR 2.25-3.75, n=6)" in html
