@@ -2,12 +2,11 @@
 walk-ins. Thin views over `booking.services`; searches and bookings are audited.
 """
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
@@ -16,7 +15,7 @@ from booking import audit
 from booking.desk.forms import BookForm, NewPatientForm, WalkInForm
 from booking.desk.query import query_string
 from booking.models import Appointment, AuditEvent, Clinician, Location, Patient, Site
-from booking.patients import sees_whole_clinic
+from booking.patients import search_patients, sees_whole_clinic, visible_patients
 from booking.roles import STAFF_ROLES, staff_only
 from booking.services import (
     BookingError,
@@ -30,29 +29,6 @@ from booking.services import (
 SEARCH_LIMIT = 20
 
 
-def search_patients(query: str) -> QuerySet[Patient]:
-    """Patients whose name, date of birth (YYYY-MM-DD) or phone matches `query`."""
-    query = query.strip()
-    if not query:
-        return Patient.objects.none()
-    condition = Q()
-    try:
-        born = date.fromisoformat(query)
-    except ValueError:
-        born = None
-    digits = "".join(ch for ch in query if ch.isdigit())
-    if born is not None:
-        condition = Q(date_of_birth=born)
-    elif len(digits) >= 4 and len(digits) >= len(query.replace(" ", "")) - 3:
-        condition = Q(phone__contains=digits[-10:])
-    else:
-        for word in query.split():
-            condition &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
-    return Patient.objects.filter(condition).order_by("last_name", "first_name", "pk")[
-        :SEARCH_LIMIT
-    ]
-
-
 def _refuse_unless_desk(request: HttpRequest) -> None:
     """Booking is the desk's: an appointment made by staff puts the patient in the
     clinician's care (booking.patients), so a clinician may not make one for themselves."""
@@ -62,7 +38,7 @@ def _refuse_unless_desk(request: HttpRequest) -> None:
 
 def _search(request: HttpRequest, query: str) -> list[Patient]:
     """Search, and log that staff saw the patients found (principle 6)."""
-    results = list(search_patients(query))
+    results = list(search_patients(visible_patients(request.user), query))
     if results:
         audit.record(
             request,
