@@ -26,8 +26,6 @@ from booking.services import (
     book_walk_in,
 )
 
-SEARCH_LIMIT = 20
-
 
 def _refuse_unless_desk(request: HttpRequest) -> None:
     """Booking is the desk's: an appointment made by staff puts the patient in the
