@@ -16,11 +16,12 @@ from django.views.decorators.http import require_POST, require_safe
 
 from booking import audit
 from booking.availability import free_slots
+from booking.desk import sections
 from booking.desk.forms import CancelForm, DayForm, RescheduleForm
 from booking.desk.query import query_string
 from booking.models import Appointment, AppointmentStatus, AuditEvent, Clinician, SafetyAnswers
 from booking.patients import visible_appointments
-from booking.roles import CLINIC_ADMIN, CLINICIAN, STAFF_ROLES, has_role, staff_only
+from booking.roles import STAFF_ROLES, staff_only
 from booking.services import (
     BookingError,
     SlotTaken,
@@ -89,12 +90,12 @@ def appointment_page(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "cancel_form": CancelForm(),
             "is_booked": appointment.status == AppointmentStatus.BOOKED,
             "is_arrived": appointment.status == AppointmentStatus.ARRIVED,
-            "can_complete": has_role(request.user, CLINICIAN, CLINIC_ADMIN),
             "day_query": query_string(
                 location=appointment.location_id,
                 date=appointment.start.astimezone(zone).date().isoformat(),
             ),
-        },
+        }
+        | sections.APPOINTMENT.context(request, appointment),
     )
 
 

@@ -1,8 +1,9 @@
 """Sections that apps built on booking add to the desk's pages.
 
-The desk's home and a patient's record are booking's pages, yet part of what they show is
-followup's: the open red-flag alerts and failed messages on the home; the procedures,
-check-in answers, check-ins and messages on the record. booking never imports followup, so
+The desk's home, a patient's record and an appointment are booking's pages, yet part of what
+they show is followup's: the open red-flag alerts and failed messages on the home; the
+procedures, check-in answers, check-ins and messages on the record; the way to complete an
+arrived visit on the appointment. booking never imports followup, so
 followup adds its sections here when it loads (`FollowupConfig.ready`): each section is a
 template and a function that gives the template its context. A page merges the sections'
 contexts into its own and includes their templates, in the order they were added.
@@ -18,7 +19,7 @@ from typing import Any, Generic, ParamSpec
 
 from django.http import HttpRequest
 
-from booking.models import Patient
+from booking.models import Appointment, Patient
 
 P = ParamSpec("P")
 
@@ -52,3 +53,5 @@ class DeskPage(Generic[P]):
 HOME: DeskPage[[HttpRequest, datetime]] = DeskPage()
 # A patient's record: called with the request, the patient and the time the page shows.
 PATIENT_RECORD: DeskPage[[HttpRequest, Patient, datetime]] = DeskPage()
+# An appointment: called with the request and the appointment.
+APPOINTMENT: DeskPage[[HttpRequest, Appointment]] = DeskPage()

@@ -1,6 +1,7 @@
 """followup's sections of the desk's pages (booking.desk.sections): on the home, the open
 red-flag alerts and the failed messages; on a patient's record, the procedures, check-in
-answers, check-ins and messages. Added by `FollowupConfig.ready` through `add_sections`."""
+answers, check-ins and messages; on an arrived appointment, the way to complete it. Added
+by `FollowupConfig.ready` through `add_sections`."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,9 +14,10 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.urls import reverse
 
-from booking.desk.sections import HOME, PATIENT_RECORD
-from booking.models import Patient
+from booking.desk.sections import APPOINTMENT, HOME, PATIENT_RECORD
+from booking.models import Appointment, Patient
 from booking.patients import can_read_clinical
+from booking.roles import CLINIC_ADMIN, CLINICIAN, has_role
 from config.logs import masked
 from followup.models import Message, MessageState, Procedure
 from followup.worklist import (
@@ -31,6 +33,12 @@ MESSAGES_SHOWN = 100
 def add_sections() -> None:
     HOME.add("followup/staff/desk_home_attention.html", home_attention)
     PATIENT_RECORD.add("followup/staff/desk_patient_record.html", patient_record)
+    APPOINTMENT.add("followup/staff/desk_appointment_completion.html", appointment_completion)
+
+
+def appointment_completion(request: HttpRequest, appointment: Appointment) -> dict[str, Any]:
+    """Clinicians complete an arrived visit; the desk may open the page but not complete it."""
+    return {"can_complete": has_role(request.user, CLINICIAN, CLINIC_ADMIN)}
 
 
 def home_attention(request: HttpRequest, now: datetime) -> dict[str, Any]:

@@ -388,7 +388,9 @@ def test_mark_arrived_then_link_to_completion(client, clinic, clinician_user):
     assert appointment.status == AppointmentStatus.ARRIVED
     page = response.content.decode()
     assert "is marked arrived" in page
+    # followup's section of the appointment page: the visit's clinician may complete it.
     assert reverse("followup:complete", args=[appointment.public_id]) in page
+    assert "Complete the visit" in page
     assert AuditEvent.objects.filter(action="change", patient=appointment.patient).exists()
     # Twice: the status does not allow it, nothing changes and the page says so.
     response = client.post(url, follow=True)
