@@ -24,9 +24,10 @@ NO_TESTS_COLLECTED = 5  # pytest's exit code
 
 
 def pytest_command(target: str) -> list[str]:
-    """The pytest command `make <target>` would run (`make -n` prints it, running nothing)."""
+    """The pytest command `make <target>` would run (`make -n` prints it, running nothing),
+    without the extra arguments a caller may pass in PYTEST_ARGS (CI passes some)."""
     printed = subprocess.run(
-        ["make", "-n", target], cwd=ROOT, capture_output=True, text=True, check=True
+        ["make", "-n", target, "PYTEST_ARGS="], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
     return next(line.split() for line in printed.splitlines() if "bin/pytest" in line)
 
