@@ -49,10 +49,8 @@ def menu_links(client: Client) -> dict[str, str]:
     page = client.get("/").content.decode()
     nav = MENU_LINK.search(page)
     assert nav is not None
-    return dict(
-        (label, href)
-        for href, label in re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', nav.group(1))
-    )
+    found = re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', nav.group(1))
+    return {label: href for href, label in found}
 
 
 DESK_PAGES = {"Desk", "Day", "Week", "Walk-in", "Waitlist", "Schedules", "Patients"}
