@@ -22,6 +22,7 @@ from django.contrib.auth.models import (
 from django.core.exceptions import PermissionDenied
 from django.db import DEFAULT_DB_ALIAS
 from django.http import HttpRequest, HttpResponse
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 
 RECEPTION = "reception"
 CLINICIAN = "clinician"
@@ -116,6 +117,12 @@ def _group_names(user: PermissionsMixin) -> frozenset[str]:
 View = Callable[..., HttpResponse]
 
 
+# The attribute `staff_only` leaves on a view (and `functools.wraps` carries through the
+# decorators around it): the roles that may open it. Links read it, so a page shows a link
+# only to those who may follow it.
+STAFF_ROLES_ATTRIBUTE = "staff_roles"
+
+
 def staff_only(*roles: str) -> Callable[[View], View]:
     """A staff page's guard: log in first; then 403 unless the user has one of `roles`."""
 
@@ -126,6 +133,38 @@ def staff_only(*roles: str) -> Callable[[View], View]:
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
+        setattr(wrapper, STAFF_ROLES_ATTRIBUTE, roles)
         return login_required(wrapper)
 
     return decorate
+
+
+def may_open(user: AbstractBaseUser | AnonymousUser, url: str) -> bool:
+    """Whether `user` has a role that the staff page at `url` (a path) lets in: the same
+    rule as the page's own guard. Pages that are no staff page's (or unknown) say yes."""
+    try:
+        view = resolve(url.split("?", 1)[0]).func
+    except Resolver404:
+        return True
+    roles: tuple[str, ...] | None = getattr(view, STAFF_ROLES_ATTRIBUTE, None)
+    return roles is None or has_role(user, *roles)
+
+
+# Where each role works, first match wins: the desk's roles run the calendars from the desk;
+# clinicians follow their patients from the staff home.
+ROLE_HOMES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (DESK_ROLES, "desk:home"),
+    ((CLINICIAN,), "followup:dashboard"),
+)
+
+
+def home_for(user: AbstractBaseUser | AnonymousUser) -> str:
+    """The URL a user starts at after logging in: the page of the work their role does,
+    or the clinic's home page for anyone else."""
+    for roles, name in ROLE_HOMES:
+        if has_role(user, *roles):
+            try:
+                return reverse(name)
+            except NoReverseMatch:
+                continue
+    return reverse("home")

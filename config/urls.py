@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from booking.views import pages
+from booking.views.login import RoleHomeLoginView
 from booking.views.password_reset import ThrottledPasswordResetView
 from config import health
 
@@ -34,6 +35,8 @@ urlpatterns = [
         ThrottledPasswordResetView.as_view(),
         name="password_reset",
     ),
+    # Before Django's own, which it replaces: the same page, landing each role at its work.
+    path("accounts/login/", RoleHomeLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
     path("api/v1/", include("booking.api.urls")),

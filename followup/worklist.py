@@ -86,6 +86,18 @@ class AlertRow:
     raised_at: datetime  # in the location's zone
     acknowledged_at: datetime | None
     open_for: str  # until now, or until acknowledged: "42 min"
+    raised_ago: str  # "2 hours ago", as of the page's time
+
+
+def ago(moment: datetime, now: datetime) -> str:
+    """How long ago `moment` was, as people say it: "just now", "1 minute ago",
+    "2 hours ago", "3 days ago" (the largest whole unit)."""
+    seconds = max(int((now - moment).total_seconds()), 0)
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"
 
 
 @dataclass(frozen=True)
@@ -127,6 +139,7 @@ def _alert_row(alert: Alert, now: datetime) -> AlertRow:
         raised_at=alert.created.astimezone(zone),
         acknowledged_at=acknowledged.astimezone(zone) if acknowledged else None,
         open_for=open_for(alert, now),
+        raised_ago=ago(alert.created, now),
     )
 
 
@@ -143,7 +156,7 @@ def open_alerts_at_the_desk(scope: Scope, *, now: datetime | None = None) -> lis
     reasons: reception reads no clinical answers."""
     now = now or timezone.now()
     alerts = Alert.objects.filter(acknowledged_at__isnull=True).select_related(
-        "clinician", "answer__check_in__episode__procedure__appointment__location"
+        "clinician", *(f"answer__{path}" for path in _ANSWER_PATHS)
     )
     if not scope.everyone and scope.clinician is not None:
         alerts = alerts.filter(clinician=scope.clinician)

@@ -17,7 +17,7 @@ from django.urls import reverse
 from booking.desk.sections import APPOINTMENT, HOME, PATIENT_RECORD
 from booking.models import Appointment, Patient
 from booking.patients import can_read_clinical
-from booking.roles import CLINIC_ADMIN, CLINICIAN, has_role
+from booking.roles import CLINIC_ADMIN, CLINICIAN, has_role, may_open
 from config.logs import masked
 from followup.models import Message, MessageState, Procedure
 from followup.worklist import (
@@ -43,9 +43,15 @@ def appointment_completion(request: HttpRequest, appointment: Appointment) -> di
 
 def home_attention(request: HttpRequest, now: datetime) -> dict[str, Any]:
     scope = scope_for(request.user)
+    dashboard = reverse("followup:dashboard")
     return {
         "open_alerts": open_alerts_at_the_desk(scope, now=now),
         "alerts_are_mine": not scope.everyone and scope.clinician is not None,
+        # Clinicians and clinic admins get cards to act on; reception, who reads no
+        # clinical answers, the count with each alert's clinician, location and age.
+        "alerts_as_cards": can_read_clinical(request.user),
+        "alerts_show_clinician": scope.everyone,
+        "alerts_url": dashboard if may_open(request.user, dashboard) else "",
         "failed_messages": Message.objects.filter(state=MessageState.FAILED).count(),
         # The admin's message list names patients, so it is clinic admins' (PatientDataAdmin):
         # others see the count.

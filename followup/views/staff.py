@@ -25,7 +25,7 @@ from booking.patients import (
     visible_appointments,
     visible_patients,
 )
-from booking.roles import STAFF_ROLES, staff_only
+from booking.roles import staff_only
 from booking.services import BookingError
 from followup import worklist
 from followup.alerts import NotAllowedToAcknowledge, acknowledge_and_audit
@@ -50,7 +50,7 @@ View = Callable[..., HttpResponse]
 
 
 @require_safe
-@staff_only(*STAFF_ROLES)
+@staff_only(*CLINICAL_ROLES)
 def dashboard(request: HttpRequest) -> HttpResponse:
     scope = worklist.scope_for(request.user)
     context: dict[str, Any] = {

@@ -3,8 +3,6 @@ figures of every episode and repeat-injection eligibility per site (the clinic-w
 are on the outcomes page). Thin: the figures come from followup.trends and
 followup.eligibility, the chart from followup.charts."""
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -12,7 +10,8 @@ from django.views.decorators.http import require_safe
 
 from booking.audit import record
 from booking.models import AuditEvent
-from booking.patients import can_read_clinical, visible_patients
+from booking.patients import CLINICAL_ROLES, visible_patients
+from booking.roles import staff_only
 from followup.charts import DAY_TICKS, Series, line_chart
 from followup.clinical import MODERATE_PERCENT, RELIEF_PERCENT, SUBSTANTIAL_PERCENT, level_below
 from followup.eligibility import eligibility_by_site
@@ -58,10 +57,8 @@ def trend_chart(figures: list[EpisodeFigures]) -> str:
 
 
 @require_safe
-@login_required
+@staff_only(*CLINICAL_ROLES)
 def patient_trends(request: HttpRequest, patient_id: int) -> HttpResponse:
-    if not can_read_clinical(request.user):
-        raise PermissionDenied
     patient = get_object_or_404(visible_patients(request.user), pk=patient_id)
     figures = patient_figures(patient)
     now = timezone.now()

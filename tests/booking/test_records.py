@@ -345,7 +345,8 @@ def test_home_shows_todays_numbers_with_links(client, receptionist, patient, doc
     page = response.content.decode()
     # The admin's message list names patients: clinic admins' only.
     assert "/admin/followup/message/" not in page
-    assert "/staff/" in page
+    # The clinicians' follow-up page is not reception's: no link to it.
+    assert 'href="/staff/"' not in page
     assert 'name="q"' in page
     client.force_login(UserFactory(username="alex", is_staff=True, is_superuser=True))
     assert "/admin/followup/message/?state__exact=failed" in client.get("/desk/").content.decode()
