@@ -46,6 +46,7 @@ def appointment_email(appointment: Appointment, event: AppointmentEvent) -> Emai
         "event": event.value,
         "clinic_name": settings.CLINIC_NAME,
         "manage_url": link,
+        "book_url": absolute_url(reverse("home")),
     }
     message = EmailMultiAlternatives(
         subject=SUBJECTS[event].format(clinic=settings.CLINIC_NAME),

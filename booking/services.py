@@ -1,5 +1,5 @@
 """Booking verbs: book (online, at the desk with its override, a walk-in), reschedule,
-cancel, arrive, no-show.
+cancel, arrive, no-show, and the desk's undo of an arrival or a no-show.
 
 Every caller (public API, patient pages, reception, admin) goes through these functions,
 so the rules live here once. On PostgreSQL the exclusion constraint is the real guard
@@ -717,5 +717,68 @@ def mark_no_show(*, appointment: Appointment, now: datetime | None = None) -> Ap
     if appointment.start > (now or timezone.now()):
         raise TransitionNotAllowed("A visit cannot be marked as a no-show before it starts.")
     appointment.status = AppointmentStatus.NO_SHOW
+    appointment.save(update_fields=["status", "updated"])
+    return appointment
+
+
+def check_same_visit_day(appointment: Appointment, now: datetime, action: str) -> None:
+    """An undo corrects a slip made at the desk, so only on the visit's own date on the
+    location's calendar: later, the day's record stands."""
+    zone = appointment.location.zone
+    if now.astimezone(zone).date() != appointment.start.astimezone(zone).date():
+        raise TransitionNotAllowed(f"A {action} can be undone only on the day of the visit.")
+
+
+UNDO_NO_SHOW_TO = (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED)
+
+
+@transaction.atomic
+def undo_no_show(
+    *, appointment: Appointment, to: str = AppointmentStatus.BOOKED, now: datetime | None = None
+) -> Appointment:
+    """Take back a no-show the same day: the visit is booked again, or the patient arrived.
+
+    A no-show freed its time, so the time must still be free: when another visit holds it
+    now, nothing changes (the exclusion constraint refuses it on PostgreSQL whatever the
+    check before it saw).
+    """
+    if to not in UNDO_NO_SHOW_TO:
+        raise TransitionNotAllowed("A no-show can be undone to booked or arrived only.")
+    appointment = (
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("location")
+        .get(pk=appointment.pk)
+    )
+    _check_status(appointment, {AppointmentStatus.NO_SHOW}, "undone")
+    check_same_visit_day(appointment, now or timezone.now(), "no-show")
+    taken = TransitionNotAllowed(
+        "The no-show cannot be undone: its time has been given to another visit since."
+    )
+    held = (
+        Appointment.objects.active()
+        .filter(clinician_id=appointment.clinician_id)
+        .overlapping(appointment.start, appointment.blocked_until)
+        .exclude(pk=appointment.pk)
+    )
+    if held.exists():
+        raise taken
+    appointment.status = to
+    try:
+        with transaction.atomic():
+            appointment.save(update_fields=["status", "updated"])
+    except IntegrityError as error:
+        if NO_OVERLAP_CONSTRAINT in str(error):
+            raise taken from error
+        raise
+    return appointment
+
+
+@transaction.atomic
+def undo_arrival(*, appointment: Appointment) -> Appointment:
+    """Take back an arrival marked by mistake: booked again, while the visit is not
+    completed (a completed visit has its procedure and follow-up)."""
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    _check_status(appointment, {AppointmentStatus.ARRIVED}, "undone")
+    appointment.status = AppointmentStatus.BOOKED
     appointment.save(update_fields=["status", "updated"])
     return appointment

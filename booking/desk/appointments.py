@@ -1,4 +1,5 @@
-"""The desk's appointment page and its actions: arrived, no-show, cancel and reschedule.
+"""The desk's appointment page and its actions: arrived, no-show (and their undo), cancel
+and reschedule.
 
 Thin views: they check the role, parse the input and call the booking verbs
 (`booking.services`). Every view of an appointment and every change is recorded in the
@@ -29,6 +30,8 @@ from booking.services import (
     mark_arrived,
     mark_no_show,
     reschedule_appointment,
+    undo_arrival,
+    undo_no_show,
 )
 
 
@@ -90,6 +93,11 @@ def appointment_page(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "cancel_form": CancelForm(),
             "is_booked": appointment.status == AppointmentStatus.BOOKED,
             "is_arrived": appointment.status == AppointmentStatus.ARRIVED,
+            # What the services would refuse is not offered (they still check).
+            "can_mark_no_show": appointment.status == AppointmentStatus.BOOKED
+            and appointment.start <= now,
+            "can_undo_no_show": appointment.status == AppointmentStatus.NO_SHOW
+            and now.astimezone(zone).date() == appointment.start.astimezone(zone).date(),
             "day_query": query_string(
                 location=appointment.location_id,
                 date=appointment.start.astimezone(zone).date().isoformat(),
@@ -142,6 +150,32 @@ def no_show(request: HttpRequest, public_id: UUID) -> HttpResponse:
     def act(appointment: Appointment) -> str:
         mark_no_show(appointment=appointment)
         return f"{appointment.patient} is marked as a no-show"
+
+    return _action(request, public_id, act)
+
+
+@require_POST
+@staff_only(*STAFF_ROLES)
+def undo_no_show_view(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    to = request.POST.get("to", "")
+
+    def act(appointment: Appointment) -> str | None:
+        if to not in (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED):
+            messages.error(request, "Nothing was changed: choose booked or arrived.")
+            return None
+        undo_no_show(appointment=appointment, to=to)
+        outcome = "booked again" if to == AppointmentStatus.BOOKED else "marked arrived"
+        return f"The no-show of {appointment.patient} is undone: {outcome}"
+
+    return _action(request, public_id, act)
+
+
+@require_POST
+@staff_only(*STAFF_ROLES)
+def undo_arrival_view(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    def act(appointment: Appointment) -> str:
+        undo_arrival(appointment=appointment)
+        return f"The arrival of {appointment.patient} is undone: booked again"
 
     return _action(request, public_id, act)
 

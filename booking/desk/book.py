@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from booking import audit
@@ -99,6 +100,8 @@ def book(request: HttpRequest) -> HttpResponse:
     if start is None:
         raise Http404("No time given.")
     start = start.astimezone(location.zone)
+    # A time already under way is not offered (the booking verbs refuse it too).
+    started = start < timezone.now()
     site_param = params.get("site", "")
     site_id = int(site_param) if site_param.isdecimal() else None
     initial_site = Site.objects.filter(pk=site_id).first() if site_id else None
@@ -111,7 +114,9 @@ def book(request: HttpRequest) -> HttpResponse:
     new_form = NewPatientForm(prefix="new")
     offer_override = False
     alternatives: list[Any] = []
-    if request.method == "POST":
+    if request.method == "POST" and started:
+        messages.error(request, "Nothing was booked: that time has already started.")
+    elif request.method == "POST":
         details, consent_email, consent_sms, new_form = _chosen_patient(request)
         if details is None:
             messages.error(request, "Choose a patient from the search, or enter a new one.")
@@ -162,6 +167,7 @@ def book(request: HttpRequest) -> HttpResponse:
             "results": results,
             "chosen": request.POST.get("patient", ""),
             "offer_override": offer_override,
+            "started": started,
             "alternatives": alternatives,
             "hidden": {
                 "location": location.pk,

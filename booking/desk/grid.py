@@ -52,7 +52,7 @@ class Cell:
     rowspan: int = 1
     appointments: list[Appointment] = field(default_factory=list)
     block: Block | None = None
-    past: bool = False
+    past: bool = False  # started before now: not offered for booking
     block_label: str = ""  # the block's reason, on the row where it starts (or the first)
     book_url: str = ""  # set by the view for free, future cells
     label: str = ""  # the local start as HH:MM, set with book_url
@@ -317,7 +317,8 @@ def _cell(
     block = next((b for b in blocks if b.start < end and b.end > start), None)
     inside = any(shift_start <= start and end <= shift_end for shift_start, shift_end in shifts)
     kind = CellKind.BLOCKED if block else CellKind.FREE if inside else CellKind.CLOSED
-    return Cell(kind=kind, start=instant, block=block, past=end <= now)
+    # A quarter hour already under way is past for booking: it is not offered.
+    return Cell(kind=kind, start=instant, block=block, past=start < now)
 
 
 def _label_blocks(cells: list[Cell]) -> None:
@@ -372,7 +373,7 @@ def _place_appointments(
 
 
 def free_starts(grid: Grid) -> list[tuple[Clinician, datetime]]:
-    """The bookable (free, future) quarter hours of the grid, for tests and summaries."""
+    """The bookable (free, not yet started) quarter hours of the grid, for tests and summaries."""
     return [
         (column.clinician, cell.start)
         for column in grid.columns

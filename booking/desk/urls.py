@@ -37,6 +37,16 @@ urlpatterns: list[URLPattern] = [
     path(
         "appointments/<uuid:public_id>/no-show/", appointments.no_show, name="appointment_no_show"
     ),
+    path(
+        "appointments/<uuid:public_id>/undo-no-show/",
+        appointments.undo_no_show_view,
+        name="appointment_undo_no_show",
+    ),
+    path(
+        "appointments/<uuid:public_id>/undo-arrival/",
+        appointments.undo_arrival_view,
+        name="appointment_undo_arrival",
+    ),
     path("appointments/<uuid:public_id>/cancel/", appointments.cancel, name="appointment_cancel"),
     path(
         "appointments/<uuid:public_id>/reschedule/",

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
 from booking.forms import CancelForm, SafetyAnswersForm
 from booking.ics import appointment_calendar
@@ -58,9 +58,7 @@ def _safety_answers(appointment: Appointment) -> SafetyAnswers | None:
     return SafetyAnswers.objects.filter(appointment=appointment).first()
 
 
-def _manage_page(
-    request: HttpRequest, appointment: Appointment, token: str, cancel_form: CancelForm
-) -> HttpResponse:
+def _manage_page(request: HttpRequest, appointment: Appointment, token: str) -> HttpResponse:
     return render(
         request,
         "booking/manage.html",
@@ -68,25 +66,39 @@ def _manage_page(
             "appointment": appointment,
             "token": token,
             "can_change": can_change_online(appointment),
-            "cancel_form": cancel_form,
             "safety": _safety_answers(appointment),
         },
-        status=400 if cancel_form.errors else 200,
     )
 
 
 @require_safe
 @with_appointment
 def manage(request: HttpRequest, appointment: Appointment, token: str) -> HttpResponse:
-    return _manage_page(request, appointment, token, CancelForm())
+    return _manage_page(request, appointment, token)
 
 
-@require_POST
+def _cancel_page(
+    request: HttpRequest, appointment: Appointment, token: str, cancel_form: CancelForm
+) -> HttpResponse:
+    return render(
+        request,
+        "booking/cancel_confirm.html",
+        {"appointment": appointment, "token": token, "cancel_form": cancel_form},
+        status=400 if cancel_form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
 @with_appointment
 def cancel(request: HttpRequest, appointment: Appointment, token: str) -> HttpResponse:
+    """GET asks "cancel it?" (keep it or cancel it); POST cancels."""
+    if request.method == "GET":
+        if not can_change_online(appointment):
+            return redirect("booking:manage", token)
+        return _cancel_page(request, appointment, token, CancelForm())
     form = CancelForm(request.POST)
     if not form.is_valid():
-        return _manage_page(request, appointment, token, form)
+        return _cancel_page(request, appointment, token, form)
     try:
         cancel_appointment(
             appointment=appointment, reason=form.cleaned_data["reason"], by_patient=True

@@ -280,6 +280,12 @@ CASES: dict[str, Case] = {
     "desk/appointments/<uuid:public_id>/no-show/": Case(
         _url("/desk/appointments/{}/no-show/", _id), OWN, "post"
     ),
+    "desk/appointments/<uuid:public_id>/undo-no-show/": Case(
+        _url("/desk/appointments/{}/undo-no-show/", _id), OWN, "post"
+    ),
+    "desk/appointments/<uuid:public_id>/undo-arrival/": Case(
+        _url("/desk/appointments/{}/undo-arrival/", _id), OWN, "post"
+    ),
     "desk/appointments/<uuid:public_id>/cancel/": Case(
         _url("/desk/appointments/{}/cancel/", _id), OWN, "post"
     ),

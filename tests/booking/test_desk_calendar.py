@@ -684,3 +684,117 @@ def test_rows_on_the_day_clocks_fall_back(clinic):
     assert grid.appointment_count == 2
     cell = grid.columns[0].cells[labels.index(time(1))]
     assert cell.appointments == [first, second]
+
+
+# --- undo and confirm where people slip ---------------------------------------------------
+
+
+def _page(desk, appointment: Appointment) -> str:
+    return desk.get(reverse("desk:appointment", args=[appointment.public_id])).content.decode()
+
+
+def test_no_show_is_offered_only_once_the_visit_has_started(desk, clinic):
+    appointment = visit(clinic, hour=10)
+    with time_machine.travel(at(9, 59), tick=False):
+        page = _page(desk, appointment)
+    assert "Mark no-show" not in page
+    assert "A no-show can be marked once the visit has started (10:00 AM)." in page
+    assert "Mark arrived" in page
+    with time_machine.travel(at(10), tick=False):
+        page = _page(desk, appointment)
+    assert "Mark no-show" in page
+
+
+@time_machine.travel(DURING, tick=False)
+@pytest.mark.parametrize(
+    ("to", "status", "said"),
+    [
+        ("booked", AppointmentStatus.BOOKED, "booked again"),
+        ("arrived", AppointmentStatus.ARRIVED, "marked arrived"),
+    ],
+)
+def test_a_no_show_is_undone_the_same_day_from_the_appointment_page(desk, clinic, to, status, said):
+    appointment = visit(clinic, hour=9, status=AppointmentStatus.NO_SHOW)
+    page = _page(desk, appointment)
+    assert "Undo no-show (back to booked)" in page
+    assert "Undo no-show: the patient arrived" in page
+
+    url = reverse("desk:appointment_undo_no_show", args=[appointment.public_id])
+    page = desk.post(url, {"to": to}, follow=True).content.decode()
+
+    appointment.refresh_from_db()
+    assert appointment.status == status
+    assert f"The no-show of {appointment.patient} is undone: {said}" in page
+    event = AuditEvent.objects.get(action="change", patient=appointment.patient)
+    assert "no-show" in event.summary
+
+
+def test_a_no_show_is_not_undone_on_another_day(desk, clinic):
+    appointment = visit(clinic, hour=9, status=AppointmentStatus.NO_SHOW)
+    url = reverse("desk:appointment_undo_no_show", args=[appointment.public_id])
+    with time_machine.travel(at(0, 5, day=DAY + timedelta(days=1)), tick=False):
+        assert "Undo no-show" not in _page(desk, appointment)
+        page = desk.post(url, {"to": "booked"}, follow=True).content.decode()
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.NO_SHOW
+    assert "Nothing was changed" in page
+    assert "only on the day of the visit" in page
+    assert not AuditEvent.objects.filter(action="change").exists()
+
+
+@time_machine.travel(DURING, tick=False)
+def test_a_no_show_undone_to_another_status_changes_nothing(desk, clinic):
+    appointment = visit(clinic, hour=9, status=AppointmentStatus.NO_SHOW)
+    url = reverse("desk:appointment_undo_no_show", args=[appointment.public_id])
+    page = desk.post(url, {"to": "completed"}, follow=True).content.decode()
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.NO_SHOW
+    assert "Nothing was changed" in page
+
+
+@time_machine.travel(DURING, tick=False)
+def test_an_arrival_is_undone_from_the_appointment_page(desk, clinic):
+    appointment = visit(clinic, hour=9, status=AppointmentStatus.ARRIVED)
+    assert "Undo arrival (back to booked)" in _page(desk, appointment)
+
+    url = reverse("desk:appointment_undo_arrival", args=[appointment.public_id])
+    page = desk.post(url, follow=True).content.decode()
+
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.BOOKED
+    assert f"The arrival of {appointment.patient} is undone: booked again" in page
+    assert "Mark arrived" in page
+    assert AuditEvent.objects.filter(action="change", patient=appointment.patient).exists()
+
+
+@time_machine.travel(DURING, tick=False)
+def test_a_completed_visit_is_not_undone(desk, clinic):
+    appointment = visit(clinic, hour=9, status=AppointmentStatus.COMPLETED)
+    assert "Undo" not in _page(desk, appointment)
+    url = reverse("desk:appointment_undo_arrival", args=[appointment.public_id])
+    page = desk.post(url, follow=True).content.decode()
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.COMPLETED
+    assert "Nothing was changed" in page
+    assert not AuditEvent.objects.filter(action="change").exists()
+
+
+@time_machine.travel(DURING, tick=False)  # 10:05
+def test_the_day_view_offers_no_time_already_started(desk, clinic):
+    grid = desk.get(day_url(clinic)).context["grid"]
+    starts = [start for _, start in free_starts(grid)]
+    assert at(10) not in starts
+    assert at(10, 15) in starts
+    page = desk.get(day_url(clinic)).content.decode()
+    assert "+ 10:00<" not in page
+
+
+@time_machine.travel(DURING, tick=False)  # 10:05
+def test_the_booking_form_refuses_a_time_already_started(desk, clinic):
+    page = desk.get(book_url(clinic, at(10))).content.decode()
+    assert "This time has already started, so it cannot be booked." in page
+    assert 'name="site"' not in page
+    response = desk.post(book_url(clinic, at(10)), {**NEW_PATIENT, "site": clinic["site"].pk})
+    assert "Nothing was booked" in response.content.decode()
+    assert not Appointment.objects.exists()
+    assert not response.context["offer_override"]

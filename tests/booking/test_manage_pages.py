@@ -148,8 +148,7 @@ class TestTheManagePage:
         assert '<a href="tel:+18605550100">(860) 555-0100</a>' in page
         assert clinic["site"].instructions in page
         assert f'href="/manage/{token}/reschedule/"' in page
-        assert f'action="/manage/{token}/cancel/"' in page
-        assert '<label for="id_reason">Reason (optional):</label>' in page
+        assert f'href="/manage/{token}/cancel/"' in page
         assert f'href="/manage/{token}/appointment.ics"' in page
         assert f'href="/manage/{token}/safety/"' in page
         assert "answer a few safety questions" in page
@@ -223,10 +222,39 @@ class TestCancelling:
         assert len(mailoutbox) == 1
         assert "cannot be cancelled" in text(second)
 
-    def test_cancel_only_accepts_a_post(self, client, appointment, token):
-        assert client.get(f"/manage/{token}/cancel/").status_code == 405
+    def test_the_cancel_link_asks_first_and_changes_nothing(self, client, appointment, token):
+        response = client.get(f"/manage/{token}/cancel/")
+
+        assert response.status_code == 200
+        page = text(response)
+        assert "<h1>Cancel your appointment?</h1>" in page
+        assert "Wednesday, Dec 2, 2026 at 9:00 AM" in page
+        assert f'<a class="button" href="/manage/{token}/">Keep my appointment</a>' in page
+        assert f'action="/manage/{token}/cancel/"' in page
+        assert '<label for="id_reason">Reason (optional):</label>' in page
+        assert ">Cancel it</button>" in page
         appointment.refresh_from_db()
         assert appointment.status == AppointmentStatus.BOOKED
+
+    def test_a_reason_too_long_is_shown_on_the_question_again(self, client, appointment, token):
+        response = client.post(f"/manage/{token}/cancel/", {"reason": "x" * 501})
+
+        assert response.status_code == 400
+        assert "<h1>Cancel your appointment?</h1>" in text(response)
+
+    def test_the_cancellation_email_links_to_booking_again(
+        self, client, appointment, token, mailoutbox, settings
+    ):
+        settings.SITE_URL = "https://clinic.example.org/"
+        with then_send_due():
+            client.post(f"/manage/{token}/cancel/")
+
+        [message] = mailoutbox
+        assert "To book a new time: https://clinic.example.org/\n" in message.body
+        [(html_body, _)] = message.alternatives
+        assert 'href="https://clinic.example.org/"' in html_body
+        assert ">Book a new time</a>" in html_body
+        assert "lumbar" not in message.body.lower()
 
 
 class TestRescheduling:
@@ -344,6 +372,12 @@ class TestInsideTheMinimumNotice:
         assert "/reschedule/" not in page
         assert "<form" not in page
         assert "Cancel my appointment" not in page
+
+    def test_the_cancel_question_sends_back_to_the_booking(self, client, appointment, token):
+        response = client.get(f"/manage/{token}/cancel/")
+
+        assert response.status_code == 302
+        assert response["Location"] == f"/manage/{token}/"
 
     def test_a_cancel_posted_anyway_is_refused(self, client, appointment, token, mailoutbox):
         with then_send_due():
@@ -549,7 +583,7 @@ class TestCsrfFailure:
 
     def test_the_cancel_form_carries_its_token(self, appointment, token):
         browser = Client(enforce_csrf_checks=True)
-        page = browser.get(f"/manage/{token}/")
+        page = browser.get(f"/manage/{token}/cancel/")
 
         browser.post(f"/manage/{token}/cancel/", form_values(page))
 

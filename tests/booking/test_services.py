@@ -29,6 +29,8 @@ from booking.services import (
     mark_arrived,
     mark_no_show,
     reschedule_appointment,
+    undo_arrival,
+    undo_no_show,
 )
 from tests.factories import (
     AppointmentFactory,
@@ -812,6 +814,95 @@ def test_only_a_booked_appointment_can_be_marked_a_no_show(
 
     with pytest.raises(TransitionNotAllowed):
         mark_no_show(appointment=appointment, now=at(WEDNESDAY, 11))
+
+    appointment.refresh_from_db()
+    assert appointment.status == status
+
+
+# Undoing an arrival or a no-show
+
+
+@pytest.mark.parametrize("to", [AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED])
+def test_a_no_show_is_undone_the_same_day(hartford, site, adams, appointment, to):
+    mark_no_show(appointment=appointment, now=at(WEDNESDAY, 10, 5))
+
+    undone = undo_no_show(appointment=appointment, to=to, now=at(WEDNESDAY, 23, 59))
+
+    undone.refresh_from_db()
+    assert undone.status == to
+
+
+def test_a_no_show_is_not_undone_the_next_day(hartford, site, adams, appointment):
+    mark_no_show(appointment=appointment, now=at(WEDNESDAY, 10, 5))
+
+    # 00:05 on Thursday in New York is still Wednesday in UTC: the location's day counts.
+    with pytest.raises(TransitionNotAllowed, match="only on the day of the visit"):
+        undo_no_show(appointment=appointment, now=at(THURSDAY, 0, 5))
+
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.NO_SHOW
+
+
+def test_a_no_show_whose_time_was_given_away_is_not_undone(hartford, site, adams, appointment):
+    mark_no_show(appointment=appointment, now=at(WEDNESDAY, 10, 5))
+    walk_in = book(
+        site, at(WEDNESDAY, 10, 15), source=AppointmentSource.RECEPTION, now=at(WEDNESDAY, 10, 5)
+    )
+    assert walk_in.clinician == adams
+
+    with pytest.raises(TransitionNotAllowed, match="given to another visit"):
+        undo_no_show(appointment=appointment, now=at(WEDNESDAY, 10, 20))
+
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.NO_SHOW
+
+
+@pytest.mark.parametrize(
+    "status",
+    [AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED, AppointmentStatus.COMPLETED],
+)
+def test_only_a_no_show_can_be_undone_as_one(hartford, site, adams, appointment, status):
+    Appointment.objects.filter(pk=appointment.pk).update(status=status)
+
+    with pytest.raises(TransitionNotAllowed, match="cannot be undone"):
+        undo_no_show(appointment=appointment, now=at(WEDNESDAY, 10, 5))
+
+    appointment.refresh_from_db()
+    assert appointment.status == status
+
+
+def test_a_no_show_is_undone_to_booked_or_arrived_only(hartford, site, adams, appointment):
+    mark_no_show(appointment=appointment, now=at(WEDNESDAY, 10, 5))
+
+    with pytest.raises(TransitionNotAllowed):
+        undo_no_show(
+            appointment=appointment, to=AppointmentStatus.COMPLETED, now=at(WEDNESDAY, 10, 6)
+        )
+
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.NO_SHOW
+
+
+def test_an_arrival_is_undone_back_to_booked(hartford, site, adams, appointment):
+    mark_arrived(appointment=appointment, now=at(WEDNESDAY, 9, 50))
+
+    undone = undo_arrival(appointment=appointment)
+
+    undone.refresh_from_db()
+    assert undone.status == AppointmentStatus.BOOKED
+
+
+@pytest.mark.parametrize(
+    "status",
+    [AppointmentStatus.COMPLETED, AppointmentStatus.BOOKED, AppointmentStatus.NO_SHOW],
+)
+def test_only_an_arrival_not_yet_completed_can_be_undone(
+    hartford, site, adams, appointment, status
+):
+    Appointment.objects.filter(pk=appointment.pk).update(status=status)
+
+    with pytest.raises(TransitionNotAllowed, match="cannot be undone"):
+        undo_arrival(appointment=appointment)
 
     appointment.refresh_from_db()
     assert appointment.status == status

@@ -92,6 +92,10 @@ def test_the_patients_booking_pages_are_accessible(catalogue, live_server, phone
     page.get_by_role("heading", name="Move your appointment?").wait_for()
     assert_accessible(page)
 
+    page.goto(f"{manage_url}cancel/")
+    page.get_by_role("heading", name="Cancel your appointment?").wait_for()
+    assert_accessible(page)
+
     page.goto(f"{manage_url}safety/")
     page.get_by_role("heading", name="Before your injection").wait_for()
     assert_accessible(page)

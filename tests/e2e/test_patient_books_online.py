@@ -81,14 +81,28 @@ def test_a_patient_books_reschedules_and_cancels_on_a_phone(
     appointment.refresh_from_db()
     assert appointment.calendar_sequence == 1
 
+    # Cancelling asks first; keeping the appointment changes nothing.
+    page.get_by_role("link", name="Cancel my appointment").click()
+    page.get_by_role("heading", name="Cancel your appointment?").wait_for()
+    page.get_by_role("link", name="Keep my appointment").click()
+    page.get_by_role("link", name="Choose a new time").wait_for()
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.BOOKED
+
+    page.get_by_role("link", name="Cancel my appointment").click()
     page.get_by_label("Reason (optional)").fill("Feeling better")
-    page.get_by_role("button", name="Cancel my appointment").click()
+    page.get_by_role("button", name="Cancel it").click()
     page.get_by_text("Your appointment is cancelled").wait_for()
     screenshot(page, "08-cancelled")
     appointment.refresh_from_db()
     assert appointment.status == AppointmentStatus.CANCELLED
     send_due(timezone.now())
-    assert len(to_patient(appointment)) == 3  # booked, moved, cancelled
+    emails = to_patient(appointment)
+    assert len(emails) == 3  # booked, moved, cancelled
+    book_again = re.search(r"To book a new time: (\S+)", emails[-1].body)
+    assert book_again is not None
+    page.goto(book_again.group(1))
+    page.get_by_role("link", name="Book a lumbar consult").wait_for()
 
 
 def to_patient(appointment: Appointment) -> list:

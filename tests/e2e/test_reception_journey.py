@@ -1,5 +1,6 @@
 """Reception on a desktop: today's day view, a walk-in for a new patient, an arrival, a
-no-show, and a cancellation whose freed time is offered to a waitlisted patient."""
+no-show (undone once and marked again), and a cancellation whose freed time is offered to
+a waitlisted patient."""
 
 import re
 from datetime import datetime, time, timedelta
@@ -23,6 +24,7 @@ from booking.models import (
     WaitlistOffer,
 )
 from followup.demo import seed_demo_clinic
+from tests.e2e.accessibility import assert_accessible
 from tests.e2e.conftest import next_weekday_morning, screenshot
 from tests.e2e.test_staff_pages import DESKTOP, log_in
 from tests.factories import AppointmentFactory, PatientFactory, WaitlistEntryFactory
@@ -137,6 +139,16 @@ def test_reception_books_a_walk_in_marks_visits_and_a_cancellation_reaches_the_w
         page.get_by_role("button", name="Mark no-show").click()
         page.get_by_text("is marked as a no-show").wait_for()
         screenshot(page, "45-reception-no-show")
+        missed.refresh_from_db()
+        assert missed.status == AppointmentStatus.NO_SHOW
+        # The wrong patient: the no-show is undone the same day, then marked again.
+        assert_accessible(page)
+        page.get_by_role("button", name="Undo no-show (back to booked)").click()
+        page.get_by_text("is undone: booked again").wait_for()
+        missed.refresh_from_db()
+        assert missed.status == AppointmentStatus.BOOKED
+        page.get_by_role("button", name="Mark no-show").click()
+        page.get_by_text("is marked as a no-show").wait_for()
         missed.refresh_from_db()
         assert missed.status == AppointmentStatus.NO_SHOW
 
