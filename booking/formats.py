@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 # Zones as people in the US say them; any other zone falls back to its city ("Paris time").
 _ZONE_NAMES = {
@@ -51,3 +52,9 @@ def short_day(day: dt.date) -> str:
 def day_and_time(moment: dt.datetime) -> str:
     """ "December 2, 2026, 9:00 AM"."""
     return f"{moment:%B} {moment.day}, {moment.year}, {clock(moment)}"
+
+
+def strip_accents(text: str) -> str:
+    """ "Chloë" → "Chloe": what SQLite's UNACCENT() does (PostgreSQL has the extension)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))

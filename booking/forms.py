@@ -101,7 +101,7 @@ class SafetyAnswersForm(forms.ModelForm):
         label="If yes, which ones?", max_length=200, required=False
     )
     allergy_local_anaesthetic = YesNoField(
-        label="Are you allergic to local anaesthetics (such as lidocaine)?"
+        label="Are you allergic to local anesthetics (such as lidocaine)?"
     )
     allergy_steroid = YesNoField(label="Are you allergic to steroids?")
     allergy_latex = YesNoField(label="Are you allergic to latex?")

@@ -1,0 +1,39 @@
+"""US conventions: accent-blind search, US birth dates, zones as said, 12-hour times."""
+
+import datetime as dt
+
+import pytest
+
+from booking.formats import clock, long_day, zone_name
+from booking.models import Patient
+from booking.patients import search_patients
+from tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_chloe_finds_chloe_with_a_diaeresis_and_us_dates_find_the_birth_date():
+    born = dt.date(1940, 9, 9)
+    chloe = PatientFactory(first_name="Chloë", last_name="Brontë", date_of_birth=born)
+    PatientFactory(first_name="Zoe", last_name="Smith", date_of_birth=dt.date(1950, 1, 1))
+    everyone = Patient.objects.all()
+    assert list(search_patients(everyone, "Chloe")) == [chloe]
+    assert list(search_patients(everyone, "chloe bronte")) == [chloe]
+    assert list(search_patients(everyone, "Chloë")) == [chloe]
+    assert list(search_patients(everyone, "9/9/1940")) == [chloe]
+    assert list(search_patients(everyone, "09/09/1940")) == [chloe]
+    assert list(search_patients(everyone, "1940-09-09")) == [chloe]
+
+
+def test_time_zones_and_times_read_as_people_say_them():
+    assert zone_name("America/New_York") == "Eastern Time"
+    assert zone_name("America/Los_Angeles") == "Pacific Time"
+    assert clock(dt.time(14, 5)) == "2:05 PM"
+    assert clock(dt.time(0, 30)) == "12:30 AM"
+    assert long_day(dt.date(2026, 12, 2)) == "Wednesday, December 2, 2026"
+
+
+def test_injectate_label_uses_us_spelling():
+    from followup.models import Injectate
+
+    assert Injectate("local_anaesthetic").label == "Local anesthetic (lidocaine)"
