@@ -168,7 +168,7 @@ class TestAlertsOnTheDashboard:
         assert "Fever or chills" in content
         assert "Day 3 after the lumbar injection" in content
         assert "pain 5/10 (baseline 6)" in content
-        assert "Open 0 min</strong>: raised Fri 4 Dec 2026, 11:00 EST" in content
+        assert "Open 0 min</strong>: raised Fri, Dec 4, 2026, 11:00 AM EST" in content
         assert "Shivery since yesterday" in content
         assert f'action="/staff/alerts/{alert.pk}/acknowledge/"' in content
 
@@ -199,7 +199,7 @@ class TestAlertsOnTheDashboard:
         assert alert.acknowledged_at == NOW + timedelta(minutes=20)
         content = page(client, DASHBOARD)
         assert "No open alerts." in content
-        assert "Acknowledged by dr.patel on Fri 4 Dec 2026, 11:20 EST" in content
+        assert "Acknowledged by dr.patel on Fri, Dec 4, 2026, 11:20 AM EST" in content
 
     def test_a_second_acknowledgement_keeps_the_first(self, clinician, clinic_admin, alert):
         logged_in(clinician.user).post(f"/staff/alerts/{alert.pk}/acknowledge/")
@@ -288,7 +288,7 @@ class TestOtherDashboardLists:
         content = page(logged_in(clinician.user), DASHBOARD)
         assert "Cy Arrived" in content
         assert f'href="{complete_url(mine)}"' in content
-        assert "Fri 4 Dec, 10:30" in content
+        assert "Fri, Dec 4, 10:30 AM" in content
         assert "Di Booked" not in content
         assert "Ed Elsewhere" not in content
 
@@ -375,8 +375,8 @@ class TestCompletionPage:
         assert procedure.episode.check_ins.count() == 8
         content = page(client, response.url)
         assert "follow-up has started" in content
-        assert "Sat 5 Dec 2026, 10:00 EST" in content  # day 1
-        assert "Local anaesthetic (lidocaine) 2 ml of 1 %; Corticosteroid 40 mg" in content
+        assert "Sat, Dec 5, 2026, 10:00 AM EST" in content  # day 1
+        assert "Local anesthetic (lidocaine) 2 ml of 1 %; Corticosteroid 40 mg" in content
 
     @pytest.mark.parametrize(
         ("changes", "field", "message"),
@@ -456,7 +456,7 @@ class TestAnswerGivenByPhone:
     def test_it_shows_the_check_in_and_the_form(self, clinician, check_in):
         content = page(logged_in(clinician.user), answer_url(check_in))
         assert "Day 3 check-in of Ana Lopez" in content
-        assert "Fri 4 Dec 2026, 10:00 EST" in content
+        assert "Fri, Dec 4, 2026, 10:00 AM EST" in content
         assert 'name="pain"' in content
         assert 'name="side_effects"' in content
         assert len(re.findall(r'name="warning_signs" value="\w+"', content)) == 12
