@@ -37,3 +37,12 @@ def test_injectate_label_uses_us_spelling():
     from followup.models import Injectate
 
     assert Injectate("local_anaesthetic").label == "Local anesthetic (lidocaine)"
+
+
+def test_the_home_page_says_an_intra_articular_consult(client):
+    from tests.factories import SiteFactory
+
+    SiteFactory(name="Intra-articular", slug="intra-articular")
+    page = client.get("/").content.decode()
+    assert "Book an intra-articular consult" in page
+    assert "Book a intra-articular" not in page
