@@ -46,3 +46,21 @@ def test_the_home_page_says_an_intra_articular_consult(client):
     page = client.get("/").content.decode()
     assert "Book an intra-articular consult" in page
     assert "Book a intra-articular" not in page
+
+
+def test_a_visit_completed_before_its_end_is_not_upcoming_on_the_record(client, clinic_admin):
+    import time_machine
+
+    from booking.models import AppointmentStatus
+    from tests.factories import AppointmentFactory
+
+    start = dt.datetime(2026, 6, 3, 14, tzinfo=dt.UTC)
+    done = AppointmentFactory(start=start, status=AppointmentStatus.COMPLETED)
+    AppointmentFactory(patient=done.patient, start=start + dt.timedelta(days=7))
+    client.force_login(clinic_admin)
+    with time_machine.travel(start + dt.timedelta(minutes=5), tick=False):
+        page = client.get(f"/desk/patients/{done.patient.pk}/").content.decode()
+    upcoming, past = page.split('id="upcoming-title"')[1].split("<h2", 1)
+    assert "Jun 10, 2026" in upcoming
+    assert "Jun 3, 2026" not in upcoming
+    assert "Jun 3, 2026" in past
