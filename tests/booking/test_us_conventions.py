@@ -64,3 +64,14 @@ def test_a_visit_completed_before_its_end_is_not_upcoming_on_the_record(client, 
     assert "Jun 10, 2026" in upcoming
     assert "Jun 3, 2026" not in upcoming
     assert "Jun 3, 2026" in past
+
+
+def test_the_trend_page_gives_its_time_in_the_clinics_zone(client, clinic_admin):
+    import time_machine
+
+    patient = PatientFactory()
+    client.force_login(clinic_admin)
+    with time_machine.travel(dt.datetime(2026, 12, 4, 16, 5, tzinfo=dt.UTC), tick=False):
+        page = client.get(f"/staff/patients/{patient.pk}/trends/").content.decode()
+    assert "figures as of Dec 4, 2026, 11:05 AM EST" in page
+    assert "UTC" not in page

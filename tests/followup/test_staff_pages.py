@@ -352,6 +352,13 @@ class TestCompletionPage:
         assert 'name="consult_only"' in content
         assert "Pain at booking</dt><dd>8/10" in content
 
+    def test_a_pain_before_left_empty_reads_not_recorded(self, clinician, appointment, form):
+        client = logged_in(clinician.user)
+        assert client.post(complete_url(appointment), form | {"pain_before": ""}).status_code == 302
+        content = page(client, complete_url(appointment))
+        assert "<dt>Pain before</dt><dd>Not recorded</dd>" in content
+        assert "None/10" not in content
+
     def test_it_records_the_procedure_and_shows_the_follow_up(self, clinician, appointment, form):
         client = logged_in(clinician.user)
         response = client.post(complete_url(appointment), form)
