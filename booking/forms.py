@@ -46,7 +46,7 @@ class PatientDetailsForm(forms.Form):
     )
     date_of_birth = forms.DateField(
         widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}, format="%Y-%m-%d"),
-        help_text="For example 12 April 1971.",
+        help_text="Month, day, year: for example 04/12/1971.",
     )
     email = forms.EmailField(
         required=False, widget=forms.EmailInput(attrs={"autocomplete": "email"})

@@ -75,3 +75,13 @@ def test_the_trend_page_gives_its_time_in_the_clinics_zone(client, clinic_admin)
         page = client.get(f"/staff/patients/{patient.pk}/trends/").content.decode()
     assert "figures as of Dec 4, 2026, 11:05 AM EST" in page
     assert "UTC" not in page
+
+
+def test_the_birth_date_hint_matches_the_us_date_field():
+    from booking.forms import PatientDetailsForm
+
+    form = PatientDetailsForm()
+    assert form.fields["date_of_birth"].help_text == "Month, day, year: for example 04/12/1971."
+    form = PatientDetailsForm(data={"date_of_birth": "04/12/1971"})
+    form.is_valid()
+    assert form.cleaned_data["date_of_birth"] == dt.date(1971, 4, 12)
