@@ -1,5 +1,9 @@
-from django.contrib.postgres.operations import UnaccentExtension
 from django.db import migrations
+
+
+def create_unaccent(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
 
 
 class Migration(migrations.Migration):
@@ -7,4 +11,4 @@ class Migration(migrations.Migration):
 
     dependencies = [("booking", "0013_alert_contacts")]
 
-    operations = [UnaccentExtension()]
+    operations = [migrations.RunPython(create_unaccent, migrations.RunPython.noop)]

@@ -142,7 +142,7 @@ class TestTheManagePage:
         assert "<h1>Your lumbar consult</h1>" in page
         assert "Booked" in page
         assert "Wednesday, December 2, 2026, 9:00 AM to 9:45 AM" in page
-        assert "America/New_York time (EST)" in page
+        assert "Eastern Time (EST)" in page
         assert "<dd>Dr. Adams</dd>" in page
         assert "Main Street<br>1 Main Street, Hartford, CT" in page
         assert '<a href="tel:+18605550100">(860) 555-0100</a>' in page
@@ -240,7 +240,7 @@ class TestRescheduling:
 
         assert response.status_code == 200
         page = text(response)
-        assert "Your appointment is now on Wednesday 2 December, 9:00 AM." in page
+        assert "Your appointment is now on Wednesday, December 2, 9:00 AM." in page
         assert "Times are shown in the clinic's local time (America/New_York)." in page
         links = time_links(page)
         assert links
