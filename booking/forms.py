@@ -46,7 +46,7 @@ class PatientDetailsForm(forms.Form):
     )
     date_of_birth = forms.DateField(
         widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}, format="%Y-%m-%d"),
-        help_text="For example 12 April 1971.",
+        help_text="Month, day, year: for example 04/12/1971.",
     )
     email = forms.EmailField(
         required=False, widget=forms.EmailInput(attrs={"autocomplete": "email"})
@@ -101,7 +101,7 @@ class SafetyAnswersForm(forms.ModelForm):
         label="If yes, which ones?", max_length=200, required=False
     )
     allergy_local_anaesthetic = YesNoField(
-        label="Are you allergic to local anaesthetics (such as lidocaine)?"
+        label="Are you allergic to local anesthetics (such as lidocaine)?"
     )
     allergy_steroid = YesNoField(label="Are you allergic to steroids?")
     allergy_latex = YesNoField(label="Are you allergic to latex?")

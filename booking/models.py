@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from phonenumber_field.modelfields import PhoneNumberField
 from phonenumber_field.phonenumber import PhoneNumber
 
+from booking.formats import clock
 from booking.validators import validate_time_zone
 
 
@@ -184,7 +185,7 @@ class WorkingHours(models.Model):
         for other in same_day:
             if intervals_overlap(self.start_time, self.end_time, other.start_time, other.end_time):
                 raise ValidationError(
-                    f"These hours overlap {other.start_time:%H:%M}-{other.end_time:%H:%M} "
+                    f"These hours overlap {clock(other.start_time)} to {clock(other.end_time)} "
                     f"on {self.get_weekday_display()}."
                 )
 

@@ -12,12 +12,14 @@ event on each record says what happened.
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
-from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+from django.db.models import Exists, Func, Model, OuterRef, Q, QuerySet
+from django.db.models.functions import Lower
 
+from booking.formats import strip_accents
 from booking.models import (
     Appointment,
     AppointmentSource,
@@ -134,10 +136,23 @@ def can_read_clinical(user: AbstractBaseUser | AnonymousUser) -> bool:
     return has_role(user, *CLINICAL_ROLES)
 
 
+def _birth_date(query: str) -> date | None:
+    """ISO (1940-09-09) or US (9/9/1940, 09/09/1940) dates of birth."""
+    try:
+        return date.fromisoformat(query)
+    except ValueError:
+        pass
+    try:
+        return datetime.strptime(query, "%m/%d/%Y").date()  # noqa: DTZ007 (a date only)
+    except ValueError:
+        return None
+
+
 def search_patients(
     patients: QuerySet[Patient], query: str, *, exclude: Patient | None = None
 ) -> QuerySet[Patient]:
-    """By name (each word matches a first or last name), date of birth (YYYY-MM-DD),
+    """By name (each word matches a first or last name, accents ignored: "Chloe" finds
+    "Chloë"), date of birth (YYYY-MM-DD or M/D/YYYY),
     phone (any part of the E.164 number, e.g. its last digits) or email. Retired
     duplicates are left out."""
     query = query.strip()
@@ -146,10 +161,7 @@ def search_patients(
         found = found.exclude(pk=exclude.pk)
     if not query:
         return found.none()
-    try:
-        born = date.fromisoformat(query)
-    except ValueError:
-        born = None
+    born = _birth_date(query)
     if born is not None:
         return found.filter(date_of_birth=born)[:SEARCH_LIMIT]
     if "@" in query:
@@ -157,8 +169,12 @@ def search_patients(
     digits = "".join(character for character in query if character.isdigit())
     if digits and len(digits) >= 4 and not any(character.isalpha() for character in query):
         return found.filter(phone__contains=digits)[:SEARCH_LIMIT]
-    for word in query.split():
-        found = found.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word))
+    found = found.annotate(
+        plain_first=Func(Lower("first_name"), function="UNACCENT"),
+        plain_last=Func(Lower("last_name"), function="UNACCENT"),
+    )
+    for word in strip_accents(query.lower()).split():
+        found = found.filter(Q(plain_first__contains=word) | Q(plain_last__contains=word))
     return found[:SEARCH_LIMIT]
 
 

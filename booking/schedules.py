@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
+from booking.formats import clock, short_day
 from booking.models import (
     Appointment,
     Block,
@@ -96,8 +97,8 @@ def add_schedule_exception(
                 continue
             if intervals_overlap(start_time, end_time, other.start_time, other.end_time):
                 raise ValidationError(
-                    f"These hours overlap {other.start_time:%H:%M}-{other.end_time:%H:%M} "
-                    f"at {other.location} on {day:%d %b %Y}."
+                    f"These hours overlap {clock(other.start_time)} to {clock(other.end_time)} "
+                    f"at {other.location} on {short_day(day)}."
                 )
     exception.save()
     return exception

@@ -21,6 +21,7 @@ from django.core import signing
 from django.urls import reverse
 
 from booking.events import waitlist_offers_made
+from booking.formats import clock
 from booking.models import (
     Appointment,
     AppointmentSource,
@@ -227,7 +228,7 @@ def offer_message_text(offer: WaitlistOffer, notice: OfferNotice) -> tuple[str, 
     local = offer.start.astimezone(offer.location.zone)
     first_name = offer.entry.patient.first_name
     clinic = settings.CLINIC_NAME
-    when = f"{local:%A %d %B} at {local:%H:%M}"
+    when = f"{local:%A, %B} {local.day} at {clock(local)}"
     if notice == OfferNotice.OFFER:
         return (
             f"A time has come free at {clinic}",

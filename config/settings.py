@@ -120,6 +120,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "booking.context_processors.clinic",
             ],
+            "builtins": ["booking.templatetags.clinic_formats"],
         },
     },
 ]

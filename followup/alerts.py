@@ -23,6 +23,7 @@ from phonenumber_field.phonenumber import PhoneNumber
 
 from booking.audit import record
 from booking.availability import in_clinic_hours
+from booking.formats import clock, short_day
 from booking.models import Appointment, AuditEvent, Location
 from booking.notifications import absolute_url
 from booking.roles import CLINIC_ADMIN, CLINICIAN, has_role
@@ -74,8 +75,8 @@ def acknowledge_and_audit(request: HttpRequest, alert: Alert) -> bool:
     record(
         request,
         action=AuditEvent.Action.CHANGE,
-        summary=f"Acknowledged the red-flag alert raised {raised:%Y-%m-%d %H:%M %Z} "
-        f"for {alert.clinician}",
+        summary=f"Acknowledged the red-flag alert raised {short_day(raised)}, "
+        f"{clock(raised)} {raised:%Z} for {alert.clinician}",
         patient=alert.answer.check_in.episode.patient,
         obj=alert,
     )

@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from booking.formats import day_and_time
 from booking.notifications import absolute_url
 from booking.patients import visible_patients
 from followup.alerts import plan_alert_messages
@@ -336,7 +337,7 @@ def record_answer(
         zone = check_in.episode.procedure.appointment.location.zone
         raise CheckInNotDue(
             "This check-in is not due yet: it takes answers from "
-            f"{check_in.due_at.astimezone(zone):%-d %B %Y, %H:%M}."
+            f"{day_and_time(check_in.due_at.astimezone(zone))}."
         )
     if status == CheckInStatus.CLOSED:
         raise CheckInClosed("This check-in no longer takes answers.")
@@ -436,7 +437,7 @@ def _resend_refusal(check_in: CheckIn, now: datetime) -> str:
     if status == CheckInStatus.NOT_DUE:
         return (
             "This check-in is not due yet: its link goes out on "
-            f"{check_in.due_at.astimezone(zone):%-d %B %Y, %H:%M}."
+            f"{day_and_time(check_in.due_at.astimezone(zone))}."
         )
     if status in (CheckInStatus.CHANGEABLE, CheckInStatus.LOCKED):
         return "This check-in is answered."

@@ -375,7 +375,8 @@ def assess(*, sessions: list[Session], now: datetime, rules: Rules) -> Eligibili
     reasons = [
         f"Last injection at this site {us_date(last.performed_on)}, {when.days_since} days ago "
         f"({'at least' if when.interval_ok else 'less than'} {rules.min_weeks} weeks).",
-        f"{when.sessions_last_year} session(s) at this site in the last 12 months; the limit "
+        f"{when.sessions_last_year} session{'' if when.sessions_last_year == 1 else 's'} "
+        "at this site in the last 12 months; the limit "
         f"is {rules.max_per_year}" + ("." if when.within_limit else ": one more would exceed it."),
         relief.reason,
     ]

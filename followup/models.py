@@ -313,7 +313,7 @@ class Side(models.TextChoices):
 
 class Injectate(models.TextChoices):
     SALINE = "saline", "Saline"
-    LOCAL_ANAESTHETIC = "local_anaesthetic", "Local anaesthetic (lidocaine)"
+    LOCAL_ANAESTHETIC = "local_anaesthetic", "Local anesthetic (lidocaine)"
     CORTICOSTEROID = "corticosteroid", "Corticosteroid"
     BOTULINUM_TOXIN = "botulinum_toxin", "Botulinum toxin"
 

@@ -20,6 +20,7 @@ from booking.availability import free_slots
 from booking.desk import sections
 from booking.desk.forms import CancelForm, DayForm, RescheduleForm
 from booking.desk.query import query_string
+from booking.formats import clock, long_day
 from booking.models import Appointment, AppointmentStatus, AuditEvent, Clinician, SafetyAnswers
 from booking.patients import visible_appointments
 from booking.roles import STAFF_ROLES, staff_only
@@ -220,7 +221,7 @@ def reschedule(request: HttpRequest, public_id: UUID) -> HttpResponse:
         )
         local = moved.start.astimezone(moved.location.zone)
         return (
-            f"The appointment of {moved.patient} is moved to {local:%A %-d %B %Y, %H:%M} "
+            f"The appointment of {moved.patient} is moved to {long_day(local)}, {clock(local)} "
             f"with {moved.clinician}"
         )
 

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 from booking import audit
 from booking.desk.forms import BookForm, NewPatientForm, WalkInForm
 from booking.desk.query import query_string
+from booking.formats import clock, long_day
 from booking.models import Appointment, AuditEvent, Clinician, Location, Patient, Site
 from booking.patients import search_patients, visible_patients
 from booking.roles import DESK_ROLES, staff_only
@@ -76,8 +77,8 @@ def _parse_start(value: str) -> datetime | None:
 def _booked(request: HttpRequest, appointment: Appointment, how: str) -> HttpResponse:
     local = appointment.start.astimezone(appointment.location.zone)
     summary = (
-        f"{how} {appointment.site} for {appointment.patient} on {local:%A %-d %B %Y at %H:%M} "
-        f"with {appointment.clinician}"
+        f"{how} {appointment.site} for {appointment.patient} on {long_day(local)} "
+        f"at {clock(local)} with {appointment.clinician}"
     )
     audit.record(
         request,

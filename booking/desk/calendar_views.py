@@ -18,6 +18,7 @@ from booking import audit
 from booking.desk.forms import CalendarFilterForm, WeekFilterForm
 from booking.desk.grid import CellKind, Grid, build_grid, clinicians_for, day_sheet, week_days
 from booking.desk.query import query_string
+from booking.formats import clock
 from booking.models import AuditEvent, Clinician, Location
 from booking.patients import own_clinician, sees_whole_clinic
 from booking.roles import STAFF_ROLES, staff_only
@@ -39,7 +40,7 @@ def _fill_book_links(grid: Grid) -> None:
     for column in grid.columns:
         for cell in column.cells:
             if cell.kind == CellKind.FREE and not cell.past and cell.start is not None:
-                cell.label = f"{cell.start:%H:%M}"
+                cell.label = clock(cell.start)
                 cell.book_url = f"{base}?" + query_string(
                     location=grid.location.pk,
                     clinician=column.clinician.pk,

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Q
 
 from booking.availability import WorkedHours
+from booking.formats import clock
 from booking.models import (
     Appointment,
     AppointmentStatus,
@@ -196,7 +197,7 @@ def build_grid(
         columns=columns,
         rows=rows,
         now=local_now,
-        now_label=f"{local_now:%H:%M}" if now_row >= 0 else "",
+        now_label=clock(local_now) if now_row >= 0 else "",
         site=site,
     )
 

@@ -140,8 +140,9 @@ def _record_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
         "openable": set(
             visible_appointments(request.user).filter(patient=patient).values_list("pk", flat=True)
         ),
-        "upcoming": [a for a in reversed(appointments) if a.end >= now],
-        "past": [a for a in appointments if a.end < now],
+        # A visit completed (or missed) today is done, not upcoming, even before its end time.
+        "upcoming": [a for a in reversed(appointments) if a.end >= now and not _done(a)],
+        "past": [a for a in appointments if a.end < now or _done(a)],
         "show_clinical": clinical,
         "can_edit": can_edit_patients(request.user),
     } | PATIENT_RECORD.context(request, patient, now)
@@ -320,3 +321,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         },
         status=400 if form.is_bound and not form.is_valid() else 200,
     )
+
+
+def _done(appointment: Appointment) -> bool:
+    return appointment.status in (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)

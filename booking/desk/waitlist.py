@@ -67,7 +67,7 @@ def desk_waitlist(request: HttpRequest) -> HttpResponse:
     entries = (
         WaitlistEntry.objects.filter(status=WaitlistStatus.WAITING)
         .select_related("patient", "site", "clinician", "location")
-        .prefetch_related("offers")
+        .prefetch_related("offers__location")
         .order_by("site__name", "created")
     )
     if site_filter:

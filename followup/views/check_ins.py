@@ -18,6 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
 from booking.audit import record
+from booking.formats import clock
 from booking.models import AuditEvent, Patient
 from booking.patients import can_read_clinical, visible_patients
 from booking.roles import STAFF_ROLES, staff_only
@@ -71,7 +72,7 @@ def _sent_notice(check_in: CheckIn, message: Message) -> str:
     when = "within a minute"
     if message.due_at > timezone.now():  # a text waiting out the quiet hours
         local = message.due_at.astimezone(check_in.episode.procedure.appointment.location.zone)
-        when = f"at {local:%H:%M} (no texts at night)"
+        when = f"at {clock(local)} (no texts at night)"
     return (
         f"The day {check_in.day} check-in's link goes again {by_channel(message.channel)} {when}."
     )

@@ -64,7 +64,7 @@ def test_it_rejects_hours_overlapping_saved_hours_on_the_same_day(admin_client):
             "end_time": "18:00",
         },
     )
-    assert "These hours overlap 08:00-17:00 on Wednesday." in response.content.decode()
+    assert "These hours overlap 8:00 AM to 5:00 PM on Wednesday." in response.content.decode()
     assert WorkingHours.objects.count() == 1
 
 

@@ -211,7 +211,7 @@ class TestTheConfirmation:
 
         body = the_only(mailoutbox).body
         assert body.startswith("Dear Ana,")
-        assert "Wednesday 2 December 2026, 9:00 AM to 9:45 AM (America/New_York time)" in body
+        assert "Wednesday, December 2, 2026, 9:00 AM to 9:45 AM (Eastern Time)" in body
         assert "With:  Dr. Adams" in body
         assert "Where: Main Street" in body
         assert "1 Main Street, Hartford, CT" in body
@@ -224,8 +224,8 @@ class TestTheConfirmation:
 
         page = html_of(the_only(mailoutbox))
         assert "Dear Ana," in page
-        assert "Wednesday 2 December 2026, 9:00 AM to 9:45 AM" in page
-        assert "America/New_York time" in page
+        assert "Wednesday, December 2, 2026, 9:00 AM to 9:45 AM" in page
+        assert "Eastern Time" in page
         assert "Main Street<br>1 Main Street, Hartford, CT" in page
         assert 'href="tel:+18605550100"' in page
         assert "(860) 555-0100" in page
@@ -309,7 +309,7 @@ class TestAChange:
 
         message = the_only(mailoutbox)
         assert message.subject == f"Your appointment at {settings.CLINIC_NAME} has moved"
-        assert "Thursday 3 December 2026, 1:30 PM to 2:15 PM" in message.body
+        assert "Thursday, December 3, 2026, 1:30 PM to 2:15 PM" in message.body
         assert "Wednesday" not in message.body
         _, calendar = ics_of(message)
         assert calendar["METHOD"] == "REQUEST"
@@ -333,7 +333,7 @@ class TestAChange:
 
         message = the_only(mailoutbox)
         assert message.subject == f"Your appointment at {settings.CLINIC_NAME} is cancelled"
-        assert "Thursday 3 December 2026 at 1:30 PM is cancelled" in message.body
+        assert "Thursday, December 3, 2026 at 1:30 PM is cancelled" in message.body
         assert "is <strong>cancelled</strong>" in html_of(message)
         assert "Feeling better" not in message.body
         _, calendar = ics_of(message)
@@ -407,4 +407,4 @@ def test_the_email_gives_the_time_in_the_locations_own_zone(book, mailoutbox, lo
     book(site=los_angeles["site"], start=datetime(2026, 12, 2, 17, 0, tzinfo=UTC))
 
     body = the_only(mailoutbox).body
-    assert "Wednesday 2 December 2026, 9:00 AM to 9:30 AM (America/Los_Angeles time)" in body
+    assert "Wednesday, December 2, 2026, 9:00 AM to 9:30 AM (Pacific Time)" in body

@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 PERFORMED = datetime(2026, 12, 1, 15, tzinfo=UTC)  # Tuesday 10:00 in New York
 NOW = datetime(2026, 12, 4, 16, tzinfo=UTC)  # Friday 11:00 AM: the day-3 check-in is due
-SEEN_AT = "Fri 4 Dec 2026, 11:00:00 AM"  # NOW on the audit page, in the clinic's time
+SEEN_AT = "Fri, Dec 4, 2026, 11:00:00 AM"  # NOW on the audit page, in the clinic's time
 ADDRESS = "203.0.113.9"
 AUDIT = "/desk/audit/"
 

@@ -343,7 +343,7 @@ def test_printable_day_sheet_has_one_clinician_per_page(desk, clinic):
     page = response.content.decode()
     assert page.count('class="day-sheet"') == 2
     assert "Pia Print" in page
-    assert "09:00\u201309:45" in page
+    assert "9:00 AM\u20139:45 AM" in page
     assert "Blood thinners" in page
     assert response.context["sheets"][1][1] == []  # cancelled visits are not on the sheet
 
@@ -370,7 +370,7 @@ def test_appointment_page_shows_details_flags_and_free_times(desk, clinic):
     response = desk.get(reverse("desk:appointment", args=[appointment.public_id]))
     page = response.content.decode()
     assert "Allergy: latex" in page
-    assert "Wednesday 2 December 2026, 09:00" in page
+    assert "Wednesday, December 2, 2026, 9:00 AM" in page
     assert response.context["times"]  # free times that day to move to
     event = AuditEvent.objects.get(action="view", object_type="Appointment")
     assert event.patient == appointment.patient
@@ -434,7 +434,7 @@ def test_reschedule_to_a_free_time_and_refuse_a_taken_one(desk, clinic):
     page = desk.post(url, {"start": at(14).isoformat()}, follow=True).content.decode()
     appointment.refresh_from_db()
     assert appointment.start == at(14)
-    assert "is moved to Wednesday 2 December 2026, 14:00" in page
+    assert "is moved to Wednesday, December 2, 2026, 2:00 PM" in page
     # Both clinicians busy at 11:00: nothing changes.
     visit(clinic, hour=11)
     visit(clinic, hour=11, clinician=1)

@@ -141,8 +141,8 @@ class TestTheManagePage:
         page = text(response)
         assert "<h1>Your lumbar consult</h1>" in page
         assert "Booked" in page
-        assert "Wednesday 2 December 2026, 9:00 AM to 9:45 AM" in page
-        assert "America/New_York time (EST)" in page
+        assert "Wednesday, December 2, 2026, 9:00 AM to 9:45 AM" in page
+        assert "Eastern Time (EST)" in page
         assert "<dd>Dr. Adams</dd>" in page
         assert "Main Street<br>1 Main Street, Hartford, CT" in page
         assert '<a href="tel:+18605550100">(860) 555-0100</a>' in page
@@ -268,7 +268,7 @@ class TestRescheduling:
 
         assert response.status_code == 200
         page = text(response)
-        assert "Your appointment is now on Wednesday 2 December, 9:00 AM." in page
+        assert "Your appointment is now on Wednesday, December 2, 9:00 AM." in page
         assert "Times are shown in the clinic's local time (America/New_York)." in page
         links = time_links(page)
         assert links
@@ -295,8 +295,8 @@ class TestRescheduling:
         )
         assert confirm.status_code == 200
         page = text(confirm)
-        assert "<dt>From</dt><dd>Wednesday 2 December 2026, 9:00 AM</dd>" in page
-        assert "Thursday 3 December 2026, 1:30 PM</strong> (EST) with Dr. Adams" in page
+        assert "<dt>From</dt><dd>Wednesday, December 2, 2026, 9:00 AM</dd>" in page
+        assert "Thursday, December 3, 2026, 1:30 PM</strong> (EST) with Dr. Adams" in page
         fields = form_values(confirm)
 
         with then_send_due():
@@ -311,7 +311,7 @@ class TestRescheduling:
         assert appointment.calendar_sequence == 1
         [message] = mailoutbox
         assert message.subject.endswith("has moved")
-        assert "Thursday 3 December 2026, 1:30 PM to 2:15 PM" in message.body
+        assert "Thursday, December 3, 2026, 1:30 PM to 2:15 PM" in message.body
         calendar, event = attached_ics(message)
         assert calendar["METHOD"] == "REQUEST"
         assert event["SEQUENCE"] == 1
@@ -319,7 +319,7 @@ class TestRescheduling:
 
         page = text(client.get(moved["Location"]))  # the same link still works
         assert "Your appointment has moved. We have emailed you the new time." in page
-        assert "Thursday 3 December 2026, 1:30 PM to 2:15 PM" in page
+        assert "Thursday, December 3, 2026, 1:30 PM to 2:15 PM" in page
 
     def test_a_time_taken_meanwhile_goes_back_to_the_picker_and_changes_nothing(
         self,

@@ -179,7 +179,7 @@ def test_the_record_shows_history_and_masks_recipients(client, receptionist, pat
     assert "Lumbar" in page
     assert "Left" in page  # the side
     assert "Corticosteroid" in page
-    assert "Local anaesthetic" in page
+    assert "Local anesthetic" in page
     message = Message.objects.filter(appointment__patient=patient).first()
     assert message is not None
     assert f"<td>{message.recipient}</td>" not in page

@@ -78,7 +78,7 @@ def test_reception_and_admins_see_the_schedules(client, adams, who, request):
     assert "Dr. Adams" in listing.content.decode()
     page = client.get(reverse("desk:schedule", args=[adams.pk]))
     assert page.status_code == 200
-    assert "08:00\u201317:00" in page.content.decode()
+    assert "8:00 AM\u20135:00 PM" in page.content.decode()
 
 
 def test_an_unknown_clinician_is_not_found(client, receptionist):
@@ -112,7 +112,7 @@ def test_hours_overlapping_another_location_are_refused(client, receptionist, ad
         {"location": uptown.pk, "weekday": 0, "start_time": "16:00", "end_time": "19:00"},
     )
     assert response.status_code == 400
-    assert "These hours overlap 08:00-17:00 on Monday." in response.content.decode()
+    assert "These hours overlap 8:00 AM to 5:00 PM on Monday." in response.content.decode()
     assert not WorkingHours.objects.filter(location=uptown).exists()
     assert not AuditEvent.objects.exists()
 
@@ -181,7 +181,7 @@ def test_a_day_off_and_changed_hours(client, receptionist, adams, clinic, uptown
     assert ScheduleException.objects.count() == 2
     page = client.get(f"/desk/schedules/{adams.pk}/").content.decode()
     assert "Day off" in page
-    assert "10:00\u201314:00" in page
+    assert "10:00 AM\u20132:00 PM" in page
 
 
 def test_an_exception_needs_times_or_day_off(client, receptionist, adams, clinic):

@@ -130,7 +130,7 @@ def test_a_cancellation_offers_the_time_to_the_first_matching_patients(
     body = emails[0].body
     assert first.patient.first_name in body
     assert settings.CLINIC_NAME in body
-    assert "Wednesday 02 December at 09:00" in body
+    assert "Wednesday, December 2 at 9:00 AM" in body
     assert f"http://testserver/waitlist/offer/{offer_token(offers[0])}/" in body
     assert "umbar" not in body  # no site name
     assert "umbar" not in emails[0].subject
@@ -161,7 +161,7 @@ def test_a_reschedule_offers_the_time_it_left(clinic, clock):
     assert offer.expires_at == NOW + timedelta(hours=2)
     (email,) = _offers_sent()
     assert email.to == [entry.patient.email]
-    assert "Wednesday 02 December at 09:00" in email.body
+    assert "Wednesday, December 2 at 9:00 AM" in email.body
 
 
 def test_a_reschedule_to_another_clinician_offers_the_first_ones_time(clinic, clock):
@@ -359,7 +359,7 @@ def test_the_offer_page_shows_the_time(client, two_offers):
     assert response.status_code == 200
     page = response.content.decode()
     assert "Fay" in page
-    assert "Wednesday 2 December 2026 at 9:00 AM" in page
+    assert "Wednesday, December 2, 2026 at 9:00 AM" in page
     assert "Accept this time" in page
 
 

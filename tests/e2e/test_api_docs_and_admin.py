@@ -4,6 +4,7 @@ the admin (the CSP hook in conftest.py fails the test on any refused script or s
 import pytest
 
 from followup.demo import seed_demo_clinic
+from tests.e2e.accessibility import describe, violations
 from tests.e2e.test_staff_pages import desktop, log_in  # noqa: F401 - fixture and helper
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,3 +25,12 @@ def test_an_admin_opens_the_administration_under_the_policy(catalogue, live_serv
     assert desktop.get_by_role("heading", name="Select appointment to change").is_visible()
     desktop.goto(f"{live_server.url}/admin/booking/location/add/")
     assert desktop.get_by_role("button", name="Save", exact=True).is_visible()
+
+
+def test_the_api_docs_have_a_language_and_pass_axe(catalogue, live_server, desktop):  # noqa: F811
+    desktop.goto(f"{live_server.url}/api/docs/")
+    desktop.locator(".opblock-summary-path").first.wait_for()
+    assert desktop.locator("html").get_attribute("lang") == "en"
+    found = [v for v in violations(desktop) if v["id"] != "nested-interactive"]
+    # Swagger UI nests its copy button inside the operation toggle: its own markup, not ours.
+    assert not found, describe(found)

@@ -382,8 +382,9 @@ class TestTheAuditLog:
             IN_HOURS + minutes(12),
         )
         content = logged_in(clinic_admin).get("/desk/audit/").content.decode()
-        assert "Acknowledged the red-flag alert raised 2026-12-04 11:00 EST for Dr. Maya Patel" in (
-            content
+        assert (
+            "Acknowledged the red-flag alert raised Dec 4, 2026, 11:00 AM EST for Dr. Maya Patel"
+            in (content)
         )
         assert f"#{episode.patient.pk}" in content
 

@@ -120,7 +120,7 @@ class TestQuestions:
 
     def test_it_says_the_day_and_the_injection_date(self, client, day_3):
         words = text(client.get(url(day_3)))
-        assert "It is 3 days since your injection on Tuesday 1 December." in words
+        assert "It is 3 days since your injection on Tuesday, December 1." in words
 
     def test_it_shows_only_the_patients_own_previous_score(self, client, episode, day_3, clock):
         day_1 = episode.check_ins.get(day=1)
@@ -237,13 +237,13 @@ class TestReplaceThenLock:
         clock.shift(timedelta(hours=5))
         words = text(client.get(url(day_3)))
         # First answered Friday 4 December at 10:30 EST: changeable for a day.
-        assert "You can change your answer until Saturday 5 December at 10:30 AM (EST)" in words
+        assert "You can change your answer until Saturday, December 5 at 10:30 AM (EST)" in words
         form = client.get(url(day_3) + "?change=1")
         html = form.content.decode()
         assert re.search(r'name="pain" value="7"[^>]* checked>', html)
         assert re.search(r'name="warning_signs" value="none"[^>]* checked>', html)
         assert "Walking the dog again." in html
-        assert "You can change it until Saturday 5 December at 10:30 AM" in text(form)
+        assert "You can change it until Saturday, December 5 at 10:30 AM" in text(form)
 
         response = client.post(url(day_3), good_answer(pain="2", comment=""))
         assert response.status_code == 302

@@ -182,7 +182,7 @@ class TestResendCheckIn:
 
     def test_a_check_in_not_yet_due_is_refused(self, episode, clinician):
         day_7 = episode.check_ins.get(day=7)
-        with pytest.raises(ResendRefused, match="not due yet: its link goes out on 8 December"):
+        with pytest.raises(ResendRefused, match="not due yet: its link goes out on December 8"):
             resend_check_in(day_7, Channel.EMAIL, clinician.user, now=NOW)
         assert not resends(day_7).exists()
 
@@ -331,7 +331,7 @@ class TestResendButton:
         day_7 = episode.check_ins.get(day=7)
         response = logged_in(clinician.user).post(resend_url(day_7), {"channel": "email"})
         assert response.status_code == 409
-        assert "not due yet: its link goes out on 8 December 2026, 10:00" in (
+        assert "not due yet: its link goes out on December 8, 2026, 10:00 AM" in (
             response.content.decode()
         )
         assert not resends(day_7).exists()
@@ -367,16 +367,16 @@ class TestCheckInsPage:
         send_due(DAY_3_DUE)
         content = words(logged_in(clinician.user).get(page_url(episode.patient)))
 
-        assert "Lumbar, injected 1 Dec 2026" in content
+        assert "Lumbar, injected Dec 1, 2026" in content
         assert "<td>Answered</td>" in content  # day 1
         assert "<td>Open</td>" in content  # day 3
         assert "<td>Scheduled</td>" in content  # day 7 and later
         assert "<td>Cancelled: A new procedure at this site.</td>" in content
-        assert "Fri 4 Dec 2026, 10:00 EST" in content
-        assert "Check-in by SMS to ***0123: <strong>sent</strong> Fri 4 Dec, 10:00" in content
+        assert "Fri, Dec 4, 2026, 10:00 AM EST" in content
+        assert "Check-in by SMS to ***0123: <strong>sent</strong> Fri, Dec 4, 10:00 AM" in content
         assert (
             "Check-in reminder by Email to a***@example.org: <strong>scheduled</strong> "
-            "(due Sat 5 Dec, 10:00)"
+            "(due Sat, Dec 5, 10:00 AM)"
         ) in content
         assert PHONE not in content
         assert "ana@example.org" not in content
@@ -474,7 +474,7 @@ class TestAnAnswerGivenByPhoneWaitsForTheDueTime:
         day_7 = episode.check_ins.get(day=7)
         content = logged_in(clinician.user).get(f"/staff/check-ins/{day_7.pk}/answer/")
         text = content.content.decode()
-        assert "not due yet: it takes answers from 8 December 2026, 10:00" in text
+        assert "not due yet: it takes answers from December 8, 2026, 10:00 AM" in text
         assert 'name="pain"' not in text
 
     def test_posting_one_anyway_is_409_and_saves_nothing(self, episode, clinician):

@@ -98,7 +98,7 @@ def test_the_staff_answer_page_refuses_with_409(episode, day_42, clinician_user)
     assert 'name="pain"' not in page
     response = client.post(url, {"pain": "2", "warning_signs": ["none"]})
     assert response.status_code == 409
-    assert "not due yet: it takes answers from 12 January 2027, 10:00" in (
+    assert "not due yet: it takes answers from January 12, 2027, 10:00 AM" in (
         response.content.decode()
     )
     assert_nothing_saved_and_not_eligible(episode, day_42)

@@ -75,6 +75,7 @@ def test_eligible_with_every_dated_measurement():
     ]
     assert "Last injection at this site Sep 8, 2026, 73 days ago" in reasons(result)
     assert "from day 7 to day 42 (≥ 6 weeks)" in reasons(result)
+    assert "2 sessions at this site in the last 12 months" in reasons(result)
     assert result.next_date is None
 
 

@@ -390,7 +390,7 @@ def test_the_page_shows_the_figures_of_the_hand_computed_clinic(clinician_user, 
 def test_the_page_says_when_its_figures_were_computed(clinician_user, clinic, clock):
     clock.move_to(NOW + timedelta(minutes=9))  # under twice the 5-minute interval
     html = client_for(clinician_user).get(URL).content.decode()
-    assert "Figures as of 1 Jul 2027, 11:00 EDT" in html  # 15:00 UTC in New York
+    assert "Figures as of Jul 1, 2027, 11:00 AM EDT" in html  # 15:00 UTC in New York
     assert "out of date" not in html
 
 
@@ -398,7 +398,7 @@ def test_the_page_warns_when_its_figures_are_old(clinician_user, clinic, clock, 
     settings.OUTCOME_REFRESH_MINUTES = 5
     clock.move_to(NOW + timedelta(minutes=11))
     html = client_for(clinician_user).get(URL).content.decode()
-    assert "Figures as of 1 Jul 2027, 11:00 EDT" in html
+    assert "Figures as of Jul 1, 2027, 11:00 AM EDT" in html
     assert "These figures are out of date" in html
 
 

@@ -201,7 +201,7 @@ class TestAlertsOnTheDashboard:
         assert alert.acknowledged_at == NOW + timedelta(minutes=20)
         content = page(client, DASHBOARD)
         assert "No open alerts." in content
-        assert "Acknowledged by dr.patel on Fri 4 Dec 2026, 11:20 EST" in content
+        assert "Acknowledged by dr.patel on Fri, Dec 4, 2026, 11:20 AM EST" in content
 
     def test_a_second_acknowledgement_keeps_the_first(self, clinician, clinic_admin, alert):
         logged_in(clinician.user).post(f"/staff/alerts/{alert.pk}/acknowledge/")
@@ -290,7 +290,7 @@ class TestOtherDashboardLists:
         content = page(logged_in(clinician.user), DASHBOARD)
         assert "Cy Arrived" in content
         assert f'href="{complete_url(mine)}"' in content
-        assert "Fri 4 Dec, 10:30" in content
+        assert "Fri, Dec 4, 10:30 AM" in content
         assert "Di Booked" not in content
         assert "Ed Elsewhere" not in content
 
@@ -354,6 +354,13 @@ class TestCompletionPage:
         assert 'name="consult_only"' in content
         assert "Pain at booking</dt><dd>8/10" in content
 
+    def test_a_pain_before_left_empty_reads_not_recorded(self, clinician, appointment, form):
+        client = logged_in(clinician.user)
+        assert client.post(complete_url(appointment), form | {"pain_before": ""}).status_code == 302
+        content = page(client, complete_url(appointment))
+        assert "<dt>Pain before</dt><dd>Not recorded</dd>" in content
+        assert "None/10" not in content
+
     def test_it_records_the_procedure_and_shows_the_follow_up(self, clinician, appointment, form):
         client = logged_in(clinician.user)
         response = client.post(complete_url(appointment), form)
@@ -377,8 +384,8 @@ class TestCompletionPage:
         assert procedure.episode.check_ins.count() == 8
         content = page(client, response.url)
         assert "follow-up has started" in content
-        assert "Sat 5 Dec 2026, 10:00 EST" in content  # day 1
-        assert "Local anaesthetic (lidocaine) 2 ml of 1 %; Corticosteroid 40 mg" in content
+        assert "Sat, Dec 5, 2026, 10:00 AM EST" in content  # day 1
+        assert "Local anesthetic (lidocaine) 2 ml of 1 %; Corticosteroid 40 mg" in content
 
     @pytest.mark.parametrize(
         ("changes", "field", "message"),
@@ -458,7 +465,7 @@ class TestAnswerGivenByPhone:
     def test_it_shows_the_check_in_and_the_form(self, clinician, check_in):
         content = page(logged_in(clinician.user), answer_url(check_in))
         assert "Day 3 check-in of Ana Lopez" in content
-        assert "Fri 4 Dec 2026, 10:00 EST" in content
+        assert "Fri, Dec 4, 2026, 10:00 AM EST" in content
         assert 'name="pain"' in content
         assert 'name="side_effects"' in content
         assert len(re.findall(r'name="warning_signs" value="\w+"', content)) == 12
