@@ -149,7 +149,7 @@ def test_the_reception_desk_pages_are_accessible(catalogue, live_server, desktop
     desktop.goto(f"{live_server.url}/desk/day/")
     assert_accessible(desktop)
 
-    desktop.get_by_role("link", name="Walk-in").click()
+    desktop.get_by_role("navigation", name="Dates").get_by_role("link", name="Walk-in").click()
     desktop.get_by_role("heading", name="Walk-in").wait_for()
     assert_accessible(desktop)
 

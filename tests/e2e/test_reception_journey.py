@@ -81,7 +81,7 @@ def test_reception_books_a_walk_in_marks_visits_and_a_cancellation_reaches_the_w
         screenshot(page, "40-reception-day-view")
 
         # A walk-in for a patient the clinic has never seen.
-        page.get_by_role("link", name="Walk-in").click()
+        page.get_by_role("navigation", name="Dates").get_by_role("link", name="Walk-in").click()
         page.get_by_role("heading", name="Walk-in").wait_for()
         page.get_by_label("Site").select_option(str(lumbar.pk))
         new_patient = page.get_by_role("group", name="New patient")
