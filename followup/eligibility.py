@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from booking.formats import short_day
 from followup.checkins import CheckInStatus, answerable_until, check_in_status
 from followup.clinical import (
     RELIEF_ONSET_DAYS,
@@ -34,11 +35,6 @@ ELIGIBLE = "eligible"
 NOT_YET = "not yet"
 WAITING = "waiting"
 NOT_SUPPORTED = "not supported by the data"
-
-
-def us_date(day: date) -> str:
-    """A date as US readers write it: "Mar 2, 2026"."""
-    return f"{day:%b} {day.day}, {day.year}"
 
 
 @dataclass(frozen=True)
@@ -373,7 +369,7 @@ def assess(*, sessions: list[Session], now: datetime, rules: Rules) -> Eligibili
         waiting.answerable_until.astimezone(last.zone).date() if waiting is not None else None
     )
     reasons = [
-        f"Last injection at this site {us_date(last.performed_on)}, {when.days_since} days ago "
+        f"Last injection at this site {short_day(last.performed_on)}, {when.days_since} days ago "
         f"({'at least' if when.interval_ok else 'less than'} {rules.min_weeks} weeks).",
         f"{when.sessions_last_year} session{'' if when.sessions_last_year == 1 else 's'} "
         "at this site in the last 12 months; the limit "
@@ -381,10 +377,10 @@ def assess(*, sessions: list[Session], now: datetime, rules: Rules) -> Eligibili
         relief.reason,
     ]
     if verdict == NOT_YET:
-        reasons.append(f"Earliest date the timing rules allow: {us_date(when.earliest)}.")
+        reasons.append(f"Earliest date the timing rules allow: {short_day(when.earliest)}.")
     headline = verdict
     if verdict == WAITING and waiting is not None and waiting_until is not None:
-        headline = f"waiting for the day-{waiting.day} answer (until {us_date(waiting_until)})"
+        headline = f"waiting for the day-{waiting.day} answer (until {short_day(waiting_until)})"
     elif verdict == NOT_SUPPORTED and relief.reason.startswith(_not_enough(rules)):
         headline = f"{NOT_SUPPORTED}: {_not_enough(rules).lower()}"
     return Eligibility(

@@ -5,9 +5,9 @@ from datetime import timedelta
 
 import pytest
 
+from booking.formats import short_day
 from booking.models import Patient
 from followup.demo import seed_demo_clinic
-from followup.eligibility import us_date
 from followup.models import Procedure
 from tests.e2e.accessibility import assert_accessible
 from tests.e2e.conftest import screenshot
@@ -46,7 +46,7 @@ def test_a_clinician_opens_the_payer_documentation_from_the_trend_page(
     # The demo's last lumbar injection: baseline 8, then 6, 5, 4, 3, 3, 4 at days 1 to 42.
     # Relief = (8 - score) / 8: 25 %, 37.5 %, 50 %, 62.5 %, 62.5 %, 50 %. Each answer came
     # three hours after its 10:00 check-in, on the location's day of the check-in.
-    assert f"Baseline: 8/10 on the NRS 0-10, measured {us_date(injected_on)}" in (
+    assert f"Baseline: 8/10 on the NRS 0-10, measured {short_day(injected_on)}" in (
         page.locator("main").inner_text()
     )
     measurements = page.locator("table").filter(
@@ -57,7 +57,7 @@ def test_a_clinician_opens_the_payer_documentation_from_the_trend_page(
         for row in measurements.locator("tbody tr").all()
     ]
     assert rows == [
-        [us_date(injected_on + timedelta(days=day)), str(day), "NRS 0-10", f"{pain}/10", relief]
+        [short_day(injected_on + timedelta(days=day)), str(day), "NRS 0-10", f"{pain}/10", relief]
         for day, pain, relief in (
             (1, 6, "25 %"),
             (3, 5, "37.5 %"),

@@ -10,10 +10,10 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.test import Client
 
+from booking.formats import short_day
 from booking.models import AuditEvent
 from booking.roles import CLINICIAN
 from followup.clinical import in_session_year
-from followup.eligibility import us_date
 from followup.models import EligibilityPolicy
 from tests.factories import (
     ClinicianFactory,
@@ -256,4 +256,4 @@ def test_the_session_year_and_us_dates():
     assert not in_session_year(date(2025, 4, 19), date(2026, 4, 19))
     assert in_session_year(date(2026, 4, 19), date(2026, 4, 19))
     assert not in_session_year(date(2026, 4, 20), date(2026, 4, 19))
-    assert us_date(date(2026, 3, 2)) == "Mar 2, 2026"
+    assert short_day(date(2026, 3, 2)) == "Mar 2, 2026"
